@@ -1,0 +1,3 @@
+from schemashift.cli import main
+
+main()

@@ -1,0 +1,40 @@
+"""What a rule sees: one statement, what it does, what it costs, and the file so far."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from schemashift.analysis.state import FileState
+from schemashift.config import Config
+from schemashift.model import Change, Statement
+from schemashift.sql.actions import Action
+
+
+@dataclass(slots=True)
+class StatementContext:
+    statement: Statement
+    actions: list[Action]
+    changes: list[Change]
+    state: FileState  # as it stood *before* this statement
+    dialect: str
+    version: tuple[int, ...]
+    config: Config
+
+    def pairs(self, *kinds: str) -> Iterator[tuple[Action, Change]]:
+        """(action, change) pairs, optionally only of the given kinds."""
+        for action, change in zip(self.actions, self.changes, strict=False):
+            if not kinds or action.kind in kinds:
+                yield action, change
+
+    def is_new(self, table: str | None) -> bool:
+        """True when the table was created earlier in this file: nobody else uses it yet."""
+        return self.state.is_new(table)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.statement.in_transaction
+
+    @property
+    def sql(self) -> str:
+        return self.statement.sql

@@ -1,0 +1,197 @@
+"""Lint: split → parse → price per dialect → rules → suppressions, statement by statement."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from schemashift.analysis.context import StatementContext
+from schemashift.analysis.state import FileState
+from schemashift.config import Config
+from schemashift.dialects.base import get_dialect, parse_version
+from schemashift.model import Finding, LintReport, Severity, StatementReport
+from schemashift.rules.registry import Rule, RuleIndex, rules_for
+from schemashift.sql.actions import Action
+from schemashift.sql.parse import parse_statement
+from schemashift.sql.split import SplitStatement, split_sql
+
+_SUPPRESS = re.compile(
+    r"schemashift\s*:\s*ignore\s+(?P<ids>SS\d{3}(?:\s*,\s*SS\d{3})*)(?P<reason>.*)", re.IGNORECASE
+)
+
+
+class InputError(ValueError):
+    """Bad input (missing file, binary file, …): one line on stderr, exit 2."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A migration's text and the name it is reported under."""
+
+    name: str
+    text: str
+    revision: str | None = None
+
+
+def suppressed_ids(comments: str) -> frozenset[str]:
+    """Rule ids named by ``schemashift: ignore SS101[, SS102] reason`` comments."""
+    if "schemashift" not in comments:
+        return frozenset()
+    out: set[str] = set()
+    for m in _SUPPRESS.finditer(comments):
+        out.update(i.strip().upper() for i in m.group("ids").split(","))
+    return frozenset(out)
+
+
+class Linter:
+    """Lints sources with one configuration; reusable across files."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.dialect = get_dialect(config.dialect)
+        self.version = parse_version(config.server_version or self.dialect.default_version)
+        self._rules = rules_for(config.dialect, config)
+
+    def lint_source(self, source: Source, extra_suppressed: frozenset[str] = frozenset(),
+                    ) -> list[StatementReport]:  # fmt: skip
+        split = split_sql(source.text, source.name, self.config.dialect)
+        return self.lint_statements(split, source.revision, extra_suppressed)
+
+    def lint_statements(
+        self,
+        split: Sequence[SplitStatement],
+        revision: str | None = None,
+        extra_suppressed: frozenset[str] = frozenset(),
+    ) -> list[StatementReport]:
+        config = self.config
+        dialect = self.dialect
+        name = config.dialect
+        version = self.version
+        rules = self._rules
+        state = FileState()
+        file_ignores = config.ignored_in(split[0].statement.file) if split else frozenset()
+        ignored_here = file_ignores | extra_suppressed
+        out: list[StatementReport] = []
+        for item in split:
+            stmt = item.statement
+            state.before(stmt)
+            actions = parse_statement(stmt.sql, name)
+            changes = [dialect.assess(a, state, version) for a in actions]
+            ctx = StatementContext(stmt, actions, changes, state, name, version, config)
+            findings: list[Finding] = []
+            seen: set[str] = set()
+            for rule in _candidates(rules, actions):
+                if rule.id in seen:
+                    continue
+                seen.add(rule.id)
+                for message, fix in rule.check(ctx):
+                    findings.append(
+                        Finding(rule.id, self._severity(rule), message, fix or rule.fix)
+                    )
+            suppressed: tuple[str, ...] = ()
+            if findings:
+                skip = ignored_here | suppressed_ids(stmt.leading_comments)
+                if skip:
+                    suppressed = tuple(f.rule for f in findings if f.rule in skip)
+                    findings = [f for f in findings if f.rule not in skip]
+            out.append(StatementReport(stmt, tuple(changes), tuple(findings), suppressed, revision))
+            state.after(stmt, actions, changes)
+        if rules.finishers:
+            self._finish(state, out, ignored_here)
+        return out
+
+    def _severity(self, rule: Rule) -> Severity:
+        override = self.config.severity.get(rule.id)
+        if override is not None:
+            return override
+        if rule.id == "SS001" and self.config.unknown == "warn":
+            return Severity.WARNING
+        return rule.severity
+
+    def _finish(self, state: FileState, reports: list[StatementReport],
+                ignored: frozenset[str]) -> None:  # fmt: skip
+        """Findings about what a file leaves undone (a NOT VALID never validated, …) attach
+        to the statement at the line the rule names."""
+        by_line = {r.statement.line: i for i, r in enumerate(reports)}
+        for rule in self._rules.finishers:
+            for line, message, fix in rule.finish(state):  # type: ignore[misc]
+                i = by_line.get(line)
+                if i is None:
+                    continue
+                report = reports[i]
+                skip = ignored | suppressed_ids(report.statement.leading_comments)
+                if rule.id in skip:
+                    reports[i] = replace(report, suppressed=(*report.suppressed, rule.id))
+                    continue
+                finding = Finding(rule.id, self._severity(rule), message, fix or rule.fix)
+                reports[i] = replace(report, findings=(*report.findings, finding))
+
+
+def _candidates(rules: RuleIndex, actions: list[Action]) -> Iterable[Rule]:
+    yield from rules.every
+    by_kind = rules.by_kind
+    for action in actions:
+        yield from by_kind.get(action.kind, ())
+
+
+def lint_sources(sources: Iterable[Source], config: Config) -> LintReport:
+    linter = Linter(config)
+    statements: list[StatementReport] = []
+    names: list[str] = []
+    for source in sources:
+        names.append(source.name)
+        statements.extend(linter.lint_source(source))
+    return LintReport(config.dialect, tuple(statements), tuple(names))
+
+
+def lint_text(
+    text: str,
+    file: str = "-",
+    config: Config | None = None,
+    *,
+    dialect: str | None = None,
+    server_version: str | None = None,
+) -> LintReport:
+    """Lint one migration's SQL text. The library entry point tests and tools use."""
+    cfg = (config or Config()).with_overrides(dialect=dialect, server_version=server_version)
+    return lint_sources([Source(file, text)], cfg)
+
+
+def read_sources(paths: Sequence[str], stdin_text: str | None = None) -> list[Source]:
+    """Expand PATHS (files, directories of *.sql, "-" for stdin) into sources, in order."""
+    sources: list[Source] = []
+    for p in paths:
+        if p == "-":
+            sources.append(Source("-", stdin_text if stdin_text is not None else ""))
+            continue
+        path = Path(p)
+        if path.is_dir():
+            files = sorted(f for f in path.rglob("*.sql") if f.is_file())
+            if not files:
+                raise InputError(f"{p}: directory contains no .sql files")
+            sources.extend(_read(f, str(f)) for f in files)
+        elif path.is_file():
+            sources.append(_read(path, p))
+        elif path.exists():
+            raise InputError(f"{p}: not a regular file")
+        else:
+            raise InputError(f"{p}: no such file or directory")
+    return sources
+
+
+def _read(path: Path, name: str) -> Source:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    if b"\x00" in data[:8192]:
+        raise InputError(f"{name}: binary file, not SQL")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{name}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from None
+    return Source(name, text)

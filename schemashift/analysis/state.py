@@ -1,0 +1,117 @@
+"""What earlier statements of the same file (or Alembic revision) tell us about later ones.
+
+Tables created earlier are new (their locks do not hurt anybody), a NOT VALID constraint
+is waiting for its VALIDATE, a validated ``CHECK (c IS NOT NULL)`` lets PostgreSQL 12+
+skip the scan of ``SET NOT NULL``, ``lock_timeout`` may already be set, and an explicit
+transaction may be holding strong locks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from schemashift.model import Change, LockClass, Statement
+from schemashift.rules.kinds import NOT_DDL
+from schemashift.sql.actions import Action
+
+# Settings that bound lock waits, per dialect.
+LOCK_TIMEOUT_SETTINGS = frozenset({"lock_timeout", "lock_wait_timeout", "innodb_lock_wait_timeout"})
+
+
+@dataclass(slots=True)
+class PendingConstraint:
+    table: str | None
+    line: int
+    in_transaction_index: int  # which explicit transaction it was added in (-1: none)
+    not_null_column: str | None = None
+
+
+@dataclass(slots=True)
+class FileState:
+    new_tables: set[str] = field(default_factory=set)
+    # Column types we saw declared in this file: (table, column) → type text.
+    column_types: dict[tuple[str, str], str] = field(default_factory=dict)
+    not_valid: dict[str, PendingConstraint] = field(default_factory=dict)
+    validated: set[str] = field(default_factory=set)
+    # (table, column) pairs proven NOT NULL by a validated CHECK constraint.
+    not_null_proven: set[tuple[str, str]] = field(default_factory=set)
+    lock_timeout: bool = False
+    foreign_key_checks: bool = True  # MySQL: SET foreign_key_checks = 0 allows INPLACE FKs
+    transaction_index: int = -1  # counts explicit transactions; -1 before the first
+    in_transaction: bool = False
+    # Lines of statements that took a blocks-reads-and-writes lock in the open transaction.
+    strong_locks_in_transaction: list[int] = field(default_factory=list)
+    ddl_statements: int = 0
+
+    def is_new(self, table: str | None) -> bool:
+        return table is not None and _bare(table) in self.new_tables
+
+    def column_type(self, table: str | None, column: str | None) -> str | None:
+        if table is None or column is None:
+            return None
+        return self.column_types.get((_bare(table), column))
+
+    def before(self, statement: Statement) -> None:
+        """Called before a statement is analysed: follow transaction boundaries."""
+        if statement.in_transaction and not self.in_transaction:
+            self.transaction_index += 1
+            self.strong_locks_in_transaction = []
+        self.in_transaction = statement.in_transaction
+
+    def after(self, statement: Statement, actions: list[Action], changes: list[Change]) -> None:
+        """Record what the statement did, for the statements after it."""
+        for action, change in zip(actions, changes, strict=False):
+            self._record(statement, action)
+            if (
+                self.in_transaction
+                and change.lock_class is LockClass.BLOCKS_READS_AND_WRITES
+                and not self.is_new(action.table)
+                and action.kind != "create_table"
+            ):
+                self.strong_locks_in_transaction.append(statement.line)
+        if any(a.kind not in _NOT_DDL for a in actions):
+            self.ddl_statements += 1
+        if not statement.in_transaction:
+            self.strong_locks_in_transaction = []
+
+    def _record(self, statement: Statement, action: Action) -> None:
+        kind = action.kind
+        table = _bare(action.table) if action.table else None
+        if kind == "create_table" and table:
+            self.new_tables.add(table)
+            for col in action.columns:
+                self.column_types[(table, col.name)] = col.data_type
+        elif kind == "add_column" and table and action.column_def:
+            self.column_types[(table, action.column_def.name)] = action.column_def.data_type
+        elif kind == "alter_column_type" and table and action.column and action.data_type:
+            self.column_types[(table, action.column)] = action.data_type
+        elif kind == "rename_table" and table and action.new_name and table in self.new_tables:
+            self.new_tables.add(_bare(action.new_name))
+        elif kind == "set_option" and action.name:
+            name = action.name.split(".")[-1]
+            if name in LOCK_TIMEOUT_SETTINGS:
+                self.lock_timeout = (action.value or "").strip().lower() not in ("0", "default")
+            elif name == "foreign_key_checks":
+                self.foreign_key_checks = (action.value or "1").strip().lower() not in ("0", "off")
+        elif kind == "add_constraint" and action.name:
+            if action.not_valid:
+                self.not_valid[action.name] = PendingConstraint(
+                    table, statement.line,
+                    self.transaction_index if self.in_transaction else -1,
+                    action.column if action.detail == "not_null_check" else None,
+                )  # fmt: skip
+            elif action.detail == "not_null_check" and table and action.column:
+                self.not_null_proven.add((table, action.column))
+        elif kind == "validate_constraint" and action.name:
+            pending = self.not_valid.pop(action.name, None)
+            self.validated.add(action.name)
+            if pending and pending.not_null_column and pending.table:
+                self.not_null_proven.add((pending.table, pending.not_null_column))
+
+
+_NOT_DDL = NOT_DDL
+
+
+def _bare(table: str) -> str:
+    """Compare tables without a public/default schema qualifier."""
+    return table.rsplit(".", 1)[-1]

@@ -1,0 +1,204 @@
+"""The ``schemashift`` command. Thin: arguments → core → report.
+
+Heavy modules (sqlglot, alembic, the rules) are imported inside the commands, so
+``schemashift --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import NoReturn
+
+import click
+
+from schemashift import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_GATE, EXIT_DATABASE = 0, 1, 2, 3, 4
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """One clear line on stderr and a non-zero exit: never a traceback."""
+    click.echo(f"schemashift: error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="schemashift")
+def cli() -> None:
+    """Zero-downtime schema changes for Alembic projects.
+
+    schemashift classifies every schema change as backward-compatible or breaking, says
+    which lock it takes and whether it rewrites or scans the table, and flags the hazards
+    with the safe alternative.
+    """
+
+
+@cli.command()
+@click.argument("paths", nargs=-1)
+@click.option("--dialect", help="postgres (default), mysql or sqlite.")
+@click.option("--server-version", help="Target server version, e.g. 16 or 8.0.29.")
+@click.option(
+    "--format", "fmt", default="text", show_default=True,
+    type=click.Choice(["text", "json", "sarif", "github"]), help="Output format.",
+)  # fmt: skip
+@click.option(
+    "--fail-on", default=None, type=click.Choice(["error", "warning", "breaking"]),
+    help="Exit 1 when a finding reaches this level (default: error). 'breaking' also fails "
+    "on breaking (and, unless unknown = \"warn\", unknown) changes.",
+)  # fmt: skip
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="pyproject.toml to read [tool.schemashift] from (default: nearest).")  # fmt: skip
+@click.option("--color/--no-color", default=None, help="Colour text output (default: on a TTY).")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Text: show every statement, not just findings."
+)
+def lint(
+    paths: tuple[str, ...],
+    dialect: str | None,
+    server_version: str | None,
+    fmt: str,
+    fail_on: str | None,
+    config_path: str | None,
+    color: bool | None,
+    verbose: bool,
+) -> None:
+    """Lint SQL migrations (files, directories of *.sql, or - for stdin).
+
+    Exit codes: 0 ok, 1 findings at or above --fail-on, 2 usage or input error.
+    """
+    from pathlib import Path
+
+    from schemashift.analysis.engine import InputError, lint_sources, read_sources
+    from schemashift.config import ConfigError, load_config
+    from schemashift.dialects.base import ALIASES, parse_version
+
+    if not paths:
+        fail("no paths given: pass SQL files, directories, or - for stdin")
+    try:
+        config = load_config(path=Path(config_path)) if config_path else load_config()
+    except ConfigError as exc:
+        fail(str(exc))
+    if dialect is not None:
+        if dialect.lower() not in ALIASES:
+            fail(f"unknown dialect {dialect!r} (choose postgres, mysql or sqlite)")
+        dialect = ALIASES[dialect.lower()]
+    if server_version is not None:
+        try:
+            parse_version(server_version)
+        except ValueError:
+            fail(f"--server-version {server_version!r} is not a version like 16 or 8.0.29")
+    config = config.with_overrides(dialect=dialect, server_version=server_version)
+    if config_path and not Path(config_path).is_file():
+        fail(f"{config_path}: no such file")
+    stdin_text = None
+    if "-" in paths:
+        try:
+            stdin_text = sys.stdin.read()
+        except UnicodeDecodeError:
+            fail("stdin: not valid UTF-8")
+    try:
+        sources = read_sources(paths, stdin_text)
+        report = lint_sources(sources, config)
+    except InputError as exc:
+        fail(str(exc))
+    _emit(report, fmt, color, verbose)
+    sys.exit(_exit_code(report, fail_on or config.fail_on or "error", config.unknown))
+
+
+def _emit(report: object, fmt: str, color: bool | None, verbose: bool) -> None:
+    from schemashift.model import LintReport
+    from schemashift.rules.registry import all_rules
+
+    assert isinstance(report, LintReport)
+    if fmt == "json":
+        import json
+
+        text = json.dumps(report.to_json(), ensure_ascii=False)
+    elif fmt == "sarif":
+        from schemashift.report.sarif import render_sarif
+
+        text = render_sarif(report, all_rules(), __version__)
+    elif fmt == "github":
+        from schemashift.report.github import render_github
+
+        text = render_github(report, {r.id: r.name for r in all_rules()})
+    else:
+        from schemashift.report.text import render_text
+
+        use_color = (
+            sys.stdout.isatty() and not os.environ.get("NO_COLOR") if color is None else color
+        )
+        text = render_text(report, color=use_color, verbose=verbose,
+                           rule_names={r.id: r.name for r in all_rules()})  # fmt: skip
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _exit_code(report: object, fail_on: str, unknown: str) -> int:
+    from schemashift.model import Compatibility, LintReport, Severity
+
+    assert isinstance(report, LintReport)
+    threshold = {"error": Severity.ERROR, "warning": Severity.WARNING}.get(fail_on)
+    for s in report.statements:
+        for f in s.findings:
+            if threshold is not None and f.severity.rank >= threshold.rank:
+                return EXIT_FINDINGS
+            if fail_on == "breaking" and f.severity is Severity.ERROR:
+                return EXIT_FINDINGS
+        if fail_on == "breaking":
+            for c in s.changes:
+                if c.compatibility is Compatibility.BREAKING or (
+                    c.compatibility is Compatibility.UNKNOWN and unknown == "breaking"
+                ):
+                    return EXIT_FINDINGS
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument("rule_id")
+def explain(rule_id: str) -> None:
+    """Print the documentation page of a rule, e.g. schemashift explain SS101."""
+    from schemashift.rules.registry import all_rules, get_rule
+
+    rule = get_rule(rule_id)
+    if rule is None:
+        known = ", ".join(r.id for r in all_rules())
+        fail(f"no rule {rule_id!r}; known rules: {known}")
+    if rule.docs_path.is_file():
+        click.echo(rule.docs_path.read_text(encoding="utf-8").rstrip())
+    else:
+        click.echo(f"# {rule.id} {rule.name}\n\n{rule.title}\n\n{rule.summary}\n\nFix: {rule.fix}")
+
+
+@cli.command("rules")
+def list_rules() -> None:
+    """List every rule with its severity and dialects."""
+    from schemashift.rules.registry import all_rules
+
+    for r in all_rules():
+        dialects = ",".join(sorted(r.dialects))
+        click.echo(f"{r.id}  {r.severity.value:<7}  {r.name:<40}  {dialects}")
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="schemashift", standalone_mode=False)
+    except click.UsageError as exc:
+        hint = (
+            f" (see: schemashift {exc.ctx.info_name} --help)" if exc.ctx and exc.ctx.parent else ""
+        )
+        fail(f"{exc.format_message()}{hint}")
+    except click.exceptions.Abort:
+        fail("aborted", 130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        fail(exc.format_message())
+    except BrokenPipeError:
+        sys.exit(EXIT_OK)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except Exception as exc:
+        if os.environ.get("SCHEMASHIFT_DEBUG"):
+            raise
+        fail(f"internal error: {type(exc).__name__}: {exc} (set SCHEMASHIFT_DEBUG=1 for details)")

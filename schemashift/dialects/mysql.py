@@ -1,0 +1,203 @@
+"""MySQL 8 / MariaDB 10.11 facts: which online-DDL algorithm an ALTER gets, and its LOCK.
+
+The ``lock`` of a change is the online-DDL LOCK level the server can use: ``none`` (DML
+continues; INSTANT or INPLACE), ``shared`` (reads only; the COPY algorithm) or
+``exclusive``. Checked against MariaDB in ``tests/db/test_mariadb_online_ddl.py`` by asking
+the server for ``ALGORITHM=INSTANT`` / ``INPLACE, LOCK=NONE`` and seeing it accept or refuse.
+Every DDL statement commits on its own: there is no transactional DDL.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from schemashift.dialects.base import BREAKING, COMPATIBLE, UNKNOWN_PRICE, Price, to_change
+from schemashift.model import Change, Compatibility, LockClass, Phase
+
+if TYPE_CHECKING:
+    from schemashift.analysis.state import FileState
+    from schemashift.sql.actions import Action
+
+NONE = "none"
+SHARED = "shared"
+EXCLUSIVE = "exclusive"
+
+LOCK_CLASS = {
+    NONE: LockClass.NONE,
+    SHARED: LockClass.BLOCKS_WRITES,
+    EXCLUSIVE: LockClass.BLOCKS_READS_AND_WRITES,
+    "unknown": LockClass.BLOCKS_READS_AND_WRITES,
+}
+
+
+def is_mariadb(version: tuple[int, ...]) -> bool:
+    return version[0] >= 10
+
+
+def instant_add_anywhere(version: tuple[int, ...]) -> bool:
+    """MySQL 8.0.29+ and MariaDB 10.4+ add a column instantly at any position."""
+    return version >= (10, 4) if is_mariadb(version) else version >= (8, 0, 29)
+
+
+def instant_drop(version: tuple[int, ...]) -> bool:
+    return version >= (10, 4) if is_mariadb(version) else version >= (8, 0, 29)
+
+
+def _copy(**kw: object) -> Price:
+    return Price(SHARED, rewrites=True, scans=True, **kw)  # type: ignore[arg-type]
+
+
+def _rebuild(**kw: object) -> Price:
+    """INPLACE with a table rebuild: DML continues, but the whole table is rewritten."""
+    return Price(NONE, rewrites=True, scans=True, **kw)  # type: ignore[arg-type]
+
+
+def _add_column(action: Action, state: FileState, version: tuple[int, ...]) -> Price:
+    col = action.column_def
+    if col is None:
+        return Price(NONE)
+    breaking = col.not_null and col.default is None and not col.identity and not col.generated
+    compat = BREAKING if breaking else COMPATIBLE
+    if col.generated == "stored" or col.identity:
+        return _copy(compatibility=compat, data_dependent=True)
+    if "unique" in col.inline or "primary_key" in col.inline:
+        return _rebuild(compatibility=compat, data_dependent=True)
+    if action.position and not instant_add_anywhere(version):
+        return _rebuild(compatibility=compat)
+    return Price(NONE, compatibility=compat)
+
+
+def _modify(action: Action, state: FileState, version: tuple[int, ...]) -> Price:
+    """MODIFY / CHANGE: without the old definition we assume a type change (COPY)."""
+    old = state.column_type(action.table, action.column)
+    col = action.column_def
+    new = col.data_type if col else action.data_type
+    if old is not None and new is not None and old == new:
+        # Same type: only nullability, default, or position changes.
+        if col is not None and col.not_null:
+            return _rebuild(compatibility=BREAKING, data_dependent=True, phase=Phase.CONTRACT)
+        return Price(NONE)
+    return _copy(compatibility=BREAKING, data_dependent=True, phase=Phase.CONTRACT)
+
+
+def _rename_column(action: Action, state: FileState, version: tuple[int, ...]) -> Price:
+    if action.detail == "change" and action.column_def is not None:
+        old = state.column_type(action.table, action.column)
+        if old is None or old != action.column_def.data_type:
+            return _copy(compatibility=BREAKING, data_dependent=True, phase=Phase.CONTRACT)
+    return Price(NONE, compatibility=BREAKING, phase=Phase.CONTRACT)
+
+
+def _add_constraint(action: Action, state: FileState, version: tuple[int, ...]) -> Price:
+    ctype = action.constraint
+    if ctype == "foreign_key":
+        if state.foreign_key_checks:
+            return _copy(data_dependent=True)
+        return Price(NONE)
+    if ctype == "unique":
+        return Price(NONE, scans=True, data_dependent=True)
+    if ctype == "primary_key":
+        return _rebuild(data_dependent=True)
+    # CHECK constraints are verified with a table copy.
+    return _copy(data_dependent=True)
+
+
+def _drop_constraint(action: Action, state: FileState, version: tuple[int, ...]) -> Price:
+    if action.constraint == "primary_key":
+        return _copy(phase=Phase.CONTRACT)
+    return Price(NONE, phase=Phase.CONTRACT)
+
+
+def _create_index(action: Action, state: FileState, version: tuple[int, ...]) -> Price:
+    if action.detail in ("fulltext", "spatial"):
+        # The first FULLTEXT/SPATIAL index of a table cannot be built with LOCK=NONE.
+        return Price(SHARED, scans=True, data_dependent=action.unique)
+    return Price(NONE, scans=True, data_dependent=action.unique)
+
+
+def _fixed(price: Price):  # type: ignore[no-untyped-def]
+    return lambda action, state, version: price
+
+
+_BREAKING_META = Price(NONE, compatibility=BREAKING, phase=Phase.CONTRACT)
+
+_PRICES = {
+    "create_table": _fixed(Price(NONE)),
+    "drop_table": _fixed(Price(EXCLUSIVE, compatibility=BREAKING, phase=Phase.CONTRACT)),
+    "rename_table": _fixed(Price(EXCLUSIVE, compatibility=BREAKING, phase=Phase.CONTRACT)),
+    "add_column": _add_column,
+    "drop_column": lambda a, s, v: (
+        Price(NONE, compatibility=BREAKING, phase=Phase.CONTRACT)
+        if instant_drop(v)
+        else _rebuild(compatibility=BREAKING, phase=Phase.CONTRACT)
+    ),
+    "rename_column": _rename_column,
+    "alter_column_type": _modify,
+    "set_default": _fixed(Price(NONE)),
+    "drop_default": _fixed(_BREAKING_META),
+    "add_constraint": _add_constraint,
+    "drop_constraint": _drop_constraint,
+    "create_index": _create_index,
+    "drop_index": _fixed(Price(NONE, phase=Phase.CONTRACT)),
+    "rename_index": _fixed(Price(NONE)),
+    "create_view": _fixed(Price(NONE)),
+    "drop_view": _fixed(_BREAKING_META),
+    "create_trigger": _fixed(Price(NONE)),
+    "drop_trigger": _fixed(Price(NONE, phase=Phase.CONTRACT)),
+    "data_update": lambda a, s, v: Price(NONE, scans=not a.has_where, phase=Phase.BACKFILL),
+    "data_delete": lambda a, s, v: Price(NONE, scans=not a.has_where, phase=Phase.BACKFILL),
+    "data_insert": _fixed(Price(NONE, phase=Phase.BACKFILL)),
+    "truncate": _fixed(Price(EXCLUSIVE, compatibility=BREAKING, phase=Phase.CONTRACT)),
+    "rewrite_table": _fixed(_copy()),
+    "alter_table_option": _fixed(Price(NONE)),
+    "create_schema": _fixed(Price(NONE)),
+    "drop_schema": _fixed(Price(EXCLUSIVE, compatibility=BREAKING, phase=Phase.CONTRACT)),
+    "create_function": _fixed(Price(NONE)),
+    "create_sequence": _fixed(Price(NONE)),
+    "comment": _fixed(Price(NONE)),
+    "grant": _fixed(Price(NONE)),
+    "select": _fixed(Price(NONE)),
+    "set_option": _fixed(Price(NONE)),
+    "transaction": _fixed(Price(NONE)),
+}
+_CLAUSE_LOCK = {"NONE": NONE, "SHARED": SHARED, "EXCLUSIVE": EXCLUSIVE}
+
+
+class MySQLDialect:
+    name = "mysql"
+    default_version = "8.0"
+
+    def assess(self, action: Action, state: FileState, version: tuple[int, ...]) -> Change:
+        pricer = _PRICES.get(action.kind)
+        price = UNKNOWN_PRICE if pricer is None else pricer(action, state, version)
+        if pricer is not None:
+            price = self._apply_clauses(action, price)
+        if state.is_new(action.table) and price.compatibility is Compatibility.BREAKING:
+            price = Price(price.lock, COMPATIBLE, price.rewrites, price.scans,
+                          price.data_dependent, Phase.EXPAND)  # fmt: skip
+        return to_change(
+            action, price, LOCK_CLASS.get(price.lock, LockClass.BLOCKS_READS_AND_WRITES)
+        )
+
+    @staticmethod
+    def _apply_clauses(action: Action, price: Price) -> Price:
+        """An explicit ALGORITHM/LOCK clause is what the server must honour (or refuse)."""
+        lock = _CLAUSE_LOCK.get(action.lock_clause or "")
+        algorithm = action.algorithm or ""
+        if algorithm == "COPY":
+            lock = lock or SHARED
+            return Price(lock, price.compatibility, True, True, price.data_dependent, price.phase)
+        if algorithm in ("INSTANT", "NOCOPY") or (algorithm == "INPLACE" and lock == NONE):
+            rewrites = price.rewrites and algorithm == "INPLACE"
+            return Price(lock or NONE, price.compatibility, rewrites, price.scans and rewrites,
+                         price.data_dependent, price.phase)  # fmt: skip
+        if lock is not None:
+            return Price(lock, price.compatibility, price.rewrites, price.scans,
+                         price.data_dependent, price.phase)  # fmt: skip
+        return price
+
+    def lock_timeout_setting(self) -> frozenset[str]:
+        return frozenset({"lock_wait_timeout"})
+
+
+MYSQL = MySQLDialect()

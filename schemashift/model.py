@@ -1,0 +1,211 @@
+"""The data every reader shares: changes, findings and the lint report.
+
+Pure values (frozen dataclasses, str enums): no database, no I/O. The rules, the
+renderers (text, JSON, SARIF, GitHub) and later the phase engine all read these.
+Field names and values are the contract of DESIGN.md §2 and §6.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Compatibility(str, Enum):
+    """Whether the *old* application version keeps working after the change."""
+
+    COMPATIBLE = "compatible"
+    BREAKING = "breaking"
+    UNKNOWN = "unknown"
+
+
+class LockClass(str, Enum):
+    """The portable meaning of a lock for live traffic."""
+
+    NONE = "none"
+    BLOCKS_WRITES = "blocks_writes"
+    BLOCKS_READS_AND_WRITES = "blocks_reads_and_writes"
+
+    @property
+    def rank(self) -> int:
+        return _LOCK_RANK[self]
+
+
+_LOCK_RANK = {
+    LockClass.NONE: 0,
+    LockClass.BLOCKS_WRITES: 1,
+    LockClass.BLOCKS_READS_AND_WRITES: 2,
+}
+
+
+class Phase(str, Enum):
+    EXPAND = "expand"
+    BACKFILL = "backfill"
+    VERIFY = "verify"
+    CONTRACT = "contract"
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+
+
+# The change kinds of DESIGN §2, plus the few statement kinds a migration file also holds
+# (session settings, transaction control, schema-level objects).
+CHANGE_KINDS = frozenset(
+    {
+        "create_table", "drop_table", "rename_table", "add_column", "drop_column",
+        "rename_column", "alter_column_type", "set_not_null", "drop_not_null", "set_default",
+        "drop_default", "add_constraint", "drop_constraint", "validate_constraint",
+        "rename_constraint", "create_index", "drop_index", "rename_index", "reindex",
+        "create_view", "drop_view", "alter_enum", "create_type", "drop_type",
+        "create_trigger", "drop_trigger", "data_update", "data_delete", "data_insert",
+        "truncate", "rewrite_table", "alter_table_option", "detach_partition",
+        "attach_partition", "create_schema", "drop_schema", "rename_schema",
+        "create_extension", "create_function", "create_sequence", "comment", "grant",
+        "select", "set_option", "transaction", "raw",
+    }
+)  # fmt: skip
+
+CONSTRAINT_TYPES = frozenset({"check", "unique", "foreign_key", "primary_key", "exclusion"})
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One schema change and what it costs live traffic (DESIGN §2)."""
+
+    kind: str
+    table: str | None
+    column: str | None
+    compatibility: Compatibility
+    lock: str
+    lock_class: LockClass
+    rewrites_table: bool
+    scans_table: bool
+    data_dependent: bool
+    phase: Phase
+    # Only for add_constraint / drop_constraint / validate_constraint: check, unique, …
+    constraint: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "kind": self.kind,
+            "table": self.table,
+            "column": self.column,
+            "compatibility": self.compatibility.value,
+            "lock": self.lock,
+            "lock_class": self.lock_class.value,
+            "rewrites_table": self.rewrites_table,
+            "scans_table": self.scans_table,
+            "data_dependent": self.data_dependent,
+            "phase": self.phase.value,
+        }
+        if self.constraint is not None:
+            out["constraint"] = self.constraint
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A rule's verdict on one statement."""
+
+    rule: str
+    severity: Severity
+    message: str
+    fix: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity.value,
+            "message": self.message,
+            "fix": self.fix,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One SQL statement as it stands in its source, with its 1-based first line."""
+
+    file: str
+    line: int
+    sql: str
+    index: int = 0
+    # Comments directly above the statement: where suppressions live.
+    leading_comments: str = ""
+    # True when an explicit BEGIN (or START TRANSACTION) is open around this statement.
+    in_transaction: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StatementReport:
+    statement: Statement
+    changes: tuple[Change, ...]
+    findings: tuple[Finding, ...]
+    suppressed: tuple[str, ...] = ()
+    revision: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "file": self.statement.file,
+            "line": self.statement.line,
+            "sql": self.statement.sql,
+        }
+        if self.revision is not None:
+            out["revision"] = self.revision
+        out["changes"] = [c.to_json() for c in self.changes]
+        out["findings"] = [f.to_json() for f in self.findings]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    statements: int
+    breaking: int
+    unknown: int
+    errors: int
+    warnings: int
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            "statements": self.statements,
+            "breaking": self.breaking,
+            "unknown": self.unknown,
+            "errors": self.errors,
+            "warnings": self.warnings,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LintReport:
+    dialect: str
+    statements: tuple[StatementReport, ...]
+    files: tuple[str, ...] = field(default=())
+
+    @property
+    def summary(self) -> Summary:
+        changes = [c for s in self.statements for c in s.changes]
+        findings = [f for s in self.statements for f in s.findings]
+        return Summary(
+            statements=len(self.statements),
+            breaking=sum(c.compatibility is Compatibility.BREAKING for c in changes),
+            unknown=sum(c.compatibility is Compatibility.UNKNOWN for c in changes),
+            errors=sum(f.severity is Severity.ERROR for f in findings),
+            warnings=sum(f.severity is Severity.WARNING for f in findings),
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "version": 1,
+            "dialect": self.dialect,
+            "statements": [s.to_json() for s in self.statements],
+            "summary": self.summary.to_json(),
+        }

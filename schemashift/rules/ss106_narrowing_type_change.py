@@ -1,0 +1,53 @@
+"""SS106 narrowing-type-change: Column type narrowed or changed incompatibly.
+
+A narrower or incompatible type makes values the old app version still writes fail, and
+the cast can fail on existing rows.
+
+Safe alternative: Add a new column of the new type with a sync trigger, backfill it,
+switch the app, then drop the old column. For a length limit, use CHECK (length(col) <=
+n) NOT VALID, then VALIDATE.
+See docs/rules/SS106.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from schemashift.analysis.context import StatementContext
+from schemashift.model import Compatibility, Severity
+from schemashift.rules.base import ALL_DIALECTS, Hit, Rule
+
+
+def check(ctx: StatementContext) -> Iterator[Hit]:
+    for action, change in ctx.pairs("alter_column_type"):
+        if ctx.is_new(action.table) or change.compatibility is not Compatibility.BREAKING:
+            continue
+        old = ctx.state.column_type(action.table, action.column)
+        frm = f" from {old}" if old else ""
+        yield (
+            (
+                f"Changing {action.table}.{action.column}{frm} to {action.data_type} can reject "
+                "values the old app version writes, and the cast can fail on existing rows."
+            ),
+            "",
+        )
+
+
+RULE = Rule(
+    id="SS106",
+    name="narrowing-type-change",
+    title="Column type narrowed or changed incompatibly",
+    severity=Severity.ERROR,
+    summary=(
+        "A narrower or incompatible type makes values the old app version still writes "
+        "fail, and the cast can fail on existing rows."
+    ),
+    fix=(
+        "Add a new column of the new type with a sync trigger, backfill it, switch the "
+        "app, then drop the old column. For a length limit, use CHECK (length(col) <= n) "
+        "NOT VALID, then VALIDATE."
+    ),
+    kinds=frozenset({"alter_column_type"}),
+    check=check,
+    dialects=ALL_DIALECTS,
+)

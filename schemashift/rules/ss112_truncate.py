@@ -1,0 +1,41 @@
+"""SS112 truncate: TRUNCATE destroys every row.
+
+TRUNCATE takes the strongest lock and removes all rows; both app versions lose their
+data.
+
+Safe alternative: Do not truncate in a migration; if rows must go, delete them in
+batches in a backfill step.
+See docs/rules/SS112.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from schemashift.analysis.context import StatementContext
+from schemashift.model import Severity
+from schemashift.rules.base import ALL_DIALECTS, Hit, Rule
+
+
+def check(ctx: StatementContext) -> Iterator[Hit]:
+    for action, _ in ctx.pairs("truncate"):
+        if not ctx.is_new(action.table):
+            yield f"TRUNCATE {action.table} destroys every row under an exclusive lock.", ""
+
+
+RULE = Rule(
+    id="SS112",
+    name="truncate",
+    title="TRUNCATE destroys every row",
+    severity=Severity.ERROR,
+    summary=(
+        "TRUNCATE takes the strongest lock and removes all rows; both app versions lose their data."
+    ),
+    fix=(
+        "Do not truncate in a migration; if rows must go, delete them in batches in a "
+        "backfill step."
+    ),
+    kinds=frozenset({"truncate"}),
+    check=check,
+    dialects=ALL_DIALECTS,
+)

@@ -1,0 +1,50 @@
+"""SS203 add-column-generated-stored: Stored generated column rewrites the table.
+
+A STORED generated column is computed and written for every existing row: a full rewrite
+under ACCESS EXCLUSIVE (PostgreSQL) or a table COPY that blocks writes (MySQL).
+
+Safe alternative: Add a plain nullable column, keep it filled with a trigger, backfill
+existing rows in batches; or use a VIRTUAL column where the server supports it.
+See docs/rules/SS203.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from schemashift.analysis.context import StatementContext
+from schemashift.model import Severity
+from schemashift.rules.base import Hit, Rule
+
+
+def check(ctx: StatementContext) -> Iterator[Hit]:
+    for action, _ in ctx.pairs("add_column"):
+        col = action.column_def
+        if col is not None and col.generated == "stored" and not ctx.is_new(action.table):
+            yield (
+                (
+                    f"Adding stored generated column {action.table}.{col.name} rewrites every row "
+                    "while writes are blocked."
+                ),
+                "",
+            )
+
+
+RULE = Rule(
+    id="SS203",
+    name="add-column-generated-stored",
+    title="Stored generated column rewrites the table",
+    severity=Severity.ERROR,
+    summary=(
+        "A STORED generated column is computed and written for every existing row: a full "
+        "rewrite under ACCESS EXCLUSIVE (PostgreSQL) or a table COPY that blocks writes "
+        "(MySQL)."
+    ),
+    fix=(
+        "Add a plain nullable column, keep it filled with a trigger, backfill existing "
+        "rows in batches; or use a VIRTUAL column where the server supports it."
+    ),
+    kinds=frozenset({"add_column"}),
+    check=check,
+    dialects=frozenset({"mysql", "postgres"}),
+)

@@ -1,0 +1,53 @@
+"""SS204 add-column-inline-constraint.
+
+An inline UNIQUE or PRIMARY KEY builds an index while the table is locked; an inline
+REFERENCES also locks the referenced table.
+
+Safe alternative: Add the bare column; then CREATE UNIQUE INDEX CONCURRENTLY and ADD
+CONSTRAINT … USING INDEX, or ADD FOREIGN KEY … NOT VALID and VALIDATE separately.
+See docs/rules/SS204.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from schemashift.analysis.context import StatementContext
+from schemashift.model import Severity
+from schemashift.rules.base import Hit, Rule
+
+
+def check(ctx: StatementContext) -> Iterator[Hit]:
+    for action, _ in ctx.pairs("add_column"):
+        col = action.column_def
+        if col is None or not col.inline or ctx.is_new(action.table):
+            continue
+        heavy = [c for c in col.inline if c in ("unique", "primary_key", "foreign_key")]
+        if heavy:
+            names = ", ".join(c.replace("_", " ").upper() for c in heavy)
+            yield (
+                (
+                    f"Adding {action.table}.{col.name} with inline {names} builds an index or "
+                    "locks the referenced table while holding a strong lock."
+                ),
+                "",
+            )
+
+
+RULE = Rule(
+    id="SS204",
+    name="add-column-inline-constraint",
+    title="Column added with an inline UNIQUE, PRIMARY KEY or REFERENCES",
+    severity=Severity.WARNING,
+    summary=(
+        "An inline UNIQUE or PRIMARY KEY builds an index while the table is locked; an "
+        "inline REFERENCES also locks the referenced table."
+    ),
+    fix=(
+        "Add the bare column; then CREATE UNIQUE INDEX CONCURRENTLY and ADD CONSTRAINT … "
+        "USING INDEX, or ADD FOREIGN KEY … NOT VALID and VALIDATE separately."
+    ),
+    kinds=frozenset({"add_column"}),
+    check=check,
+    dialects=frozenset({"mysql", "postgres"}),
+)

@@ -1,0 +1,49 @@
+"""SS307 not-valid-never-validated: Constraint added NOT VALID but never validated here.
+
+A NOT VALID constraint is enforced for new rows only; until VALIDATE CONSTRAINT runs,
+old rows may violate it and the planner cannot rely on it.
+
+Safe alternative: Validate it in a later migration (schemashift verify runs the
+validation step).
+See docs/rules/SS307.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from schemashift.analysis.context import StatementContext
+from schemashift.analysis.state import FileState
+from schemashift.model import Severity
+from schemashift.rules.base import Hit, Rule
+
+
+def check(ctx: StatementContext) -> Iterator[Hit]:
+    return ()
+
+
+def finish(state: FileState) -> Iterator[tuple[int, str, str]]:
+    for name, pending in state.not_valid.items():
+        yield (
+            pending.line,
+            f"Constraint {name} is added NOT VALID and never validated in this "
+            "migration; remember to VALIDATE it later.",
+            "",
+        )
+
+
+RULE = Rule(
+    id="SS307",
+    name="not-valid-never-validated",
+    title="Constraint added NOT VALID but never validated here",
+    severity=Severity.INFO,
+    summary=(
+        "A NOT VALID constraint is enforced for new rows only; until VALIDATE CONSTRAINT "
+        "runs, old rows may violate it and the planner cannot rely on it."
+    ),
+    fix=("Validate it in a later migration (schemashift verify runs the validation step)."),
+    kinds=frozenset(),
+    check=check,
+    dialects=frozenset({"postgres"}),
+    finish=finish,
+)

@@ -1,0 +1,44 @@
+"""SS402 drop-index-blocking: DROP INDEX without CONCURRENTLY.
+
+A plain DROP INDEX takes ACCESS EXCLUSIVE on the table; it is quick once granted, but
+waiting for it queues every later query.
+
+Safe alternative: DROP INDEX CONCURRENTLY, outside a transaction block.
+See docs/rules/SS402.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from schemashift.analysis.context import StatementContext
+from schemashift.model import Severity
+from schemashift.rules.base import Hit, Rule
+
+
+def check(ctx: StatementContext) -> Iterator[Hit]:
+    for action, _ in ctx.pairs("drop_index"):
+        if not action.concurrently:
+            yield (
+                (
+                    f"DROP INDEX {action.name} takes ACCESS EXCLUSIVE on its table; "
+                    "use DROP INDEX CONCURRENTLY."
+                ),
+                "",
+            )
+
+
+RULE = Rule(
+    id="SS402",
+    name="drop-index-blocking",
+    title="DROP INDEX without CONCURRENTLY",
+    severity=Severity.WARNING,
+    summary=(
+        "A plain DROP INDEX takes ACCESS EXCLUSIVE on the table; it is quick once "
+        "granted, but waiting for it queues every later query."
+    ),
+    fix=("DROP INDEX CONCURRENTLY, outside a transaction block."),
+    kinds=frozenset({"drop_index"}),
+    check=check,
+    dialects=frozenset({"postgres"}),
+)

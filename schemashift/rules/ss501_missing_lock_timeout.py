@@ -1,0 +1,58 @@
+"""SS501 missing-lock-timeout: DDL without a lock timeout.
+
+A DDL statement waiting for its lock behind a long transaction blocks every later query
+on the table until it gets it. Without a lock timeout that wait is unbounded.
+
+Safe alternative: SET lock_timeout = '1s' (MySQL: SET SESSION lock_wait_timeout = 5)
+before the DDL, and retry with backoff on timeout.
+See docs/rules/SS501.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from schemashift.analysis.context import StatementContext
+from schemashift.model import LockClass, Severity
+from schemashift.rules.base import Hit, Rule
+from schemashift.rules.kinds import NOT_DDL
+
+
+def check(ctx: StatementContext) -> Iterator[Hit]:
+    state = ctx.state
+    if state.lock_timeout:
+        return
+    for action, change in ctx.pairs():
+        if action.kind in NOT_DDL or ctx.is_new(action.table) or action.kind == "create_table":
+            continue
+        strong = change.lock_class is not LockClass.NONE if ctx.dialect == "postgres" else True
+        if strong and action.table:
+            setting = "lock_timeout" if ctx.dialect == "postgres" else "lock_wait_timeout"
+            yield (
+                (
+                    f"{change.lock} lock on {action.table} with no {setting} set: waiting for it "
+                    "blocks every later query on the table."
+                ),
+                "",
+            )
+            return
+
+
+RULE = Rule(
+    id="SS501",
+    name="missing-lock-timeout",
+    title="DDL without a lock timeout",
+    severity=Severity.WARNING,
+    summary=(
+        "A DDL statement waiting for its lock behind a long transaction blocks every "
+        "later query on the table until it gets it. Without a lock timeout that wait is "
+        "unbounded."
+    ),
+    fix=(
+        "SET lock_timeout = '1s' (MySQL: SET SESSION lock_wait_timeout = 5) before the "
+        "DDL, and retry with backoff on timeout."
+    ),
+    kinds=frozenset({"*"}),
+    check=check,
+    dialects=frozenset({"mysql", "postgres"}),
+)

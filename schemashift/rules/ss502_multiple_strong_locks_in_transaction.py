@@ -1,0 +1,52 @@
+"""SS502 multiple-strong-locks-in-transaction.
+
+Each ACCESS EXCLUSIVE lock is held until COMMIT: the first table stays blocked while the
+later statements wait for and run under their own locks.
+
+Safe alternative: One DDL statement per transaction; commit between them.
+See docs/rules/SS502.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from schemashift.analysis.context import StatementContext
+from schemashift.model import LockClass, Severity
+from schemashift.rules.base import Hit, Rule
+
+
+def check(ctx: StatementContext) -> Iterator[Hit]:
+    held = ctx.state.strong_locks_in_transaction
+    if not ctx.in_transaction or not held:
+        return
+    for action, change in ctx.pairs():
+        if (
+            change.lock_class is LockClass.BLOCKS_READS_AND_WRITES
+            and not ctx.is_new(action.table)
+            and action.kind != "create_table"
+        ):
+            yield (
+                (
+                    f"ACCESS EXCLUSIVE on {action.table} while this transaction still holds the one "
+                    f"taken at line {held[0]}."
+                ),
+                "",
+            )
+            return
+
+
+RULE = Rule(
+    id="SS502",
+    name="multiple-strong-locks-in-transaction",
+    title="Several ACCESS EXCLUSIVE statements in one transaction",
+    severity=Severity.WARNING,
+    summary=(
+        "Each ACCESS EXCLUSIVE lock is held until COMMIT: the first table stays blocked "
+        "while the later statements wait for and run under their own locks."
+    ),
+    fix=("One DDL statement per transaction; commit between them."),
+    kinds=frozenset({"*"}),
+    check=check,
+    dialects=frozenset({"postgres"}),
+)

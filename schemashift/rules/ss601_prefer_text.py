@@ -1,0 +1,53 @@
+"""SS601 prefer-text: varchar(n) where text would do.
+
+In PostgreSQL varchar(n) is no faster than text, and changing n later is a migration
+(shrinking it scans the table).
+
+Safe alternative: Use text, with a CHECK (length(col) <= n) constraint if the limit
+matters.
+See docs/rules/SS601.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from schemashift.analysis.context import StatementContext
+from schemashift.model import Severity
+from schemashift.rules.base import Hit, Rule
+from schemashift.sql.actions import ColumnDef
+
+
+def declared_columns(ctx: StatementContext) -> Iterator[tuple[str | None, ColumnDef]]:
+    for action, _ in ctx.pairs("create_table", "add_column"):
+        if action.kind == "create_table":
+            for col in action.columns:
+                yield action.table, col
+        elif action.column_def is not None:
+            yield action.table, action.column_def
+
+
+def check(ctx: StatementContext) -> Iterator[Hit]:
+    for table, col in declared_columns(ctx):
+        if re.match(r"(?:varchar|character varying)\(\d+\)", col.data_type):
+            yield (
+                f"{table}.{col.name} is {col.data_type}; text with a CHECK is easier to change.",
+                "",
+            )
+
+
+RULE = Rule(
+    id="SS601",
+    name="prefer-text",
+    title="varchar(n) where text would do",
+    severity=Severity.INFO,
+    summary=(
+        "In PostgreSQL varchar(n) is no faster than text, and changing n later is a "
+        "migration (shrinking it scans the table)."
+    ),
+    fix=("Use text, with a CHECK (length(col) <= n) constraint if the limit matters."),
+    kinds=frozenset({"create_table", "add_column"}),
+    check=check,
+    dialects=frozenset({"postgres"}),
+)

@@ -1,0 +1,45 @@
+"""SS602 prefer-no-char: char(n) column.
+
+char(n) pads values with spaces, wastes space and compares surprisingly.
+
+Safe alternative: Use text (or varchar) instead.
+See docs/rules/SS602.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from schemashift.analysis.context import StatementContext
+from schemashift.model import Severity
+from schemashift.rules.base import Hit, Rule
+from schemashift.sql.actions import ColumnDef
+
+
+def declared_columns(ctx: StatementContext) -> Iterator[tuple[str | None, ColumnDef]]:
+    for action, _ in ctx.pairs("create_table", "add_column"):
+        if action.kind == "create_table":
+            for col in action.columns:
+                yield action.table, col
+        elif action.column_def is not None:
+            yield action.table, action.column_def
+
+
+def check(ctx: StatementContext) -> Iterator[Hit]:
+    for table, col in declared_columns(ctx):
+        if re.match(r"(?:char|character|bpchar)(?:\(\d+\))?$", col.data_type):
+            yield f"{table}.{col.name} is {col.data_type}, which pads with spaces; use text.", ""
+
+
+RULE = Rule(
+    id="SS602",
+    name="prefer-no-char",
+    title="char(n) column",
+    severity=Severity.WARNING,
+    summary=("char(n) pads values with spaces, wastes space and compares surprisingly."),
+    fix=("Use text (or varchar) instead."),
+    kinds=frozenset({"create_table", "add_column"}),
+    check=check,
+    dialects=frozenset({"postgres"}),
+)

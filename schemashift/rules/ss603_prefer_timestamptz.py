@@ -1,0 +1,53 @@
+"""SS603 prefer-timestamptz: timestamp without time zone.
+
+timestamp without time zone stores wall-clock time with no zone: values shift silently
+when servers or sessions change time zone.
+
+Safe alternative: Use timestamptz (timestamp with time zone).
+See docs/rules/SS603.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from schemashift.analysis.context import StatementContext
+from schemashift.model import Severity
+from schemashift.rules.base import Hit, Rule
+from schemashift.sql.actions import ColumnDef
+
+
+def declared_columns(ctx: StatementContext) -> Iterator[tuple[str | None, ColumnDef]]:
+    for action, _ in ctx.pairs("create_table", "add_column"):
+        if action.kind == "create_table":
+            for col in action.columns:
+                yield action.table, col
+        elif action.column_def is not None:
+            yield action.table, action.column_def
+
+
+def check(ctx: StatementContext) -> Iterator[Hit]:
+    found = list(declared_columns(ctx))
+    for action, _ in ctx.pairs("alter_column_type"):
+        if action.data_type:
+            found.append((action.table, ColumnDef(action.column or "?", action.data_type)))
+    for table, col in found:
+        if re.match(r"timestamp(?:\(\d\))?(?: without time zone)?$", col.data_type):
+            yield f"{table}.{col.name} is timestamp without time zone; use timestamptz.", ""
+
+
+RULE = Rule(
+    id="SS603",
+    name="prefer-timestamptz",
+    title="timestamp without time zone",
+    severity=Severity.WARNING,
+    summary=(
+        "timestamp without time zone stores wall-clock time with no zone: values shift "
+        "silently when servers or sessions change time zone."
+    ),
+    fix=("Use timestamptz (timestamp with time zone)."),
+    kinds=frozenset({"create_table", "add_column", "alter_column_type"}),
+    check=check,
+    dialects=frozenset({"postgres"}),
+)

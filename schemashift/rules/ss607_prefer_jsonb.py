@@ -1,0 +1,48 @@
+"""SS607 prefer-jsonb: json instead of jsonb.
+
+json stores the text as written and re-parses it on every access; it cannot be indexed
+with GIN.
+
+Safe alternative: Use jsonb.
+See docs/rules/SS607.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from schemashift.analysis.context import StatementContext
+from schemashift.model import Severity
+from schemashift.rules.base import Hit, Rule
+from schemashift.sql.actions import ColumnDef
+
+
+def declared_columns(ctx: StatementContext) -> Iterator[tuple[str | None, ColumnDef]]:
+    for action, _ in ctx.pairs("create_table", "add_column"):
+        if action.kind == "create_table":
+            for col in action.columns:
+                yield action.table, col
+        elif action.column_def is not None:
+            yield action.table, action.column_def
+
+
+def check(ctx: StatementContext) -> Iterator[Hit]:
+    for table, col in declared_columns(ctx):
+        if col.data_type == "json":
+            yield f"{table}.{col.name} is json; jsonb is faster to query and can be indexed.", ""
+
+
+RULE = Rule(
+    id="SS607",
+    name="prefer-jsonb",
+    title="json instead of jsonb",
+    severity=Severity.INFO,
+    summary=(
+        "json stores the text as written and re-parses it on every access; it cannot be "
+        "indexed with GIN."
+    ),
+    fix=("Use jsonb."),
+    kinds=frozenset({"create_table", "add_column"}),
+    check=check,
+    dialects=frozenset({"postgres"}),
+)

@@ -1,0 +1,71 @@
+"""SS701 mysql-copy-algorithm: ALTER TABLE that MySQL can only do by copying the table.
+
+With ALGORITHM=COPY the server rebuilds the table row by row and blocks writes
+(LOCK=SHARED) for the whole copy: column type changes, STORED generated or
+AUTO_INCREMENT columns, charset or engine changes, dropping the primary key alone,
+foreign keys with foreign_key_checks=1.
+
+Safe alternative: Add a new column and backfill it, or use an online schema change tool
+(gh-ost, pt-online-schema-change); ask for ALGORITHM=INPLACE, LOCK=NONE so the server
+refuses instead of blocking.
+See docs/rules/SS701.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from schemashift.analysis.context import StatementContext
+from schemashift.model import Severity
+from schemashift.rules.base import Hit, Rule
+
+
+def check(ctx: StatementContext) -> Iterator[Hit]:
+    for action, change in ctx.pairs():
+        if action.kind in (
+            "data_update",
+            "data_delete",
+            "data_insert",
+            "create_table",
+            "truncate",
+            "raw",
+            "drop_table",
+            "rename_table",
+            "drop_schema",
+        ):
+            continue
+        if (
+            change.lock in ("shared", "exclusive")
+            and change.rewrites_table
+            and not ctx.is_new(action.table)
+        ):
+            yield (
+                (
+                    f"{action.kind.replace('_', ' ')} on {action.table} needs ALGORITHM=COPY: the "
+                    "table is copied while writes are blocked."
+                ),
+                "",
+            )
+            return
+
+
+RULE = Rule(
+    id="SS701",
+    name="mysql-copy-algorithm",
+    title="ALTER TABLE that MySQL can only do by copying the table",
+    severity=Severity.ERROR,
+    summary=(
+        "With ALGORITHM=COPY the server rebuilds the table row by row and blocks writes "
+        "(LOCK=SHARED) for the whole copy: column type changes, STORED generated or "
+        "AUTO_INCREMENT columns, charset or engine changes, dropping the primary key "
+        "alone, foreign keys with foreign_key_checks=1."
+    ),
+    fix=(
+        "Add a new column and backfill it, or use an online schema change tool (gh-ost, "
+        "pt-online-schema-change); ask for ALGORITHM=INPLACE, LOCK=NONE so the server "
+        "refuses instead of blocking."
+    ),
+    kinds=frozenset({"*"}),
+    check=check,
+    dialects=frozenset({"mysql"}),
+)

@@ -1,0 +1,48 @@
+"""SS703 mysql-lock-clause-blocks-dml: Explicit LOCK or ALGORITHM clause that blocks DML.
+
+LOCK=SHARED blocks writes and LOCK=EXCLUSIVE blocks reads too, for the whole ALTER;
+ALGORITHM=COPY implies at least SHARED.
+
+Safe alternative: Ask for LOCK=NONE (and ALGORITHM=INPLACE or INSTANT): the server then
+refuses what it cannot do online instead of blocking.
+See docs/rules/SS703.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from schemashift.analysis.context import StatementContext
+from schemashift.model import Severity
+from schemashift.rules.base import Hit, Rule
+
+
+def check(ctx: StatementContext) -> Iterator[Hit]:
+    for action, _ in ctx.pairs():
+        if action.lock_clause in ("SHARED", "EXCLUSIVE") or action.algorithm == "COPY":
+            clause = (
+                f"LOCK={action.lock_clause}"
+                if action.lock_clause in ("SHARED", "EXCLUSIVE")
+                else "ALGORITHM=COPY"
+            )
+            yield f"{clause} on {action.table} blocks writes for the whole ALTER.", ""
+            return
+
+
+RULE = Rule(
+    id="SS703",
+    name="mysql-lock-clause-blocks-dml",
+    title="Explicit LOCK or ALGORITHM clause that blocks DML",
+    severity=Severity.WARNING,
+    summary=(
+        "LOCK=SHARED blocks writes and LOCK=EXCLUSIVE blocks reads too, for the whole "
+        "ALTER; ALGORITHM=COPY implies at least SHARED."
+    ),
+    fix=(
+        "Ask for LOCK=NONE (and ALGORITHM=INPLACE or INSTANT): the server then refuses "
+        "what it cannot do online instead of blocking."
+    ),
+    kinds=frozenset({"*"}),
+    check=check,
+    dialects=frozenset({"mysql"}),
+)

@@ -1,0 +1,240 @@
+"""Split a migration into statements with 1-based lines, original text and context.
+
+Handles what real migration files contain: ``$$`` bodies with semicolons, doubled
+``;;``, comments (kept as the statement's *leading comments*, where suppressions live),
+MySQL ``DELIMITER`` blocks, SQLite/MySQL trigger bodies (``BEGIN … END;``), and
+``BEGIN``/``COMMIT`` (each statement knows whether an explicit transaction is open).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from schemashift.model import Statement
+from schemashift.sql.tokens import COMMENT, SEMI, WORD, Token, tokenize
+
+
+@dataclass(frozen=True, slots=True)
+class SplitStatement:
+    """A statement and its tokens (comments removed), for the recogniser."""
+
+    statement: Statement
+    tokens: tuple[Token, ...]
+    # Offset of the statement's text in the file: token offsets are relative to the file.
+    offset: int
+
+
+_DELIMITER_LINE = re.compile(r"^[ \t]*DELIMITER[ \t]+(\S+)[ \t]*$", re.IGNORECASE | re.MULTILINE)
+_TX_BEGIN = {"BEGIN", "START"}
+_TX_END = {"COMMIT", "END", "ROLLBACK", "ABORT"}
+
+
+def split_sql(text: str, file: str = "-", dialect: str = "postgres") -> list[SplitStatement]:
+    """Every statement of ``text`` in source order. Never raises."""
+    if dialect == "mysql" and _DELIMITER_LINE.search(text):
+        return _split_with_delimiters(text, file)
+    if dialect == "postgres" or not _ROUTINE.search(text):
+        fast = _fast_split(text, file, dialect)
+        if fast is not None:
+            return fast
+    return _Splitter(text, file, dialect).run(tokenize(text, dialect), ";")
+
+
+# One regex match per statement: everything up to the next top-level ";". Strings,
+# quoted identifiers, comments and $$ bodies are consumed whole, so their ";" do not split.
+_PIECE = {
+    "postgres": re.compile(
+        r"""(?:[^;'"$/\-]+|[eE]'(?:[^'\\]|''|\\.)*'|'(?:[^']|'')*'|"(?:[^"]|"")*"""
+        r"""|\$(?P<tag>[A-Za-z_][A-Za-z_0-9]*|)\$.*?\$(?P=tag)\$|--[^\n]*|/\*.*?\*/|[$/\-]"""
+        r"""|['"].*|/\*.*)+""",
+        re.DOTALL,
+    ),
+    "mysql": re.compile(
+        r"""(?:[^;'"`/#\-]+|'(?:[^'\\]|''|\\.)*'|"(?:[^"\\]|""|\\.)*"|`(?:[^`]|``)*`"""
+        r"""|--[^\n]*|\#[^\n]*|/\*.*?\*/|[/\-]|['"`].*|/\*.*)+""",
+        re.DOTALL,
+    ),
+}
+_PIECE["sqlite"] = _PIECE["postgres"]
+_LEADING = {
+    "postgres": re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL),
+    "mysql": re.compile(r"(?:\s+|--[^\n]*|\#[^\n]*|/\*.*?\*/)*", re.DOTALL),
+}
+_LEADING["sqlite"] = _LEADING["postgres"]
+_COMMENT_TEXT = re.compile(r"--[^\n]*|\#[^\n]*|/\*.*?\*/", re.DOTALL)
+_ROUTINE = re.compile(r"\b(?:TRIGGER|PROCEDURE|FUNCTION|EVENT)\b", re.IGNORECASE)
+_TX_WORDS = re.compile(r"(\w+)(?:\s+(\w+))?")
+
+
+def _fast_split(text: str, file: str, dialect: str) -> list[SplitStatement] | None:
+    """The common case in C-speed regex passes; None when the token splitter must do it."""
+    piece_re = _PIECE.get(dialect, _PIECE["postgres"])
+    leading_re = _LEADING.get(dialect, _LEADING["postgres"])
+    out: list[SplitStatement] = []
+    in_tx = False
+    line, line_pos = 1, 0
+    count = text.count
+    for index_m in piece_re.finditer(text):
+        start, end = index_m.span()
+        lead = leading_re.match(text, start)
+        body_start = lead.end() if lead else start
+        if body_start >= end:
+            continue  # empty statement (";;") or comments only
+        sql = text[body_start:end].rstrip()
+        comments = text[start:body_start]
+        if "/*" in comments and "/*" in comments[comments.index("/*") + 2 :]:
+            return None  # nested block comments: leave them to the token splitter
+        line += count("\n", line_pos, body_start)
+        line_pos = body_start
+        head = _TX_WORDS.match(sql)
+        opens = closes = False
+        if head:
+            w1 = head.group(1).upper()
+            w2 = (head.group(2) or "").upper()
+            if w1 in _TX_BEGIN:
+                opens = (w1 == "START" and w2 == "TRANSACTION") or (
+                    w1 == "BEGIN" and (not w2 or w2 in _BEGIN_FOLLOWERS)
+                )
+            elif w1 in _TX_END:
+                closes = not (w1 == "ROLLBACK" and w2 == "TO")
+        if opens:
+            in_tx = True
+        leading = "\n".join(m.group().strip() for m in _COMMENT_TEXT.finditer(comments))
+        statement = Statement(file, line, sql, len(out), leading, in_tx)
+        out.append(SplitStatement(statement, (), body_start))
+        if closes:
+            in_tx = False
+    return out
+
+
+_BEGIN_FOLLOWERS = frozenset(
+    {"TRANSACTION", "WORK", "ISOLATION", "READ", "DEFERRABLE", "NOT", "DEFERRED",
+     "IMMEDIATE", "EXCLUSIVE"}
+)  # fmt: skip
+
+
+def _split_with_delimiters(text: str, file: str) -> list[SplitStatement]:
+    """MySQL client scripts: ``DELIMITER //`` changes the statement terminator."""
+    out: list[SplitStatement] = []
+    splitter = _Splitter(text, file, "mysql")
+    delimiter = ";"
+    pos = 0
+    for m in _DELIMITER_LINE.finditer(text):
+        segment = _blank_outside(text, pos, m.start())
+        out.extend(splitter.run(tokenize(segment, "mysql"), delimiter, start=pos, stop=m.start()))
+        delimiter = m.group(1)
+        pos = m.end()
+    segment = _blank_outside(text, pos, len(text))
+    out.extend(splitter.run(tokenize(segment, "mysql"), delimiter, start=pos, stop=len(text)))
+    return out
+
+
+def _blank_outside(text: str, start: int, stop: int) -> str:
+    """``text`` with everything outside [start, stop) blanked, so offsets stay file-wide."""
+    blank = "".join("\n" if c == "\n" else " " for c in text[:start])
+    return blank + text[start:stop]
+
+
+class _Splitter:
+    def __init__(self, text: str, file: str, dialect: str) -> None:
+        self.text = text
+        self.file = file
+        self.dialect = dialect
+        self.in_transaction = False
+        self.index = 0
+        self._line_pos = 0
+        self._line = 1
+
+    def _line_of(self, pos: int) -> int:
+        # Statements arrive in order, so count newlines incrementally.
+        if pos < self._line_pos:
+            self._line_pos, self._line = 0, 1
+        self._line += self.text.count("\n", self._line_pos, pos)
+        self._line_pos = pos
+        return self._line
+
+    def run(
+        self, tokens: list[Token], delimiter: str, start: int = 0, stop: int | None = None
+    ) -> list[SplitStatement]:
+        out: list[SplitStatement] = []
+        body: list[Token] = []
+        comments: list[Token] = []
+        depth = 0  # BEGIN … END nesting inside trigger / routine bodies
+        routine = False
+        custom = delimiter != ";"
+        text = self.text
+        skip_until = -1  # the rest of a multi-character custom delimiter
+        for tok in tokens:
+            if tok.start < start or (stop is not None and tok.start >= stop):
+                continue
+            kind = tok.kind
+            if tok.start < skip_until:
+                continue
+            if kind == COMMENT:
+                if not body:
+                    comments.append(tok)
+                continue
+            ends = (
+                text.startswith(delimiter, tok.start) if custom else (kind == SEMI and depth == 0)
+            )
+            if ends:
+                skip_until = tok.start + len(delimiter)
+                if body:
+                    out.append(self._emit(body, comments))
+                body, comments, depth, routine = [], [], 0, False
+                continue
+            if kind == WORD and not custom and self.dialect != "postgres":
+                upper = tok.text.upper()
+                if not body and upper == "CREATE":
+                    routine = False
+                elif len(body) < 8 and upper in ("TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"):
+                    routine = routine or body[0].upper == "CREATE"
+                elif routine and upper in ("BEGIN", "CASE", "IF", "LOOP", "WHILE", "REPEAT"):
+                    # IF/LOOP/... are also closed by END (END IF, END LOOP).
+                    if not (
+                        upper in ("IF", "LOOP", "WHILE", "REPEAT", "CASE")
+                        and body
+                        and body[-1].upper == "END"
+                    ):
+                        depth += 1
+                elif routine and upper == "END":
+                    depth = max(0, depth - 1)
+            body.append(tok)
+        if body:
+            out.append(self._emit(body, comments))
+        return out
+
+    def _emit(self, body: list[Token], comments: list[Token]) -> SplitStatement:
+        first, last = body[0], body[-1]
+        sql = self.text[first.start : last.end]
+        leading = "\n".join(c.text for c in comments)
+        head = first.upper
+        opens = head in _TX_BEGIN and self._opens_transaction(body)
+        closes = head in _TX_END and self._closes_transaction(body)
+        if opens:
+            self.in_transaction = True
+        statement = Statement(
+            file=self.file,
+            line=self._line_of(first.start),
+            sql=sql,
+            index=self.index,
+            leading_comments=leading,
+            in_transaction=self.in_transaction,
+        )
+        if closes:
+            self.in_transaction = False
+        self.index += 1
+        return SplitStatement(statement, tuple(body), first.start)
+
+    @staticmethod
+    def _opens_transaction(body: list[Token]) -> bool:
+        if body[0].upper == "START":
+            return len(body) > 1 and body[1].upper == "TRANSACTION"
+        # "BEGIN" alone, BEGIN TRANSACTION / WORK / ISOLATION … / DEFERRED (SQLite) …
+        return len(body) == 1 or body[1].upper in _BEGIN_FOLLOWERS
+
+    @staticmethod
+    def _closes_transaction(body: list[Token]) -> bool:
+        # ROLLBACK TO SAVEPOINT keeps the transaction open.
+        return not (len(body) > 1 and body[0].upper == "ROLLBACK" and body[1].upper == "TO")
