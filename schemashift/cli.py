@@ -114,7 +114,7 @@ def _emit(report: object, fmt: str, color: bool | None, verbose: bool) -> None:
     if fmt == "json":
         import json
 
-        text = json.dumps(report.to_json(), ensure_ascii=False)
+        text = json.dumps(report.to_json(), ensure_ascii=False, check_circular=False)
     elif fmt == "sarif":
         from schemashift.report.sarif import render_sarif
 
@@ -135,22 +135,16 @@ def _emit(report: object, fmt: str, color: bool | None, verbose: bool) -> None:
 
 
 def _exit_code(report: object, fail_on: str, unknown: str) -> int:
-    from schemashift.model import Compatibility, LintReport, Severity
+    from schemashift.model import BREAKING, ERROR, UNKNOWN, WARNING, LintReport
 
     assert isinstance(report, LintReport)
-    threshold = {"error": Severity.ERROR, "warning": Severity.WARNING}.get(fail_on)
+    failing = (ERROR, WARNING) if fail_on == "warning" else (ERROR,)
+    breaking = (BREAKING, UNKNOWN) if unknown == "breaking" else (BREAKING,)
     for s in report.statements:
-        for f in s.findings:
-            if threshold is not None and f.severity.rank >= threshold.rank:
-                return EXIT_FINDINGS
-            if fail_on == "breaking" and f.severity is Severity.ERROR:
-                return EXIT_FINDINGS
-        if fail_on == "breaking":
-            for c in s.changes:
-                if c.compatibility is Compatibility.BREAKING or (
-                    c.compatibility is Compatibility.UNKNOWN and unknown == "breaking"
-                ):
-                    return EXIT_FINDINGS
+        if any(f.severity in failing for f in s.findings):
+            return EXIT_FINDINGS
+        if fail_on == "breaking" and any(c.compatibility in breaking for c in s.changes):
+            return EXIT_FINDINGS
     return EXIT_OK
 
 

@@ -57,6 +57,15 @@ class Severity(str, Enum):
 
 _SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
 
+# Plain module names for the members: attribute access on an Enum class is slow on 3.11,
+# and lint touches these for every statement.
+COMPATIBLE, BREAKING, UNKNOWN = (
+    Compatibility.COMPATIBLE,
+    Compatibility.BREAKING,
+    Compatibility.UNKNOWN,
+)
+ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+
 
 # The change kinds of DESIGN §2, plus the few statement kinds a migration file also holds
 # (session settings, transaction control, schema-level objects).
@@ -100,13 +109,14 @@ class Change:
             "kind": self.kind,
             "table": self.table,
             "column": self.column,
-            "compatibility": self.compatibility.value,
+            # str-valued enums serialise as their value; .value is slow on 3.11.
+            "compatibility": self.compatibility,
             "lock": self.lock,
-            "lock_class": self.lock_class.value,
+            "lock_class": self.lock_class,
             "rewrites_table": self.rewrites_table,
             "scans_table": self.scans_table,
             "data_dependent": self.data_dependent,
-            "phase": self.phase.value,
+            "phase": self.phase,
         }
         if self.constraint is not None:
             out["constraint"] = self.constraint
@@ -125,7 +135,7 @@ class Finding:
     def to_json(self) -> dict[str, object]:
         return {
             "rule": self.rule,
-            "severity": self.severity.value,
+            "severity": self.severity,
             "message": self.message,
             "fix": self.fix,
         }
@@ -192,15 +202,19 @@ class LintReport:
 
     @property
     def summary(self) -> Summary:
-        changes = [c for s in self.statements for c in s.changes]
-        findings = [f for s in self.statements for f in s.findings]
-        return Summary(
-            statements=len(self.statements),
-            breaking=sum(c.compatibility is Compatibility.BREAKING for c in changes),
-            unknown=sum(c.compatibility is Compatibility.UNKNOWN for c in changes),
-            errors=sum(f.severity is Severity.ERROR for f in findings),
-            warnings=sum(f.severity is Severity.WARNING for f in findings),
-        )
+        breaking = unknown = errors = warnings = 0
+        for s in self.statements:
+            for c in s.changes:
+                if c.compatibility is BREAKING:
+                    breaking += 1
+                elif c.compatibility is UNKNOWN:
+                    unknown += 1
+            for f in s.findings:
+                if f.severity is ERROR:
+                    errors += 1
+                elif f.severity is WARNING:
+                    warnings += 1
+        return Summary(len(self.statements), breaking, unknown, errors, warnings)
 
     def to_json(self) -> dict[str, object]:
         return {

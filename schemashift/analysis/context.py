@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from schemashift.analysis.state import FileState
@@ -21,11 +20,11 @@ class StatementContext:
     version: tuple[int, ...]
     config: Config
 
-    def pairs(self, *kinds: str) -> Iterator[tuple[Action, Change]]:
+    def pairs(self, *kinds: str) -> list[tuple[Action, Change]]:
         """(action, change) pairs, optionally only of the given kinds."""
-        for action, change in zip(self.actions, self.changes, strict=False):
-            if not kinds or action.kind in kinds:
-                yield action, change
+        if not kinds:
+            return list(zip(self.actions, self.changes, strict=False))
+        return [(a, c) for a, c in zip(self.actions, self.changes, strict=False) if a.kind in kinds]
 
     def is_new(self, table: str | None) -> bool:
         """True when the table was created earlier in this file: nobody else uses it yet."""

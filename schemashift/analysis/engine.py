@@ -13,7 +13,7 @@ from schemashift.config import Config
 from schemashift.dialects.base import get_dialect, parse_version
 from schemashift.model import Finding, LintReport, Severity, StatementReport
 from schemashift.rules.registry import Rule, RuleIndex, rules_for
-from schemashift.sql.actions import Action
+from schemashift.sql.actions import Action, raw
 from schemashift.sql.parse import parse_statement
 from schemashift.sql.split import SplitStatement, split_sql
 
@@ -53,24 +53,44 @@ class Linter:
         self.dialect = get_dialect(config.dialect)
         self.version = parse_version(config.server_version or self.dialect.default_version)
         self._rules = rules_for(config.dialect, config)
+        # The rules to run for a statement's action kinds, worked out once per kind tuple.
+        self._by_kinds: dict[str | tuple[str, ...], list[Rule]] = {}
 
-    def lint_source(self, source: Source, extra_suppressed: frozenset[str] = frozenset(),
-                    ) -> list[StatementReport]:  # fmt: skip
+    def lint_source(
+        self,
+        source: Source,
+        extra_suppressed: frozenset[str] = frozenset(),
+        schema: str | None = None,
+    ) -> list[StatementReport]:
         split = split_sql(source.text, source.name, self.config.dialect)
-        return self.lint_statements(split, source.revision, extra_suppressed)
+        return self.lint_statements(split, source.revision, extra_suppressed, schema)
+
+    def known_column_types(self, schema: str) -> dict[tuple[str, str], str]:
+        """Column types declared by ``schema`` (DDL of what already exists): it tells type
+        changes whether they rewrite, without making those tables count as new."""
+        state = FileState()
+        for item in split_sql(schema, "<schema>", self.config.dialect):
+            for action in parse_statement(item.statement.sql, self.config.dialect):
+                state.record(item.statement, action)
+        return state.column_types
 
     def lint_statements(
         self,
         split: Sequence[SplitStatement],
         revision: str | None = None,
         extra_suppressed: frozenset[str] = frozenset(),
+        schema: str | None = None,
     ) -> list[StatementReport]:
         config = self.config
         dialect = self.dialect
         name = config.dialect
         version = self.version
         rules = self._rules
+        rules_by_kinds = self._by_kinds
+        dialect_kinds = dialect.kinds | {"raw"}
         state = FileState()
+        if schema:
+            state.column_types.update(self.known_column_types(schema))
         file_ignores = config.ignored_in(split[0].statement.file) if split else frozenset()
         ignored_here = file_ignores | extra_suppressed
         out: list[StatementReport] = []
@@ -78,14 +98,17 @@ class Linter:
             stmt = item.statement
             state.before(stmt)
             actions = parse_statement(stmt.sql, name)
+            if any(a.kind not in dialect_kinds for a in actions):
+                actions = [a if a.kind in dialect_kinds else raw(
+                    f"{a.kind.replace('_', ' ')} is not {name} SQL") for a in actions]  # fmt: skip
             changes = [dialect.assess(a, state, version) for a in actions]
             ctx = StatementContext(stmt, actions, changes, state, name, version, config)
             findings: list[Finding] = []
-            seen: set[str] = set()
-            for rule in _candidates(rules, actions):
-                if rule.id in seen:
-                    continue
-                seen.add(rule.id)
+            kinds = actions[0].kind if len(actions) == 1 else tuple(a.kind for a in actions)
+            candidates = rules_by_kinds.get(kinds)
+            if candidates is None:
+                candidates = rules_by_kinds[kinds] = _candidates(rules, actions)
+            for rule in candidates:
                 for message, fix in rule.check(ctx):
                     findings.append(
                         Finding(rule.id, self._severity(rule), message, fix or rule.fix)
@@ -129,11 +152,11 @@ class Linter:
                 reports[i] = replace(report, findings=(*report.findings, finding))
 
 
-def _candidates(rules: RuleIndex, actions: list[Action]) -> Iterable[Rule]:
-    yield from rules.every
-    by_kind = rules.by_kind
+def _candidates(rules: RuleIndex, actions: list[Action]) -> list[Rule]:
+    out = list(rules.every)
     for action in actions:
-        yield from by_kind.get(action.kind, ())
+        out.extend(r for r in rules.by_kind.get(action.kind, ()) if r not in out)
+    return out
 
 
 def lint_sources(sources: Iterable[Source], config: Config) -> LintReport:
@@ -153,10 +176,16 @@ def lint_text(
     *,
     dialect: str | None = None,
     server_version: str | None = None,
+    schema: str | None = None,
 ) -> LintReport:
-    """Lint one migration's SQL text. The library entry point tests and tools use."""
+    """Lint one migration's SQL text. The library entry point tests and tools use.
+
+    ``schema`` is optional DDL of the tables as they already exist (column types), so a
+    type change can be priced exactly instead of assumed to rewrite.
+    """
     cfg = (config or Config()).with_overrides(dialect=dialect, server_version=server_version)
-    return lint_sources([Source(file, text)], cfg)
+    statements = Linter(cfg).lint_source(Source(file, text), schema=schema)
+    return LintReport(cfg.dialect, tuple(statements), (file,))
 
 
 def read_sources(paths: Sequence[str], stdin_text: str | None = None) -> list[Source]:

@@ -36,6 +36,7 @@ class FileState:
     # (table, column) pairs proven NOT NULL by a validated CHECK constraint.
     not_null_proven: set[tuple[str, str]] = field(default_factory=set)
     lock_timeout: bool = False
+    timezone_utc: bool = False  # SET TimeZone = 'UTC' seen (PostgreSQL timestamptz casts)
     foreign_key_checks: bool = True  # MySQL: SET foreign_key_checks = 0 allows INPLACE FKs
     transaction_index: int = -1  # counts explicit transactions; -1 before the first
     in_transaction: bool = False
@@ -61,7 +62,7 @@ class FileState:
     def after(self, statement: Statement, actions: list[Action], changes: list[Change]) -> None:
         """Record what the statement did, for the statements after it."""
         for action, change in zip(actions, changes, strict=False):
-            self._record(statement, action)
+            self.record(statement, action)
             if (
                 self.in_transaction
                 and change.lock_class is LockClass.BLOCKS_READS_AND_WRITES
@@ -74,7 +75,7 @@ class FileState:
         if not statement.in_transaction:
             self.strong_locks_in_transaction = []
 
-    def _record(self, statement: Statement, action: Action) -> None:
+    def record(self, statement: Statement, action: Action) -> None:
         kind = action.kind
         table = _bare(action.table) if action.table else None
         if kind == "create_table" and table:
@@ -91,6 +92,14 @@ class FileState:
             name = action.name.split(".")[-1]
             if name in LOCK_TIMEOUT_SETTINGS:
                 self.lock_timeout = (action.value or "").strip().lower() not in ("0", "default")
+            elif name in ("timezone", "time_zone"):
+                self.timezone_utc = (action.value or "").strip().upper() in (
+                    "UTC",
+                    "ETC/UTC",
+                    "GMT",
+                    "Z",
+                    "+00:00",
+                )
             elif name == "foreign_key_checks":
                 self.foreign_key_checks = (action.value or "1").strip().lower() not in ("0", "off")
         elif kind == "add_constraint" and action.name:

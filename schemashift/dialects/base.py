@@ -27,6 +27,7 @@ ALIASES = {
 class Dialect(Protocol):
     name: str
     default_version: str
+    kinds: frozenset[str]  # the action kinds this dialect has (others are not its SQL)
 
     def assess(self, action: Action, state: FileState, version: tuple[int, ...]) -> Change: ...
 

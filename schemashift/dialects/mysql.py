@@ -9,6 +9,7 @@ Every DDL statement commits on its own: there is no transactional DDL.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from schemashift.dialects.base import BREAKING, COMPATIBLE, UNKNOWN_PRICE, Price, to_change
@@ -67,16 +68,66 @@ def _add_column(action: Action, state: FileState, version: tuple[int, ...]) -> P
     return Price(NONE, compatibility=compat)
 
 
+_VARCHAR = re.compile(r"varchar\((\d+)\)")
+_BYTES_PER_CHAR = {"latin1": 1, "ascii": 1, "utf8mb3": 3, "utf8": 3, "utf8mb4": 4}
+
+
+def _char_bytes(type_text: str) -> int:
+    m = re.search(r"(?:character set|charset)\s+(\w+)", type_text)
+    return _BYTES_PER_CHAR.get(m.group(1), 4) if m else 4  # utf8mb4 is the default
+
+
+def _varchar_widening(old: str, new: str, version: tuple[int, ...]) -> bool | None:
+    """True: in place without a copy; False: needs COPY; None: not a varchar widening.
+
+    The length prefix is 1 byte up to 255 bytes, 2 bytes above. MySQL keeps the change in
+    place only when the prefix size stays; MariaDB also extends in place from a column of
+    at most 127 bytes (measured on 10.11).
+    """
+    om, nm = _VARCHAR.match(old), _VARCHAR.match(new)
+    if not (om and nm) or int(nm.group(1)) < int(om.group(1)):
+        return None
+    per = _char_bytes(new)
+    old_b, new_b = int(om.group(1)) * per, int(nm.group(1)) * per
+    if (old_b <= 255) == (new_b <= 255):
+        return True
+    return is_mariadb(version) and old_b <= 127
+
+
+_INT_RANK = {"tinyint": 1, "smallint": 2, "mediumint": 3, "int": 4, "integer": 4, "bigint": 8}
+
+
+def _int_rank(t: str) -> int | None:
+    return _INT_RANK.get(t.split("(")[0].replace(" unsigned", "").strip())
+
+
+def _enum_members(t: str) -> list[str]:
+    return re.findall(r"'((?:[^']|'')*)'", t)
+
+
 def _modify(action: Action, state: FileState, version: tuple[int, ...]) -> Price:
     """MODIFY / CHANGE: without the old definition we assume a type change (COPY)."""
     old = state.column_type(action.table, action.column)
     col = action.column_def
     new = col.data_type if col else action.data_type
-    if old is not None and new is not None and old == new:
-        # Same type: only nullability, default, or position changes.
-        if col is not None and col.not_null:
-            return _rebuild(compatibility=BREAKING, data_dependent=True, phase=Phase.CONTRACT)
-        return Price(NONE)
+    if old is not None and new is not None:
+        if old == new:
+            # Same type: only nullability, default, or position changes.
+            if col is not None and col.not_null:
+                return _rebuild(compatibility=BREAKING, data_dependent=True, phase=Phase.CONTRACT)
+            return Price(NONE)
+        widening = _varchar_widening(old, new, version)
+        if widening is True:
+            return Price(NONE)
+        if widening is False:
+            return _copy(data_dependent=True)
+        if old.startswith(("enum(", "set(")) and new.startswith(old.split("(")[0] + "("):
+            old_m, new_m = _enum_members(old), _enum_members(new)
+            if new_m[: len(old_m)] == old_m:
+                return Price(NONE)  # appending members is metadata only
+        old_rank, new_rank = _int_rank(old), _int_rank(new)
+        if old_rank and new_rank and new_rank >= old_rank:
+            return _copy(data_dependent=True)  # widening: a copy, but old writers still fit
     return _copy(compatibility=BREAKING, data_dependent=True, phase=Phase.CONTRACT)
 
 
@@ -95,14 +146,16 @@ def _add_constraint(action: Action, state: FileState, version: tuple[int, ...]) 
             return _copy(data_dependent=True)
         return Price(NONE)
     if ctype == "unique":
-        return Price(NONE, scans=True, data_dependent=True)
+        return Price(NONE, BREAKING, scans=True, data_dependent=True, phase=Phase.CONTRACT)
     if ctype == "primary_key":
-        return _rebuild(data_dependent=True)
+        return _rebuild(compatibility=BREAKING, data_dependent=True, phase=Phase.CONTRACT)
     # CHECK constraints are verified with a table copy.
     return _copy(data_dependent=True)
 
 
 def _drop_constraint(action: Action, state: FileState, version: tuple[int, ...]) -> Price:
+    if action.constraint == "primary_key" and action.detail == "replace_pk":
+        return _rebuild(phase=Phase.CONTRACT)  # DROP + ADD PRIMARY KEY together: in place
     if action.constraint == "primary_key":
         return _copy(phase=Phase.CONTRACT)
     return Price(NONE, phase=Phase.CONTRACT)
@@ -148,7 +201,7 @@ _PRICES = {
     "data_delete": lambda a, s, v: Price(NONE, scans=not a.has_where, phase=Phase.BACKFILL),
     "data_insert": _fixed(Price(NONE, phase=Phase.BACKFILL)),
     "truncate": _fixed(Price(EXCLUSIVE, compatibility=BREAKING, phase=Phase.CONTRACT)),
-    "rewrite_table": _fixed(_copy()),
+    "rewrite_table": lambda a, s, v: _rebuild() if a.detail == "engine_innodb" else _copy(),
     "alter_table_option": _fixed(Price(NONE)),
     "create_schema": _fixed(Price(NONE)),
     "drop_schema": _fixed(Price(EXCLUSIVE, compatibility=BREAKING, phase=Phase.CONTRACT)),
@@ -166,6 +219,7 @@ _CLAUSE_LOCK = {"NONE": NONE, "SHARED": SHARED, "EXCLUSIVE": EXCLUSIVE}
 class MySQLDialect:
     name = "mysql"
     default_version = "8.0"
+    kinds = frozenset(_PRICES)
 
     def assess(self, action: Action, state: FileState, version: tuple[int, ...]) -> Change:
         pricer = _PRICES.get(action.kind)
@@ -188,8 +242,10 @@ class MySQLDialect:
             lock = lock or SHARED
             return Price(lock, price.compatibility, True, True, price.data_dependent, price.phase)
         if algorithm in ("INSTANT", "NOCOPY") or (algorithm == "INPLACE" and lock == NONE):
+            # The server honours the clause or refuses: no copy. INSTANT reads no rows.
             rewrites = price.rewrites and algorithm == "INPLACE"
-            return Price(lock or NONE, price.compatibility, rewrites, price.scans and rewrites,
+            scans = price.scans and algorithm == "INPLACE"
+            return Price(lock or NONE, price.compatibility, rewrites, scans,
                          price.data_dependent, price.phase)  # fmt: skip
         if lock is not None:
             return Price(lock, price.compatibility, price.rewrites, price.scans,

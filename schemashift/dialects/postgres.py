@@ -70,11 +70,10 @@ SERIAL_TYPES = frozenset({"serial", "bigserial", "smallserial", "serial2", "seri
 
 _INT_RANK = {"smallint": 2, "int2": 2, "integer": 4, "int": 4, "int4": 4, "bigint": 8, "int8": 8}
 _VARCHAR = re.compile(r"(?:varchar|character varying)(?:\((\d+)\))?$")
+_CHAR = re.compile(r"(?:char|character|bpchar)\((\d+)\)$")
 _NUMERIC = re.compile(r"(?:numeric|decimal)(?:\((\d+)(?:,(\d+))?\))?$")
 # Target types no older type can be narrower than (a change to these never narrows).
-_WIDE_TYPES = frozenset({"bigint", "int8", "text", "varchar", "character varying", "numeric",
-                         "decimal", "double precision", "float8", "jsonb", "timestamptz",
-                         "timestamp with time zone"})  # fmt: skip
+_WIDE_TYPES = frozenset({"bigint", "int8", "text", "varchar", "character varying"})
 
 
 def default_is_volatile(expr: str | None) -> bool:
@@ -98,13 +97,15 @@ def _canonical_type(t: str) -> str:
     }.get(t, re.sub(r"^character varying", "varchar", re.sub(r"^decimal", "numeric", t)))  # fmt: skip
 
 
-def type_change_facts(old: str | None, new: str) -> tuple[bool, bool, bool]:
+def type_change_facts(
+    old: str | None, new: str, *, utc_session: bool = False
+) -> tuple[bool, bool, bool]:
     """(rewrites, scans, narrows) for ALTER COLUMN TYPE old → new on PostgreSQL.
 
     Binary-coercible changes skip the rewrite: varchar(n) → varchar(m ≥ n) or text or
     unbounded varchar, numeric precision up at the same scale, text ↔ varchar without a
-    limit. timestamp → timestamptz also skips it from 12 when TimeZone is UTC, which a
-    linter cannot know: we report the rewrite. With the old type unknown we assume the
+    limit. timestamp → timestamptz also skips it from 12 when the session TimeZone is UTC
+    (we know that only when the migration sets it). Shrinking a varchar limit rewrites. With the old type unknown we assume the
     rewrite (fail safe) and call the change narrowing unless the target is a wide type.
     """
     new_c = _canonical_type(new)
@@ -119,9 +120,9 @@ def type_change_facts(old: str | None, new: str) -> tuple[bool, bool, bool]:
         new_len = int(nv.group(1)) if nv and nv.group(1) else None
         if new_len is None or (old_len is not None and new_len >= old_len):
             return False, False, False
-        return False, True, True  # shrinking a limit: no rewrite, but every row is checked
+        return True, True, True  # shrinking a limit rewrites (measured on PostgreSQL 15)
     if old_c == "text" and nv:
-        return (False, False, False) if nv.group(1) is None else (False, True, True)
+        return (False, False, False) if nv.group(1) is None else (True, True, True)
     on, nn = _NUMERIC.match(old_c), _NUMERIC.match(new_c)
     if on and nn:
         op, os_ = on.group(1), on.group(2) or "0"
@@ -131,7 +132,15 @@ def type_change_facts(old: str | None, new: str) -> tuple[bool, bool, bool]:
         if op is not None and os_ == ns and int(np_) >= int(op):
             return False, False, False
         return True, True, True
+    oc = _CHAR.match(old_c)
+    if oc and (
+        new_c == "text" or (nv and (nv.group(1) is None or int(nv.group(1)) >= int(oc.group(1))))
+    ):
+        return True, True, False  # char(n) → varchar: rewritten (blanks stripped), not narrower
     if old_c == "cidr" and new_c == "inet":
+        return False, False, False
+    if old_c.startswith("timestamp") and new_c.startswith("timestamptz") and utc_session:
+        # PostgreSQL 12+: binary-coercible when the session TimeZone is UTC.
         return False, False, False
     old_rank, new_rank = _INT_RANK.get(old_c), _INT_RANK.get(new_c)
     if old_rank and new_rank:
@@ -162,14 +171,16 @@ def _add_column(action: Action, state: FileState, version: tuple[int, ...]) -> P
         AE,
         compatibility=BREAKING if breaking else COMPATIBLE,
         rewrites=rewrites,
-        scans=rewrites or checks_rows,
+        # A NOT NULL column without a default makes PostgreSQL check every row (measured).
+        scans=rewrites or checks_rows or breaking,
         data_dependent=breaking or checks_rows,
     )
 
 
 def _alter_type(action: Action, state: FileState, version: tuple[int, ...]) -> Price:
     old = state.column_type(action.table, action.column)
-    rewrites, scans, narrows = type_change_facts(old, action.data_type or "")
+    utc = version[0] >= 12 and state.timezone_utc
+    rewrites, scans, narrows = type_change_facts(old, action.data_type or "", utc_session=utc)
     if action.using:
         rewrites = scans = True
     return Price(
@@ -193,7 +204,8 @@ def _add_constraint(action: Action, state: FileState, version: tuple[int, ...]) 
         if action.using_index:
             # The index already exists; a primary key may still have to prove NOT NULL.
             return Price(AE, scans=ctype == "primary_key", data_dependent=ctype == "primary_key")
-        return Price(AE, scans=True, data_dependent=True)
+        # Old writers of duplicate (or NULL) values now fail: breaking (HAZARDS: L D B).
+        return Price(AE, BREAKING, scans=True, data_dependent=True, phase=Phase.CONTRACT)
     return Price(AE, scans=True, data_dependent=True)  # exclusion
 
 
@@ -220,7 +232,10 @@ def _table_option(action: Action, state: FileState, version: tuple[int, ...]) ->
 
 
 def _data_change(action: Action, state: FileState, version: tuple[int, ...]) -> Price:
-    whole_table = action.kind in ("data_update", "data_delete") and not action.has_where
+    # No WHERE, or a WHERE that reads the table itself again (NOT IN (SELECT … FROM t)).
+    whole_table = action.kind in ("data_update", "data_delete") and (
+        not action.has_where or action.detail == "self_subquery"
+    )
     return Price(RE, scans=whole_table, phase=Phase.BACKFILL)
 
 
@@ -247,7 +262,8 @@ _PRICES = {
     "rename_column": _fixed(_CONTRACT_BREAKING),
     "alter_column_type": _alter_type,
     "set_not_null": _set_not_null,
-    "drop_not_null": _fixed(Price(AE)),
+    # Old readers may now meet NULL (HAZARDS: B); the drop-column plan still does it in expand.
+    "drop_not_null": _fixed(Price(AE, BREAKING)),
     "set_default": _fixed(Price(AE)),
     "drop_default": _fixed(_CONTRACT_BREAKING),
     "add_constraint": _add_constraint,
@@ -298,6 +314,7 @@ _PRICES = {
 class PostgresDialect:
     name = "postgres"
     default_version = "16"
+    kinds = frozenset(_PRICES)
 
     def assess(self, action: Action, state: FileState, version: tuple[int, ...]) -> Change:
         pricer = _PRICES.get(action.kind)

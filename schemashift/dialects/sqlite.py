@@ -29,8 +29,8 @@ REBUILD_KINDS = frozenset(
 def _add_column(action: Action, state: FileState, version: tuple[int, ...]) -> Price:
     col = action.column_def
     breaking = bool(col and col.not_null and col.default is None)
-    # CHECK / NOT NULL / foreign keys on the new column are verified against every row.
-    scans = bool(col and (col.not_null or "check" in col.inline))
+    # Only a CHECK on the new column is verified against every row; the rest is schema text.
+    scans = bool(col and "check" in col.inline)
     return Price(WRITE, compatibility=BREAKING if breaking else COMPATIBLE, scans=scans,
                  data_dependent=breaking or scans)  # fmt: skip
 
@@ -67,6 +67,7 @@ _PRICES = {
 class SQLiteDialect:
     name = "sqlite"
     default_version = "3.45"
+    kinds = frozenset(_PRICES) | REBUILD_KINDS | {"add_column"}
 
     def assess(self, action: Action, state: FileState, version: tuple[int, ...]) -> Change:
         kind = action.kind

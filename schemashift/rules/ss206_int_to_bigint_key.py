@@ -19,9 +19,11 @@ from schemashift.rules.base import Hit, Rule
 
 
 def check(ctx: StatementContext) -> Iterator[Hit]:
-    for action, _ in ctx.pairs("alter_column_type"):
+    for action, change in ctx.pairs("alter_column_type"):
         if ctx.is_new(action.table) or (action.data_type or "") not in ("bigint", "int8"):
             continue
+        if not change.rewrites_table:
+            continue  # already bigint: nothing is rewritten
         column = action.column or ""
         if column == "id" or column.endswith("_id"):
             yield (

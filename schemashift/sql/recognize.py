@@ -20,7 +20,7 @@ from schemashift.sql.tokens import QUOTED, STRING, WORD, Token, tokenize
 _F = re.IGNORECASE | re.DOTALL | re.VERBOSE
 
 # An identifier, optionally quoted, and a qualified name (schema.table).
-_ID = r"""(?:"(?:[^"]|"")+"|`(?:[^`]|``)+`|\[[^\]]+\]|[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)"""
+_ID = r"""(?:"(?:[^"]|"")+"|`(?:[^`]|``)+`|\[[^\]]+\]|[^\W\d][\w$]*)"""
 _QN = rf"{_ID}(?:\s*\.\s*{_ID}){{0,2}}"
 _IDENT_PART = re.compile(_ID)
 
@@ -44,6 +44,44 @@ _ALTER_TABLE = re.compile(
 )
 _SIMPLE_TYPE = re.compile(r"[a-z_][a-z0-9_ ]*(?:\([0-9, ]*\))?(?:\[\])?")
 
+# Patterns used inside the functions below, compiled once.
+_P0 = re.compile(r"([A-Z_]+)\\s", 0)
+_P1 = re.compile(r"\bNOT\s+VALID\b", 0)
+_P2 = re.compile(r"\bUSING\s+INDEX\b", 0)
+_P3 = re.compile(rf"\bREFERENCES\s+(?P<ref>{_QN})", re.IGNORECASE)
+_P4 = re.compile(rf"\bUSING\s+INDEX\s+(?P<idx>{_ID})", re.IGNORECASE)
+_P5 = re.compile(r"\s*\(([^()]*)\)", 0)
+_P6 = re.compile(rf"\s*\(\s*\(?\s*(?P<col>{_ID})\s+IS\s+NOT\s+NULL\s*\)?\s*\)", re.I)
+_P7 = re.compile(rf"\s+(FIRST|AFTER\s+{_ID})\s*$", re.IGNORECASE)
+_P8 = re.compile(rf"\s*(?P<old>{_ID})\s+(?P<def>.+)", _F)
+_P9 = re.compile(rf"\s+(FIRST|AFTER\s+{_ID})\s*$", re.IGNORECASE)
+_P10 = re.compile(rf"{_ID}(?:\s+(?:ASC|DESC))?", re.I)
+_P11 = re.compile(r"\bWHERE\b", 0)
+_P12 = re.compile(rf"(?P<n>{_QN})\s+ON\s+(?P<t>{_QN})$", _F)
+_P13 = re.compile(rf"\s*{_QN}\s*", 0)
+_P14 = re.compile(r"(?:\([^()]*\)\s*)?(?:WITH\s*\([^()]*\)\s*)?AS\b", re.I)
+_P15 = re.compile(rf"(?:PARTITION\s+OF|OF|LIKE)\s+{_QN}", re.I)
+_P16 = re.compile(r"\s*AS\b", re.I)
+_P17 = re.compile(r"PRIMARY\s+KEY\s*\(([^()]*)\)", re.I)
+_P18 = re.compile(r"SET\s+(?:SESSION\s+)?(?:TRANSACTION|NAMES|CHARACTER|CONSTRAINTS|ROLE)\b.*", _F)
+_P19 = re.compile(r"\s*TO\b", re.I)
+_P20 = re.compile(r"RENAME\s+TABLES?\s+(?P<pairs>.+)", _F)
+_P21 = re.compile(rf"\s*(?P<a>{_QN})\s+TO\s+(?P<b>{_QN})\s*", _F)
+_P22 = re.compile(r"'((?:[^']|'')*)'", 0)
+_P23 = re.compile(r"\s*IF\s+NOT\s+EXISTS", re.I)
+_P24 = re.compile(rf"ALTER\s+SCHEMA\s+(?P<s>{_ID})\s+RENAME\s+TO\s+(?P<n>{_ID})", _F)
+_P25 = re.compile(rf"ALTER\s+SEQUENCE\s+(?:IF\s+EXISTS\s+)?(?P<s>{_QN})\b", _F)
+_P26 = re.compile(rf"\bON\s+(?P<t>{_QN})", re.I)
+_P27 = re.compile(r"CREATE\s+OR\s+REPLACE", re.I)
+_P28 = re.compile(rf"\bON\s+(?P<t>{_QN})", re.I)
+_P29 = re.compile(rf"CLUSTER\s+(?:VERBOSE\s+)?(?P<t>{_QN})?", _F)
+_P30 = re.compile(r"\s*\(\s*", 0)
+_P31 = re.compile(r"\s*,\s*", 0)
+_P32 = re.compile(r"\s*\)", 0)
+_P33 = re.compile(r"\([^()]*\)", 0)
+_P34 = re.compile(r"\s+(?:ASC|DESC)$", re.I)
+_P35 = re.compile(r"'(?:[^']|'')*'|\$(\w*)\$.*?\$\1\$", re.DOTALL)
+
 
 def _name(text: str) -> str:
     """Normalise a possibly quoted, possibly qualified name: bare parts lower-cased."""
@@ -66,9 +104,9 @@ def _norm_type(text: str) -> str:
     if text.isidentifier():
         return text.lower()
     t = " ".join(text.split()).lower()
-    t = re.sub(r"\s*\(\s*", "(", t)
-    t = re.sub(r"\s*,\s*", ",", t)
-    return re.sub(r"\s*\)", ")", t)
+    t = _P30.sub("(", t)
+    t = _P31.sub(",", t)
+    return _P32.sub(")", t)
 
 
 def split_top_level(text: str, sep: str = ",") -> list[str]:
@@ -312,7 +350,7 @@ _ACTIONS: dict[str, list[tuple[re.Pattern[str], _Clause]]] = {}
 
 def _clause(pattern: str) -> Callable[[_Clause], _Clause]:
     # Patterns starting with a literal keyword are keyed by it; alternations go under "*".
-    first = re.match(r"([A-Z_]+)\\s", pattern)
+    first = _P0.match(pattern)
     keys = [first.group(1)] if first else ["*"]
 
     def deco(fn: _Clause) -> _Clause:
@@ -335,27 +373,25 @@ def _add_constraint(m: re.Match[str], table: str, dialect: str) -> Action | None
     kind = {"CHECK": "check", "UNIQUE": "unique", "PRIMARY KEY": "primary_key",
             "FOREIGN KEY": "foreign_key", "EXCLUDE": "exclusion"}[ctype]  # fmt: skip
     tail = _outside_parens(body).upper()
-    not_valid = bool(re.search(r"\bNOT\s+VALID\b", tail))
-    using_index = bool(re.search(r"\bUSING\s+INDEX\b", tail)) and not re.search(
-        r"\bUSING\s+INDEX\s+TABLESPACE\b", tail
-    )
+    not_valid = bool(_P1.search(tail))
+    using_index = bool(_P2.search(tail)) and not re.search(r"\bUSING\s+INDEX\s+TABLESPACE\b", tail)
     ref = None
     if kind == "foreign_key":
-        r = re.search(rf"\bREFERENCES\s+(?P<ref>{_QN})", body, re.IGNORECASE)
+        r = _P3.search(body)
         if not r:
             return None
         ref = _name(r.group("ref"))
     cname = m.group("cname")
     if using_index and not cname:
-        u = re.search(rf"\bUSING\s+INDEX\s+(?P<idx>{_ID})", body, re.IGNORECASE)
+        u = _P4.search(body)
         cname = u.group("idx") if u else None
     column = None
-    cols = re.match(r"\s*\(([^()]*)\)", body)
+    cols = _P5.match(body)
     if cols and kind in ("unique", "primary_key", "foreign_key"):
         names = [_name(c) for c in cols.group(1).split(",") if c.strip()]
         column = ",".join(names) or None
     elif kind == "check":
-        nn = re.match(rf"\s*\(\s*\(?\s*(?P<col>{_ID})\s+IS\s+NOT\s+NULL\s*\)?\s*\)", body, re.I)
+        nn = _P6.match(body)
         if nn:
             column = _name(nn.group("col"))
     return Action(
@@ -370,7 +406,7 @@ def _outside_parens(text: str) -> str:
     prev = None
     while prev != text:
         prev = text
-        text = re.sub(r"\([^()]*\)", " ", text)
+        text = _P33.sub(" ", text)
     return text
 
 
@@ -400,7 +436,7 @@ def _add_column(m: re.Match[str], table: str, dialect: str) -> Action | None:
                 r"|PARTITION|GENERATED|\()\b", text, re.I):  # fmt: skip
         return None
     position = None
-    pos = re.search(rf"\s+(FIRST|AFTER\s+{_ID})\s*$", text, re.IGNORECASE)
+    pos = _P7.search(text)
     if pos and dialect == "mysql":
         position = " ".join(pos.group(1).split()).lower()
         text = text[: pos.start()]
@@ -539,12 +575,12 @@ def _mysql_modify(m: re.Match[str], table: str, dialect: str) -> Action | None:
     rest = m.group("rest")
     old = None
     if m.group("kw").upper() == "CHANGE":
-        o = re.match(rf"\s*(?P<old>{_ID})\s+(?P<def>.+)", rest, _F)
+        o = _P8.match(rest)
         if not o:
             return None
         old, rest = _name(o.group("old")), o.group("def")
     position = None
-    pos = re.search(rf"\s+(FIRST|AFTER\s+{_ID})\s*$", rest, re.IGNORECASE)
+    pos = _P9.search(rest)
     if pos:
         position = " ".join(pos.group(1).split()).lower()
         rest = rest[: pos.start()]
@@ -616,6 +652,9 @@ def _mysql_rebuild(m: re.Match[str], table: str, dialect: str) -> Action | None:
     if what.startswith("DEFAULT") or what in ("CHARACTER SET", "CHARSET", "COLLATE"):
         # Changes the default for new columns only: metadata.
         return Action("alter_table_option", table=table, detail="default_charset")
+    if what == "ENGINE" and m.group("arg").strip().strip("'\"`").lower() == "innodb":
+        # The usual engine: a "null" ALTER that rebuilds the table in place.
+        return Action("rewrite_table", table=table, detail="engine_innodb")
     return Action("rewrite_table", table=table, detail=what.lower().replace(" ", "_"))
 
 
@@ -650,6 +689,13 @@ def _alter_table(sql: str, dialect: str) -> list[Action] | None:
         actions.append(action)
     if not actions:
         return None
+    if dialect == "mysql":
+        pk = [a for a in actions if a.constraint == "primary_key"]
+        if any(a.kind == "drop_constraint" for a in pk) and any(
+            a.kind == "add_constraint" for a in pk
+        ):
+            actions = [_replace(a, detail="replace_pk") if a in pk and a.kind == "drop_constraint"
+                       else a for a in actions]  # fmt: skip
     if m.group("if"):
         actions = [_replace(a, if_exists=True) for a in actions]
     if algorithm or lock_clause:
@@ -719,11 +765,7 @@ def _create_index(sql: str, dialect: str) -> list[Action] | None:
     if not m:
         return None
     cols = [c.strip() for c in split_top_level(m.group("cols"))]
-    simple = [
-        _name(re.sub(r"\s+(?:ASC|DESC)$", "", c, flags=re.I))
-        for c in cols
-        if re.fullmatch(rf"{_ID}(?:\s+(?:ASC|DESC))?", c, re.I)
-    ]
+    simple = [_name(_P34.sub("", c)) for c in cols if _P10.fullmatch(c)]
     rest = m.group("rest").upper()
     return [
         Action(
@@ -732,7 +774,7 @@ def _create_index(sql: str, dialect: str) -> list[Action] | None:
             name=_name(m.group("name")) if m.group("name") else None,
             unique=bool(m.group("unique")), concurrently=bool(m.group("conc")),
             if_not_exists=bool(m.group("ine")),
-            detail="partial" if re.search(r"\bWHERE\b", rest) else None,
+            detail="partial" if _P11.search(rest) else None,
         )
     ]  # fmt: skip
 
@@ -746,7 +788,7 @@ def _drop(sql: str, dialect: str) -> list[Action] | None:
     names = m.group("names")
     table = None
     if what == "TRIGGER" or (what == "INDEX" and dialect == "mysql"):
-        on = re.match(rf"(?P<n>{_QN})\s+ON\s+(?P<t>{_QN})$", names.strip(), _F)
+        on = _P12.match(names.strip())
         if on:
             names, table = on.group("n"), _name(on.group("t"))
     if what in ("FUNCTION", "PROCEDURE"):
@@ -755,7 +797,7 @@ def _drop(sql: str, dialect: str) -> list[Action] | None:
         return [Action("create_extension", name=_name(names), detail="drop")]
     out = []
     for n in split_top_level(names):
-        if not re.fullmatch(rf"\s*{_QN}\s*", n):
+        if not _P13.fullmatch(n):
             return None
         name = _name(n)
         is_table = kind in ("drop_table", "drop_view")
@@ -776,15 +818,15 @@ def _create_table(sql: str, dialect: str) -> list[Action] | None:
     table = _name(m.group("table"))
     rest = m.group("rest")
     if not rest.startswith("("):
-        if re.match(r"(?:\([^()]*\)\s*)?(?:WITH\s*\([^()]*\)\s*)?AS\b", rest, re.I):
+        if _P14.match(rest):
             return [Action("create_table", table=table, from_query=True)]
-        if re.match(rf"(?:PARTITION\s+OF|OF|LIKE)\s+{_QN}", rest, re.I):
+        if _P15.match(rest):
             return [Action("create_table", table=table, detail="partition_of")]
         return None
     body, tail = _paren_body(rest)
     if body is None:
         return None
-    if re.match(r"\s*AS\b", tail, re.I):
+    if _P16.match(tail):
         return [Action("create_table", table=table, from_query=True)]
     columns: list[ColumnDef] = []
     pk_cols: list[str] = []
@@ -795,7 +837,7 @@ def _create_table(sql: str, dialect: str) -> list[Action] | None:
         head = e.split(None, 1)[0].upper()
         if head in ("CONSTRAINT", "CHECK", "UNIQUE", "PRIMARY", "FOREIGN", "EXCLUDE", "INDEX",
                     "KEY", "FULLTEXT", "SPATIAL", "LIKE", "PERIOD"):  # fmt: skip
-            pk = re.search(r"PRIMARY\s+KEY\s*\(([^()]*)\)", e, re.I)
+            pk = _P17.search(e)
             if pk:
                 pk_cols.extend(_name(c) for c in pk.group(1).split(","))
             continue
@@ -843,8 +885,7 @@ def _paren_body(text: str) -> tuple[str | None, str]:
 def _set(sql: str, dialect: str) -> list[Action] | None:
     m = _SET.match(sql)
     if not m:
-        if re.fullmatch(r"SET\s+(?:SESSION\s+)?(?:TRANSACTION|NAMES|CHARACTER|CONSTRAINTS|ROLE)\b.*",
-                        sql, _F):  # fmt: skip
+        if _P18.fullmatch(sql):  # fmt: skip
             return [Action("set_option", name=sql.split()[1].lower())]
         return None
     value = m.group("value").strip()
@@ -861,7 +902,7 @@ def _transaction(sql: str, dialect: str) -> list[Action] | None:
     detail = {"BEGIN": "begin", "START": "begin", "COMMIT": "commit", "END": "commit",
               "ROLLBACK": "rollback", "ABORT": "rollback", "SAVEPOINT": "savepoint",
               "RELEASE": "savepoint"}[w]  # fmt: skip
-    if w == "ROLLBACK" and re.match(r"\s*TO\b", m.group("rest"), re.I):
+    if w == "ROLLBACK" and _P19.match(m.group("rest")):
         detail = "savepoint"
     return [Action("transaction", detail=detail)]
 
@@ -871,7 +912,7 @@ def _has_top_level_where(sql: str) -> bool:
 
 
 def _strip_strings(sql: str) -> str:
-    return re.sub(r"'(?:[^']|'')*'|\$(\w*)\$.*?\$\1\$", "''", sql, flags=re.DOTALL)
+    return _P35.sub("''", sql)
 
 
 _DML = re.compile(
@@ -887,7 +928,17 @@ def _dml(sql: str, dialect: str) -> list[Action] | None:
         return None
     verb = m.group("verb").upper().split()[0]
     kind = {"UPDATE": "data_update", "DELETE": "data_delete"}.get(verb, "data_insert")
-    return [Action(kind, table=_name(m.group("table")), has_where=_has_top_level_where(sql))]
+    table = _name(m.group("table"))
+    has_where = _has_top_level_where(sql)
+    detail = None
+    if has_where and kind != "data_insert":
+        where = sql[_WHERE.search(sql).start() :] if _WHERE.search(sql) else ""  # type: ignore[union-attr]
+        if re.search(rf"\bFROM\s+{re.escape(m.group('table'))}\b", where, re.IGNORECASE):
+            detail = "self_subquery"
+    return [Action(kind, table=table, has_where=has_where, detail=detail)]
+
+
+_WHERE = re.compile(r"\bWHERE\b", re.IGNORECASE)
 
 
 def _truncate(sql: str, dialect: str) -> list[Action] | None:
@@ -899,12 +950,12 @@ def _truncate(sql: str, dialect: str) -> list[Action] | None:
 
 
 def _rename_table_mysql(sql: str, dialect: str) -> list[Action] | None:
-    m = re.match(r"RENAME\s+TABLES?\s+(?P<pairs>.+)", sql, _F)
+    m = _P20.match(sql)
     if not m:
         return None
     out = []
     for pair in m.group("pairs").split(","):
-        p = re.fullmatch(rf"\s*(?P<a>{_QN})\s+TO\s+(?P<b>{_QN})\s*", pair, _F)
+        p = _P21.fullmatch(pair)
         if not p:
             return None
         out.append(Action("rename_table", table=_name(p.group("a")), new_name=_name(p.group("b"))))
@@ -917,10 +968,10 @@ def _alter_other(sql: str, dialect: str) -> list[Action] | None:
     if m:
         op = " ".join(m.group("op").upper().split())
         detail = op.lower().replace(" ", "_")
-        val = re.search(r"'((?:[^']|'')*)'", m.group("rest"))
+        val = _P22.search(m.group("rest"))
         return [Action("alter_enum", name=_name(m.group("t")), detail=detail,
                        value=val.group(1) if val else None,
-                       if_not_exists=bool(re.match(r"\s*IF\s+NOT\s+EXISTS", m.group("rest"), re.I)))]  # fmt: skip
+                       if_not_exists=bool(_P23.match(m.group("rest"))))]  # fmt: skip
     m = re.match(rf"ALTER\s+INDEX\s+(?:IF\s+EXISTS\s+)?(?P<i>{_QN})\s+(?P<op>RENAME\s+TO|SET|RESET"
                  r"|ALTER|ATTACH\s+PARTITION)\s+(?P<rest>.+)", sql, _F)  # fmt: skip
     if m:
@@ -930,10 +981,10 @@ def _alter_other(sql: str, dialect: str) -> list[Action] | None:
                 Action("rename_index", name=_name(m.group("i")), new_name=_name(m.group("rest")))
             ]
         return [Action("alter_table_option", name=_name(m.group("i")), detail="index_option")]
-    m = re.match(rf"ALTER\s+SCHEMA\s+(?P<s>{_ID})\s+RENAME\s+TO\s+(?P<n>{_ID})", sql, _F)
+    m = _P24.match(sql)
     if m:
         return [Action("rename_schema", name=_name(m.group("s")), new_name=_name(m.group("n")))]
-    m = re.match(rf"ALTER\s+SEQUENCE\s+(?:IF\s+EXISTS\s+)?(?P<s>{_QN})\b", sql, _F)
+    m = _P25.match(sql)
     if m:
         return [Action("alter_table_option", name=_name(m.group("s")), detail="sequence")]
     m = re.match(rf"ALTER\s+(?:MATERIALIZED\s+)?VIEW\s+(?:IF\s+EXISTS\s+)?(?P<v>{_QN})\s+RENAME\s+"
@@ -967,14 +1018,14 @@ def _create_other(sql: str, dialect: str) -> list[Action] | None:
     if what in ("FUNCTION", "PROCEDURE", "AGGREGATE", "OPERATOR"):
         return [Action("create_function", name=name)]
     if what.endswith("TRIGGER"):
-        on = re.search(rf"\bON\s+(?P<t>{_QN})", rest, re.I)
+        on = _P26.search(rest)
         return [Action("create_trigger", name=name, table=_name(on.group("t")) if on else None)]
     if what.endswith("VIEW"):
-        replace_ = bool(re.match(r"CREATE\s+OR\s+REPLACE", sql, re.I))
+        replace_ = bool(_P27.match(sql))
         return [Action("create_view", table=name, detail="replace" if replace_ else
                        "materialized" if what.startswith("MATERIALIZED") else None)]  # fmt: skip
     if what == "POLICY":
-        on = re.search(rf"\bON\s+(?P<t>{_QN})", rest, re.I)
+        on = _P28.search(rest)
         return [Action("alter_table_option", table=_name(on.group("t")) if on else None,
                        name=name, detail="policy")]  # fmt: skip
     return [Action("grant", name=name, detail=what.lower())]
@@ -1008,7 +1059,7 @@ def _vacuum(sql: str, dialect: str) -> list[Action] | None:
 
 
 def _cluster(sql: str, dialect: str) -> list[Action] | None:
-    m = re.match(rf"CLUSTER\s+(?:VERBOSE\s+)?(?P<t>{_QN})?", sql, _F)
+    m = _P29.match(sql)
     if not m:
         return None
     return [Action("rewrite_table", table=_name(m.group("t")) if m.group("t") else None,

@@ -43,18 +43,36 @@ def split_sql(text: str, file: str = "-", dialect: str = "postgres") -> list[Spl
 
 # One regex match per statement: everything up to the next top-level ";". Strings,
 # quoted identifiers, comments and $$ bodies are consumed whole, so their ";" do not split.
+_PG_PIECE = "|".join(
+    [
+        r"[^;'\"$/eE-]+",  # ordinary text
+        r"[eE](?!')",  # an e that does not open an E'' string
+        r"[eE]'(?:[^'\\]|''|\\.)*'",  # E'…' with backslash escapes
+        r"'(?:[^']|'')*'",  # standard string
+        r'"(?:[^"]|"")*"',  # quoted identifier
+        r"\$(?P<tag>[A-Za-z_][A-Za-z_0-9]*|)\$.*?\$(?P=tag)\$",  # dollar-quoted body
+        r"--[^\n]*",
+        r"/\*.*?\*/",
+        r"[$/-]",
+        r"['\"].*|/\*.*",  # unterminated: the rest of the file
+    ]
+)
+_MY_PIECE = "|".join(
+    [
+        r"[^;'\"`/#-]+",
+        r"'(?:[^'\\]|''|\\.)*'",
+        r'"(?:[^"\\]|""|\\.)*"',
+        r"`(?:[^`]|``)*`",
+        r"--[^\n]*",
+        r"\#[^\n]*",
+        r"/\*.*?\*/",
+        r"[/-]",
+        r"['\"`].*|/\*.*",
+    ]
+)
 _PIECE = {
-    "postgres": re.compile(
-        r"""(?:[^;'"$/\-]+|[eE]'(?:[^'\\]|''|\\.)*'|'(?:[^']|'')*'|"(?:[^"]|"")*"""
-        r"""|\$(?P<tag>[A-Za-z_][A-Za-z_0-9]*|)\$.*?\$(?P=tag)\$|--[^\n]*|/\*.*?\*/|[$/\-]"""
-        r"""|['"].*|/\*.*)+""",
-        re.DOTALL,
-    ),
-    "mysql": re.compile(
-        r"""(?:[^;'"`/#\-]+|'(?:[^'\\]|''|\\.)*'|"(?:[^"\\]|""|\\.)*"|`(?:[^`]|``)*`"""
-        r"""|--[^\n]*|\#[^\n]*|/\*.*?\*/|[/\-]|['"`].*|/\*.*)+""",
-        re.DOTALL,
-    ),
+    "postgres": re.compile(f"(?:{_PG_PIECE})+", re.DOTALL),
+    "mysql": re.compile(f"(?:{_MY_PIECE})+", re.DOTALL),
 }
 _PIECE["sqlite"] = _PIECE["postgres"]
 _LEADING = {
@@ -64,6 +82,7 @@ _LEADING = {
 _LEADING["sqlite"] = _LEADING["postgres"]
 _COMMENT_TEXT = re.compile(r"--[^\n]*|\#[^\n]*|/\*.*?\*/", re.DOTALL)
 _ROUTINE = re.compile(r"\b(?:TRIGGER|PROCEDURE|FUNCTION|EVENT)\b", re.IGNORECASE)
+_TX_INITIALS = frozenset("BbSsCcEeRrAa")
 _TX_WORDS = re.compile(r"(\w+)(?:\s+(\w+))?")
 
 
@@ -87,8 +106,8 @@ def _fast_split(text: str, file: str, dialect: str) -> list[SplitStatement] | No
             return None  # nested block comments: leave them to the token splitter
         line += count("\n", line_pos, body_start)
         line_pos = body_start
-        head = _TX_WORDS.match(sql)
         opens = closes = False
+        head = _TX_WORDS.match(sql) if sql[0] in _TX_INITIALS else None
         if head:
             w1 = head.group(1).upper()
             w2 = (head.group(2) or "").upper()
@@ -100,7 +119,11 @@ def _fast_split(text: str, file: str, dialect: str) -> list[SplitStatement] | No
                 closes = not (w1 == "ROLLBACK" and w2 == "TO")
         if opens:
             in_tx = True
-        leading = "\n".join(m.group().strip() for m in _COMMENT_TEXT.finditer(comments))
+        leading = (
+            "\n".join(m.group().strip() for m in _COMMENT_TEXT.finditer(comments))
+            if "-" in comments or "/" in comments or "#" in comments
+            else ""
+        )
         statement = Statement(file, line, sql, len(out), leading, in_tx)
         out.append(SplitStatement(statement, (), body_start))
         if closes:
@@ -189,7 +212,7 @@ class _Splitter:
                 if not body and upper == "CREATE":
                     routine = False
                 elif len(body) < 8 and upper in ("TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"):
-                    routine = routine or body[0].upper == "CREATE"
+                    routine = routine or (bool(body) and body[0].upper == "CREATE")
                 elif routine and upper in ("BEGIN", "CASE", "IF", "LOOP", "WHILE", "REPEAT"):
                     # IF/LOOP/... are also closed by END (END IF, END LOOP).
                     if not (

@@ -314,7 +314,7 @@ def _statement(node: exp.Expr, sql: str, dialect: str) -> list[Action]:
     if isinstance(node, exp.Analyze):
         tables = [_table(t) for t in node.args.get("tables") or []] or [_table(node.this)]
         return [Action(kind="alter_table_option", table=t, detail="analyze") for t in tables]
-    if not isinstance(node, (exp.DDL, exp.DML)) and not _is_statement_node(node):
+    if not isinstance(node, (exp.DDL, exp.DML)) and _is_value_expression(node):
         fallback = _transaction_fallback(sql)
         if fallback:
             return fallback
@@ -345,12 +345,11 @@ def _transaction_fallback(sql: str) -> list[Action]:
     return []
 
 
-def _is_statement_node(node: exp.Expr) -> bool:
-    """Statement-level nodes that are neither DDL nor DML (ANALYZE, REVOKE, USE, …)."""
-    # Anything at the top that is not a plain value expression (column, alias, literal…).
+def _is_value_expression(node: exp.Expr) -> bool:
+    """True for a bare value (column, alias, literal, call …) where a statement should be."""
     from sqlglot import exp
 
-    return not isinstance(
+    return isinstance(
         node,
         (exp.Column, exp.Alias, exp.Literal, exp.Identifier, exp.Var, exp.Paren, exp.Anonymous,
          exp.Binary, exp.Func, exp.Tuple, exp.Star, exp.Dot, exp.Unary, exp.Condition),
@@ -450,7 +449,7 @@ def _create(node: exp.Expr, dialect: str) -> list[Action]:
 
     kind = str(node.args.get("kind") or "").upper()
     this = node.this
-    props = node.args.get("properties")
+    props = _arg(node, "properties")
     properties: list[exp.Expr] = list(props.expressions) if props is not None else []
     if_not_exists = bool(node.args.get("exists"))
 
@@ -497,7 +496,7 @@ def _create(node: exp.Expr, dialect: str) -> list[Action]:
         detail = None
         expression = node.args.get("expression")
         if kind == "TYPE" and isinstance(expression, exp.DataType):
-            detail = _lower_outside_quotes(str(expression.this.value))  # "enum"
+            detail = str(getattr(expression.this, "value", expression.this)).lower()  # "enum"
         elif kind == "TYPE" and isinstance(expression, exp.Schema):
             detail = "composite"
         return [
@@ -523,7 +522,9 @@ def _create_table(node: exp.Expr, dialect: str, properties: Sequence[exp.Expr]) 
 
     pk_columns: set[str] = set()
     for element in elements:
-        inner = element.expressions[0] if isinstance(element, exp.Constraint) else element
+        inner = element
+        if isinstance(element, exp.Constraint) and element.expressions:
+            inner = element.expressions[0]
         if isinstance(inner, exp.PrimaryKey):
             pk_columns.update(_ident(c) for c in inner.expressions)
 

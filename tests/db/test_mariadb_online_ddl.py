@@ -19,6 +19,7 @@ doing something slower, so the refusals *are* the facts:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -276,10 +277,23 @@ def test_engine_change_ignores_algorithm_instant(mysql_conn: Any) -> None:
 
 # --------------------------------------------------------------------------- classifier
 
+
+def _import_lint_text() -> Callable[..., Any]:
+    """``lint_text`` from ``schemashift.analyze`` (the documented entry point), else from where
+    the engine defines it; ImportError when neither exists yet."""
+    try:
+        from schemashift.analyze import lint_text
+    except ImportError:
+        from schemashift.analysis.engine import lint_text
+    return lint_text
+
+
 try:
-    from schemashift.analyze import lint_text as _lint_text  # noqa: F401
+    _import_lint_text()
 except ImportError as exc:
     _LINT_IMPORT_ERROR: ImportError | None = exc
+except Exception:  # a broken classifier must fail the comparison, not this module's import
+    _LINT_IMPORT_ERROR = None
 else:
     _LINT_IMPORT_ERROR = None
 
@@ -292,9 +306,8 @@ else:
 )
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_classifier_agrees_with_mariadb_facts(case: Case) -> None:
-    from schemashift.analyze import lint_text
-
+    lint_text = _import_lint_text()
     sql = ";\n".join((*case.setup, case.statement))
     report = lint_text(sql, file="t.sql", dialect="mysql", server_version="10.11")
     change = report.statements[-1].changes[0]
-    assert change.lock == MARIADB_FACTS[case.id]["lock"]
+    assert change.lock == MARIADB_FACTS[case.id]["lock"], change
