@@ -89,7 +89,7 @@ def test_mutated_statements_never_crash(sql: str, dialect: str) -> None:
             "int[]",
             "double precision",
         ]
-    ),  # fmt: skip
+    ),
     st.sampled_from(["", " NOT NULL", " DEFAULT 0", " NOT NULL DEFAULT now()", " NULL"]),
 )
 def test_fast_path_agrees_with_sqlglot_on_add_column(
@@ -127,7 +127,7 @@ def test_fast_path_agrees_with_sqlglot_on_add_column(
             "ADD CONSTRAINT c UNIQUE (a)",
             "DROP CONSTRAINT c",
         ]
-    ),  # fmt: skip
+    ),
     st.sampled_from(["t", "s.t", '"T"']),
 )
 def test_fast_path_agrees_with_sqlglot_on_alter_actions(clause: str, table: str) -> None:

@@ -4,8 +4,7 @@ The old application version still reads and writes the old column name; every su
 fails the moment the rename commits.
 
 Safe alternative: Add the new column with a sync trigger, backfill it, move the app to
-the new name, then drop the old column in the contract phase (schemashift plan does
-this).
+the new name, then drop the old column in the contract phase.
 See docs/rules/SS101.md.
 """
 
@@ -42,8 +41,7 @@ RULE = Rule(
     ),
     fix=(
         "Add the new column with a sync trigger, backfill it, move the app to the new "
-        "name, then drop the old column in the contract phase (schemashift plan does "
-        "this)."
+        "name, then drop the old column in the contract phase."
     ),
     kinds=frozenset({"rename_column"}),
     check=check,

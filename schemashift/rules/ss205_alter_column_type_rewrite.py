@@ -5,7 +5,7 @@ precision up), the table and all its indexes are rewritten under ACCESS EXCLUSIV
 (PostgreSQL) or copied with writes blocked (MySQL).
 
 Safe alternative: Add a new column of the new type with a sync trigger, backfill it in
-batches, switch readers, then drop the old column (schemashift plan does this).
+batches, switch readers, then drop the old column.
 See docs/rules/SS205.md.
 """
 
@@ -47,7 +47,7 @@ RULE = Rule(
     ),
     fix=(
         "Add a new column of the new type with a sync trigger, backfill it in batches, "
-        "switch readers, then drop the old column (schemashift plan does this)."
+        "switch readers, then drop the old column."
     ),
     kinds=frozenset({"alter_column_type"}),
     check=check,

@@ -4,7 +4,7 @@ Without a WHERE clause every row is locked and rewritten in one long transaction
 concurrent writers wait on row locks, replication lags, and the table bloats.
 
 Safe alternative: Backfill in batches by primary-key ranges, one short transaction per
-batch (schemashift backfill).
+batch.
 See docs/rules/SS212.md.
 """
 
@@ -34,10 +34,7 @@ RULE = Rule(
         "transaction: concurrent writers wait on row locks, replication lags, and the "
         "table bloats."
     ),
-    fix=(
-        "Backfill in batches by primary-key ranges, one short transaction per batch "
-        "(schemashift backfill)."
-    ),
+    fix=("Backfill in batches by primary-key ranges, one short transaction per batch."),
     kinds=frozenset({"data_update", "data_delete"}),
     check=check,
     dialects=ALL_DIALECTS,

@@ -4,7 +4,7 @@ The NOT VALID add took a strong lock that the transaction still holds; validatin
 same transaction keeps it through the whole scan, which NOT VALID was meant to avoid.
 
 Safe alternative: Commit after the NOT VALID add; validate in a separate transaction (a
-later migration, or schemashift verify).
+later migration).
 See docs/rules/SS303.md.
 """
 
@@ -46,10 +46,7 @@ RULE = Rule(
         "validating in the same transaction keeps it through the whole scan, which NOT "
         "VALID was meant to avoid."
     ),
-    fix=(
-        "Commit after the NOT VALID add; validate in a separate transaction (a later "
-        "migration, or schemashift verify)."
-    ),
+    fix=("Commit after the NOT VALID add; validate in a separate transaction (a later migration)."),
     kinds=frozenset({"validate_constraint"}),
     check=check,
     dialects=frozenset({"postgres"}),

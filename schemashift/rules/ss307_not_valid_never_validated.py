@@ -3,8 +3,7 @@
 A NOT VALID constraint is enforced for new rows only; until VALIDATE CONSTRAINT runs,
 old rows may violate it and the planner cannot rely on it.
 
-Safe alternative: Validate it in a later migration (schemashift verify runs the
-validation step).
+Safe alternative: Validate it in a later migration.
 See docs/rules/SS307.md.
 """
 
@@ -41,7 +40,7 @@ RULE = Rule(
         "A NOT VALID constraint is enforced for new rows only; until VALIDATE CONSTRAINT "
         "runs, old rows may violate it and the planner cannot rely on it."
     ),
-    fix=("Validate it in a later migration (schemashift verify runs the validation step)."),
+    fix=("Validate it in a later migration."),
     kinds=frozenset(),
     check=check,
     dialects=frozenset({"postgres"}),

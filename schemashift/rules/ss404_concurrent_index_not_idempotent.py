@@ -4,7 +4,7 @@ When a concurrent build fails (deadlock, duplicate, timeout) it leaves an INVALI
 behind, and re-running the same statement then fails because the name exists.
 
 Safe alternative: Use IF NOT EXISTS and drop an INVALID index of that name before
-retrying (schemashift's executor does this).
+retrying.
 See docs/rules/SS404.md.
 """
 
@@ -39,10 +39,7 @@ RULE = Rule(
         "INVALID index behind, and re-running the same statement then fails because the "
         "name exists."
     ),
-    fix=(
-        "Use IF NOT EXISTS and drop an INVALID index of that name before retrying "
-        "(schemashift's executor does this)."
-    ),
+    fix=("Use IF NOT EXISTS and drop an INVALID index of that name before retrying."),
     kinds=frozenset({"create_index"}),
     check=check,
     dialects=frozenset({"postgres"}),

@@ -15,7 +15,10 @@ Known, intended differences (see README.md): CREATE TABLE (no table before), DRO
 (no relfilenode after) and TRUNCATE (new empty file, index rebuild over an empty heap).
 """
 
-import json, sys, time
+import json
+import sys
+import time
+
 import psycopg
 
 RANK = [
@@ -353,7 +356,7 @@ def run(entry, admin):
                 for t in tables:
                     r = c.execute(
                         "SELECT to_regclass(%s)::oid",
-                        ('"%s"' % t if "." not in t and t != t.lower() else t,),
+                        (f'"{t}"' if "." not in t and t != t.lower() else t,),
                     ).fetchone()[0]
                     out[t] = r
                 return out
@@ -468,7 +471,8 @@ if __name__ == "__main__":
         if args and args[0].endswith(".json")
         else os.path.join(os.path.dirname(os.path.abspath(__file__)), "real_world.json")
     )
-    corpus = json.load(open(path))
+    with open(path) as fh:
+        corpus = json.load(fh)
     only = args or None
     with psycopg.connect("dbname=postgres", autocommit=True) as admin:
         for entry in corpus:

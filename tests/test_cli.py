@@ -1,0 +1,167 @@
+"""The CLI as a user runs it: exit codes, formats, and one clear line for every bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+
+
+def run(*args: str, stdin: str | bytes | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "SCHEMASHIFT_DEBUG"}
+    return subprocess.run(
+        [sys.executable, "-m", "schemashift", *args],
+        input=stdin, cwd=cwd, capture_output=True, text=True, check=False, env=env,
+    )  # fmt: skip
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, needle: str) -> None:
+    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("schemashift: error:") and needle in lines[0], lines[0]
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_version_and_help() -> None:
+    assert run("--version").stdout.startswith("schemashift, version ")
+    out = run("--help").stdout
+    assert "lint" in out and "explain" in out
+
+
+def test_bundled_example_prints_real_findings() -> None:
+    proc = run("lint", "examples/sql", "--no-color")
+    assert proc.returncode == 1  # the example has errors on purpose
+    for rule in ("SS101", "SS105", "SS205", "SS301", "SS401"):
+        assert rule in proc.stdout
+    assert "suppressed: SS103" in proc.stdout
+    assert "examples/sql/004_rename_user_name.sql" in proc.stdout
+
+
+def test_stdin_and_json(tmp_path: Path) -> None:
+    proc = run("lint", "-", "--format", "json", stdin="ALTER TABLE t DROP COLUMN a;\n")
+    doc = json.loads(proc.stdout)
+    assert doc["statements"][0]["file"] == "-" and doc["statements"][0]["line"] == 1
+    assert proc.returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("sql", "fail_on", "code"),
+    [
+        ("ALTER TABLE t ADD COLUMN a int;", "error", 0),
+        ("ALTER TABLE t ADD COLUMN a int;", "warning", 1),  # SS501: no lock_timeout
+        ("SET lock_timeout = '1s'; ALTER TABLE t ADD COLUMN a int;", "warning", 0),
+        ("SET lock_timeout = '1s'; ALTER TABLE t ALTER COLUMN a DROP NOT NULL;", "error", 0),
+        ("SET lock_timeout = '1s'; ALTER TABLE t ALTER COLUMN a DROP NOT NULL;", "breaking", 1),
+        ("SET lock_timeout = '1s'; ALTER TABLE t RENAME COLUMN a TO b;", "error", 1),
+    ],
+)
+def test_fail_on(sql: str, fail_on: str, code: int) -> None:
+    assert run("lint", "-", "--fail-on", fail_on, stdin=sql).returncode == code
+
+
+def test_unknown_is_breaking_unless_configured(tmp_path: Path) -> None:
+    sql = "SET lock_timeout = '1s';\nALTER TABLE t FROBNICATE;\n"
+    (tmp_path / "m.sql").write_text(sql)
+    assert run("lint", "m.sql", "--fail-on", "breaking", cwd=tmp_path).returncode == 1
+    proc = run("lint", "m.sql", "--format", "json", cwd=tmp_path)
+    finding = json.loads(proc.stdout)["statements"][1]["findings"][0]
+    assert finding["rule"] == "SS001" and finding["severity"] == "error"
+    (tmp_path / "pyproject.toml").write_text('[tool.schemashift]\nunknown = "warn"\n')
+    proc = run("lint", "m.sql", "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["statements"][1]["findings"][0]["severity"] == "warning"
+
+
+def test_config_disable_and_severity(tmp_path: Path) -> None:
+    (tmp_path / "m.sql").write_text("SET lock_timeout = '1s';\nDROP INDEX i;\nALTER TABLE t RENAME a TO b;\n")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.schemashift]\ndisable = ["SS101"]\n[tool.schemashift.severity]\nSS402 = "error"\n'
+    )
+    doc = json.loads(run("lint", "m.sql", "--format", "json", cwd=tmp_path).stdout)
+    rules = [(f["rule"], f["severity"]) for s in doc["statements"] for f in s["findings"]]
+    assert rules == [("SS402", "error")]
+
+
+def test_github_and_sarif_formats() -> None:
+    gh = run("lint", "examples/sql/004_rename_user_name.sql", "--format", "github")
+    assert "::error file=examples/sql/004_rename_user_name.sql,line=7" in gh.stdout
+    sarif = json.loads(run("lint", "examples/sql", "--format", "sarif").stdout)
+    assert sarif["version"] == "2.1.0" and sarif["runs"][0]["results"]
+
+
+def test_explain_prints_the_docs_page() -> None:
+    proc = run("explain", "ss101")
+    assert proc.returncode == 0 and proc.stdout.startswith("# SS101")
+    assert "## Safe alternative" in proc.stdout
+
+
+# --- bad input: one clear line on stderr, exit 2, never a traceback --------------------
+
+
+def test_missing_file() -> None:
+    assert_one_line_error(run("lint", "nope.sql"), 2, "nope.sql: no such file or directory")
+
+
+def test_directory_without_sql(tmp_path: Path) -> None:
+    (tmp_path / "readme.txt").write_text("hi")
+    assert_one_line_error(run("lint", str(tmp_path)), 2, "directory contains no .sql files")
+
+
+def test_binary_file(tmp_path: Path) -> None:
+    (tmp_path / "x.sql").write_bytes(b"\x00\x01\x02ALTER")
+    assert_one_line_error(run("lint", str(tmp_path / "x.sql")), 2, "binary file")
+
+
+def test_non_utf8_file(tmp_path: Path) -> None:
+    (tmp_path / "x.sql").write_bytes("ALTER TABLE café ADD a int;".encode("latin-1"))
+    assert_one_line_error(run("lint", str(tmp_path / "x.sql")), 2, "not valid UTF-8")
+
+
+def test_empty_file_is_fine(tmp_path: Path) -> None:
+    (tmp_path / "x.sql").write_text("")
+    proc = run("lint", str(tmp_path / "x.sql"), "--format", "json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["summary"]["statements"] == 0
+
+
+def test_unknown_dialect() -> None:
+    assert_one_line_error(run("lint", "-", "--dialect", "oracle", stdin=""), 2, "unknown dialect")
+
+
+def test_bad_server_version() -> None:
+    assert_one_line_error(run("lint", "-", "--server-version", "latest", stdin=""), 2, "--server-version")
+
+
+@pytest.mark.parametrize(
+    ("toml", "needle"),
+    [
+        ('[tool.schemashift]\ndialect = "oracle"\n', "dialect must be"),
+        ('[tool.schemashift]\ndisable = "SS101"\n', "must be a list"),
+        ('[tool.schemashift]\ndisable = ["XX1"]\n', "is not a rule id"),
+        ('[tool.schemashift]\nfrobnicate = 1\n', "unknown key"),
+        ('[tool.schemashift]\nunknown = "ignore"\n', "unknown must be"),
+        ("[tool.schemashift\n", "cannot read"),
+    ],
+)
+def test_invalid_config(tmp_path: Path, toml: str, needle: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(toml)
+    (tmp_path / "m.sql").write_text("SELECT 1;")
+    assert_one_line_error(run("lint", "m.sql", cwd=tmp_path), 2, needle)
+
+
+def test_no_paths() -> None:
+    assert_one_line_error(run("lint"), 2, "no paths given")
+
+
+def test_unknown_rule_in_explain() -> None:
+    assert_one_line_error(run("explain", "SS999"), 2, "no rule 'SS999'")
+
+
+def test_unknown_option() -> None:
+    assert_one_line_error(run("lint", "--frobnicate"), 2, "No such option")
