@@ -10,7 +10,7 @@ so fixing the bug turns it into a failure that asks for the marker to go.
 from __future__ import annotations
 
 from collections import Counter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -419,7 +419,7 @@ CASES: list[Case] = [
 # fmt: on
 
 
-def _params() -> list[object]:
+def _params() -> list[Any]:
     seen: Counter[str] = Counter()
     out = []
     for case in CASES:
