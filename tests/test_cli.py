@@ -13,7 +13,9 @@ import pytest
 ROOT = Path(__file__).parent.parent
 
 
-def run(*args: str, stdin: str | bytes | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, stdin: str | bytes | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "SCHEMASHIFT_DEBUG"}
     return subprocess.run(
         [sys.executable, "-m", "schemashift", *args],
@@ -80,7 +82,9 @@ def test_unknown_is_breaking_unless_configured(tmp_path: Path) -> None:
 
 
 def test_config_disable_and_severity(tmp_path: Path) -> None:
-    (tmp_path / "m.sql").write_text("SET lock_timeout = '1s';\nDROP INDEX i;\nALTER TABLE t RENAME a TO b;\n")
+    (tmp_path / "m.sql").write_text(
+        "SET lock_timeout = '1s';\nDROP INDEX i;\nALTER TABLE t RENAME a TO b;\n"
+    )
     (tmp_path / "pyproject.toml").write_text(
         '[tool.schemashift]\ndisable = ["SS101"]\n[tool.schemashift.severity]\nSS402 = "error"\n'
     )
@@ -135,7 +139,9 @@ def test_unknown_dialect() -> None:
 
 
 def test_bad_server_version() -> None:
-    assert_one_line_error(run("lint", "-", "--server-version", "latest", stdin=""), 2, "--server-version")
+    assert_one_line_error(
+        run("lint", "-", "--server-version", "latest", stdin=""), 2, "--server-version"
+    )
 
 
 @pytest.mark.parametrize(
@@ -144,7 +150,7 @@ def test_bad_server_version() -> None:
         ('[tool.schemashift]\ndialect = "oracle"\n', "dialect must be"),
         ('[tool.schemashift]\ndisable = "SS101"\n', "must be a list"),
         ('[tool.schemashift]\ndisable = ["XX1"]\n', "is not a rule id"),
-        ('[tool.schemashift]\nfrobnicate = 1\n', "unknown key"),
+        ("[tool.schemashift]\nfrobnicate = 1\n", "unknown key"),
         ('[tool.schemashift]\nunknown = "ignore"\n', "unknown must be"),
         ("[tool.schemashift\n", "cannot read"),
     ],

@@ -47,7 +47,10 @@ def test_contract_shape() -> None:
     assert isinstance(statements, list)
     assert [s["line"] for s in statements] == [2, 4, 5]  # 1-based, source order
     for s in statements:
-        assert list(s)[:3] == ["file", "line", "sql"] and s["file"] == "tests/golden/two_statements.sql"
+        assert (
+            list(s)[:3] == ["file", "line", "sql"]
+            and s["file"] == "tests/golden/two_statements.sql"
+        )
         for c in s["changes"]:
             assert {"kind", "table", "column", "compatibility", "lock", "lock_class",
                     "rewrites_table", "scans_table", "data_dependent", "phase"} <= set(c)  # fmt: skip
@@ -62,4 +65,10 @@ def test_contract_shape() -> None:
     assert rename["changes"][0]["compatibility"] == "breaking"
     assert rename["changes"][0]["lock"] == "ACCESS EXCLUSIVE"
     assert [f["rule"] for f in rename["findings"]] == ["SS101"]
-    assert doc["summary"] == {"statements": 3, "breaking": 1, "unknown": 0, "errors": 1, "warnings": 0}
+    assert doc["summary"] == {
+        "statements": 3,
+        "breaking": 1,
+        "unknown": 0,
+        "errors": 1,
+        "warnings": 0,
+    }

@@ -136,12 +136,10 @@ class Linter:
     def _finish(self, state: FileState, reports: list[StatementReport],
                 ignored: frozenset[str]) -> None:  # fmt: skip
         """Findings about what a file leaves undone (a NOT VALID never validated, …) attach
-        to the statement at the line the rule names."""
-        by_line = {r.statement.line: i for i, r in enumerate(reports)}
+        to the statement the rule names."""
         for rule in self._rules.finishers:
-            for line, message, fix in rule.finish(state):  # type: ignore[misc]
-                i = by_line.get(line)
-                if i is None:
+            for i, message, fix in rule.finish(state):  # type: ignore[misc]
+                if not 0 <= i < len(reports):
                     continue
                 report = reports[i]
                 skip = ignored | suppressed_ids(report.statement.leading_comments)

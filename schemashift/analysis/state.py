@@ -22,6 +22,7 @@ LOCK_TIMEOUT_SETTINGS = frozenset({"lock_timeout", "lock_wait_timeout", "innodb_
 class PendingConstraint:
     table: str | None
     line: int
+    statement_index: int  # position of the statement in its file (findings attach there)
     in_transaction_index: int  # which explicit transaction it was added in (-1: none)
     not_null_column: str | None = None
 
@@ -53,14 +54,17 @@ class FileState:
         return self.column_types.get((_bare(table), column))
 
     def before(self, statement: Statement) -> None:
-        """Called before a statement is analysed: follow transaction boundaries."""
-        if statement.in_transaction and not self.in_transaction:
-            self.transaction_index += 1
-            self.strong_locks_in_transaction = []
+        """Called before a statement is analysed."""
         self.in_transaction = statement.in_transaction
 
     def after(self, statement: Statement, actions: list[Action], changes: list[Change]) -> None:
         """Record what the statement did, for the statements after it."""
+        for action in actions:
+            if action.kind == "transaction" and action.detail in ("begin", "commit", "rollback"):
+                # Each BEGIN opens a new explicit transaction; COMMIT/ROLLBACK release locks.
+                if action.detail == "begin":
+                    self.transaction_index += 1
+                self.strong_locks_in_transaction = []
         for action, change in zip(actions, changes, strict=False):
             self.record(statement, action)
             if (
@@ -105,7 +109,7 @@ class FileState:
         elif kind == "add_constraint" and action.name:
             if action.not_valid:
                 self.not_valid[action.name] = PendingConstraint(
-                    table, statement.line,
+                    table, statement.line, statement.index,
                     self.transaction_index if self.in_transaction else -1,
                     action.column if action.detail == "not_null_check" else None,
                 )  # fmt: skip

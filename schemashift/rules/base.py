@@ -24,7 +24,7 @@ DOCS_URL = "https://github.com/schemashift/schemashift/blob/main/docs/rules/{id}
 # A check returns (message, fix) pairs; fix may be "" to use the rule's default fix.
 Hit = tuple[str, str]
 Check = Callable[["StatementContext"], Iterable[Hit]]
-# A finisher runs once after the last statement: (line, message, fix) per finding.
+# A finisher runs once after the last statement: (statement index, message, fix) per finding.
 Finish = Callable[["FileState"], Iterable[tuple[int, str, str]]]
 
 

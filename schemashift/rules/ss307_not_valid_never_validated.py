@@ -24,7 +24,7 @@ def check(ctx: StatementContext) -> Iterator[Hit]:
 def finish(state: FileState) -> Iterator[tuple[int, str, str]]:
     for name, pending in state.not_valid.items():
         yield (
-            pending.line,
+            pending.statement_index,
             f"Constraint {name} is added NOT VALID and never validated in this "
             "migration; remember to VALIDATE it later.",
             "",

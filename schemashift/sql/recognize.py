@@ -767,9 +767,17 @@ def _create_index(sql: str, dialect: str) -> list[Action] | None:
     cols = [c.strip() for c in split_top_level(m.group("cols"))]
     simple = [_name(_P34.sub("", c)) for c in cols if _P10.fullmatch(c)]
     rest = m.group("rest").upper()
+    algorithm = lock_clause = None
+    if dialect == "mysql":
+        for key, value in _INDEX_OPTION.findall(rest):
+            if key == "ALGORITHM":
+                algorithm = value
+            else:
+                lock_clause = value
     return [
         Action(
             "create_index", table=_name(m.group("table")),
+            algorithm=algorithm, lock_clause=lock_clause,
             column=",".join(simple) if len(simple) == len(cols) else None,
             name=_name(m.group("name")) if m.group("name") else None,
             unique=bool(m.group("unique")), concurrently=bool(m.group("conc")),
@@ -777,6 +785,9 @@ def _create_index(sql: str, dialect: str) -> list[Action] | None:
             detail="partial" if _P11.search(rest) else None,
         )
     ]  # fmt: skip
+
+
+_INDEX_OPTION = re.compile(r"\b(ALGORITHM|LOCK)\s*=?\s*(\w+)")
 
 
 def _drop(sql: str, dialect: str) -> list[Action] | None:
@@ -1015,6 +1026,8 @@ def _create_other(sql: str, dialect: str) -> list[Action] | None:
         return [Action("create_sequence", name=name)]
     if what in ("TYPE", "DOMAIN"):
         return [Action("create_type", name=name)]
+    if what in ("FUNCTION", "PROCEDURE") and _BODY_DDL.search(_strip_leading_signature(rest)):
+        return [raw(f"{what.lower()} {name} runs DDL or dynamic SQL in its body", detail="dynamic")]
     if what in ("FUNCTION", "PROCEDURE", "AGGREGATE", "OPERATOR"):
         return [Action("create_function", name=name)]
     if what.endswith("TRIGGER"):
@@ -1029,6 +1042,19 @@ def _create_other(sql: str, dialect: str) -> list[Action] | None:
         return [Action("alter_table_option", table=_name(on.group("t")) if on else None,
                        name=name, detail="policy")]  # fmt: skip
     return [Action("grant", name=name, detail=what.lower())]
+
+
+# Schema changes or dynamic SQL inside a routine body: nothing there can be checked.
+_BODY_DDL = re.compile(
+    r"\b(?:ALTER\s+(?:TABLE|TYPE|INDEX|SCHEMA)|DROP\s+(?:TABLE|INDEX|COLUMN|SCHEMA|TYPE|VIEW)"
+    r"|CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)|TRUNCATE|EXECUTE\s+(?!FUNCTION|PROCEDURE))\b",
+    re.IGNORECASE,
+)
+
+
+def _strip_leading_signature(rest: str) -> str:
+    """The routine's body and options, without its parameter list."""
+    return rest.split(")", 1)[1] if ")" in rest else rest
 
 
 def _create(sql: str, dialect: str) -> list[Action] | None:
