@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -82,10 +83,10 @@ def load_config(start: Path | None = None, path: Path | None = None) -> Config:
     pyproject = path or find_pyproject((start or Path.cwd()).resolve())
     if pyproject is None:
         return Config()
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -187,7 +187,7 @@ def parse_column_def(text: str, dialect: str) -> ColumnDef | None:
     fast = _SIMPLE_COLUMN.match(text)
     if fast:
         rest = fast.group("rest").upper()
-        inline = ()
+        inline: tuple[str, ...] = ()
         if "PRIMARY" in rest:
             inline = ("primary_key",)
         if "UNIQUE" in rest:
@@ -343,7 +343,7 @@ def _parse_column_tail(name: str, data_type: str, rest: str, dialect: str) -> Co
 # ---------------------------------------------------------------------------------------
 # ALTER TABLE actions
 
-_Clause = Callable[["re.Match[str]", str, str], Action | None]
+_Clause = Callable[[re.Match[str], str, str], "Action | None"]
 # Clause patterns by their first keyword, so a clause is tried only against its own kind.
 _ACTIONS: dict[str, list[tuple[re.Pattern[str], _Clause]]] = {}
 
@@ -710,7 +710,7 @@ def _match_clause(clause: str, table: str, dialect: str) -> Action | None:
     for pattern, fn in (*_ACTIONS.get(head.group(1).upper(), ()), *_ACTIONS["*"]):
         cm = pattern.match(clause)
         if cm:
-            action = fn(cm, table, dialect)
+            action: Action | None = fn(cm, table, dialect)
             if action is not None:
                 return action
     return None
