@@ -72,3 +72,63 @@ def test_contract_shape() -> None:
         "errors": 1,
         "warnings": 0,
     }
+
+
+def test_json_rendering_is_the_documents_own_dump_on_both_paths(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The two-core encoder must give exactly json.dumps(report.to_json())."""
+    from schemashift import parallel
+    from schemashift.analysis.engine import lint_text
+    from schemashift.report.json_output import render_json
+
+    sql = "".join(
+        f"ALTER TABLE t{i} ADD COLUMN c{i} int;\nCREATE INDEX i{i} ON t{i} (c{i});\n"
+        for i in range(60)
+    )
+    report = lint_text(sql, file="many.sql")
+    expected = json.dumps(report.to_json(), ensure_ascii=False)
+    assert render_json(report) == expected  # below the fork threshold
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 10)
+    assert render_json(report) == expected  # forked: second half encoded by a child
+    empty = lint_text("", file="empty.sql")
+    assert render_json(empty) == json.dumps(empty.to_json(), ensure_ascii=False)
+
+
+def test_parallel_parse_gives_the_same_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    from schemashift import parallel
+    from schemashift.analysis.engine import lint_text
+
+    sql = "".join(f"ALTER TABLE t{i} RENAME COLUMN a TO b;\nSELECT {i};\n" for i in range(50))
+    serial = lint_text(sql, file="x.sql").to_json()
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 10)
+    assert lint_text(sql, file="x.sql").to_json() == serial
+
+
+def test_two_core_json_run_matches_the_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file split across two processes (state primed with the first half, end-of-file
+    findings sent back) gives exactly the one-process document."""
+    from schemashift import parallel
+    from schemashift.analysis.engine import Source, lint_sources
+    from schemashift.analysis.json_run import lint_to_json
+    from schemashift.config import Config
+    from schemashift.report.json_output import render_json
+
+    sql = (
+        "CREATE TABLE t0 (id int PRIMARY KEY);\n"
+        "ALTER TABLE t ADD CONSTRAINT early FOREIGN KEY (a) REFERENCES t0 (id) NOT VALID;\n"
+        "ALTER TABLE t ADD CONSTRAINT late FOREIGN KEY (b) REFERENCES t0 (id) NOT VALID;\n"
+        + "".join(
+            f"ALTER TABLE t{i} ADD COLUMN c int;\nCREATE INDEX i{i} ON t0 (id);\n"
+            for i in range(40)
+        )
+        + "ALTER TABLE t VALIDATE CONSTRAINT late;\n"
+    )
+    sources = [Source("a.sql", sql), Source("b.sql", "ALTER TABLE x RENAME TO y;")]
+    expected = render_json(lint_sources(sources, Config()))
+    text, outcome = lint_to_json(sources, Config())
+    assert text == expected
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 10)
+    text, outcome2 = lint_to_json(sources, Config())
+    assert text == expected and outcome2 == outcome
+    assert '"rule": "SS307"' in text and "early" in text  # first-half hit came back from the child

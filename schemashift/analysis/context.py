@@ -22,9 +22,12 @@ class StatementContext:
 
     def pairs(self, *kinds: str) -> list[tuple[Action, Change]]:
         """(action, change) pairs, optionally only of the given kinds."""
-        if not kinds:
-            return list(zip(self.actions, self.changes, strict=False))
-        return [(a, c) for a, c in zip(self.actions, self.changes, strict=False) if a.kind in kinds]
+        actions = self.actions
+        if len(actions) == 1:  # the common case, kept cheap: every rule calls this
+            action = actions[0]
+            return [(action, self.changes[0])] if not kinds or action.kind in kinds else []
+        pairs = zip(actions, self.changes, strict=False)
+        return [(a, c) for a, c in pairs if not kinds or a.kind in kinds]
 
     def is_new(self, table: str | None) -> bool:
         """True when the table was created earlier in this file: nobody else uses it yet."""

@@ -12,7 +12,8 @@ from schemashift.analysis.state import FileState
 from schemashift.config import Config
 from schemashift.dialects.base import get_dialect, parse_version
 from schemashift.model import Finding, LintReport, Severity, StatementReport
-from schemashift.rules.registry import Rule, RuleIndex, rules_for
+from schemashift.parallel import map_halves
+from schemashift.rules.registry import Rule, RuleIndex, all_rules, rules_for
 from schemashift.sql.actions import Action, raw
 from schemashift.sql.parse import parse_statement
 from schemashift.sql.split import SplitStatement, split_sql
@@ -53,8 +54,10 @@ class Linter:
         self.dialect = get_dialect(config.dialect)
         self.version = parse_version(config.server_version or self.dialect.default_version)
         self._rules = rules_for(config.dialect, config)
-        # The rules to run for a statement's action kinds, worked out once per kind tuple.
+        # The rules to run for a statement's action kinds, worked out once per kind tuple
+        # (only kinds this dialect has get an entry: others are turned into raw first).
         self._by_kinds: dict[str | tuple[str, ...], list[Rule]] = {}
+        self._severities = {rule.id: self._severity(rule) for rule in all_rules()}
 
     def lint_source(
         self,
@@ -74,6 +77,16 @@ class Linter:
                 state.record(item.statement, action)
         return state.column_types
 
+    def new_state(self, schema: str | None = None) -> FileState:
+        state = FileState()
+        if schema:
+            state.column_types.update(self.known_column_types(schema))
+        return state
+
+    def ignored_in(self, split: Sequence[SplitStatement], extra: frozenset[str]) -> frozenset[str]:
+        file_ignores = self.config.ignored_in(split[0].statement.file) if split else frozenset()
+        return file_ignores | extra
+
     def lint_statements(
         self,
         split: Sequence[SplitStatement],
@@ -81,49 +94,106 @@ class Linter:
         extra_suppressed: frozenset[str] = frozenset(),
         schema: str | None = None,
     ) -> list[StatementReport]:
+        """Lint one file's statements (one Alembic revision's, or one SQL file's)."""
+        state = self.new_state(schema)
+        ignored = self.ignored_in(split, extra_suppressed)
+        parsed = parse_all([item.statement.sql for item in split], self.config.dialect)
+        out = self.lint_range(split, parsed, state, ignored, revision)
+        self.apply_finish(self.finish_hits(state), out, 0, ignored)
+        return out
+
+    def _supported(self, actions: list[Action]) -> tuple[list[Action], list[Rule]]:
+        """Actions with kinds this dialect lacks turned into raw, and the rules to run."""
+        kinds = actions[0].kind if len(actions) == 1 else tuple(a.kind for a in actions)
+        candidates = self._by_kinds.get(kinds)
+        if candidates is None:
+            dialect_kinds = self.dialect.kinds
+            if any(a.kind not in dialect_kinds and a.kind != "raw" for a in actions):
+                name = self.config.dialect
+                actions = [a if a.kind in dialect_kinds or a.kind == "raw" else raw(
+                    f"{a.kind.replace('_', ' ')} is not {name} SQL") for a in actions]  # fmt: skip
+                kinds = tuple(a.kind for a in actions)
+            candidates = self._by_kinds.get(kinds)
+            if candidates is None:
+                candidates = self._by_kinds[kinds] = _candidates(self._rules, actions)
+        return actions, candidates
+
+    def prime(
+        self, split: Sequence[SplitStatement], parsed: Sequence[list[Action]], state: FileState
+    ) -> None:
+        """Advance ``state`` over statements without running rules (cheap): what a worker
+        that lints the second half of a file needs to know about the first."""
+        dialect, version = self.dialect, self.version
+        for item, parsed_actions in zip(split, parsed, strict=True):
+            actions, _ = self._supported(parsed_actions)
+            state.before(item.statement)
+            changes = [dialect.assess(a, state, version) for a in actions]
+            state.after(item.statement, actions, changes)
+
+    def lint_range(
+        self,
+        split: Sequence[SplitStatement],
+        parsed: Sequence[list[Action]],
+        state: FileState,
+        ignored: frozenset[str],
+        revision: str | None = None,
+    ) -> list[StatementReport]:
+        """Lint consecutive statements; ``state`` is the file's state before the first."""
         config = self.config
         dialect = self.dialect
         name = config.dialect
         version = self.version
-        rules = self._rules
-        rules_by_kinds = self._by_kinds
-        dialect_kinds = dialect.kinds | {"raw"}
-        state = FileState()
-        if schema:
-            state.column_types.update(self.known_column_types(schema))
-        file_ignores = config.ignored_in(split[0].statement.file) if split else frozenset()
-        ignored_here = file_ignores | extra_suppressed
+        severity = self._severities
+        supported = self._supported
         out: list[StatementReport] = []
-        for item in split:
+        for item, parsed_actions in zip(split, parsed, strict=True):
             stmt = item.statement
             state.before(stmt)
-            actions = parse_statement(stmt.sql, name)
-            if any(a.kind not in dialect_kinds for a in actions):
-                actions = [a if a.kind in dialect_kinds else raw(
-                    f"{a.kind.replace('_', ' ')} is not {name} SQL") for a in actions]  # fmt: skip
+            actions, candidates = supported(parsed_actions)
             changes = [dialect.assess(a, state, version) for a in actions]
             ctx = StatementContext(stmt, actions, changes, state, name, version, config)
             findings: list[Finding] = []
-            kinds = actions[0].kind if len(actions) == 1 else tuple(a.kind for a in actions)
-            candidates = rules_by_kinds.get(kinds)
-            if candidates is None:
-                candidates = rules_by_kinds[kinds] = _candidates(rules, actions)
             for rule in candidates:
                 for message, fix in rule.check(ctx):
-                    findings.append(
-                        Finding(rule.id, self._severity(rule), message, fix or rule.fix)
-                    )
+                    findings.append(Finding(rule.id, severity[rule.id], message, fix or rule.fix))
             suppressed: tuple[str, ...] = ()
             if findings:
-                skip = ignored_here | suppressed_ids(stmt.leading_comments)
+                skip = ignored | suppressed_ids(stmt.leading_comments)
                 if skip:
                     suppressed = tuple(f.rule for f in findings if f.rule in skip)
                     findings = [f for f in findings if f.rule not in skip]
             out.append(StatementReport(stmt, tuple(changes), tuple(findings), suppressed, revision))
             state.after(stmt, actions, changes)
-        if rules.finishers:
-            self._finish(state, out, ignored_here)
         return out
+
+    def finish_hits(self, state: FileState) -> list[tuple[str, int, str, str]]:
+        """End-of-file findings (a NOT VALID never validated, …): (rule, statement index,
+        message, fix)."""
+        return [
+            (rule.id, i, message, fix or rule.fix)
+            for rule in self._rules.finishers
+            for i, message, fix in rule.finish(state)  # type: ignore[misc]
+        ]
+
+    def apply_finish(
+        self,
+        hits: Iterable[tuple[str, int, str, str]],
+        reports: list[StatementReport],
+        offset: int,
+        ignored: frozenset[str],
+    ) -> None:
+        """Attach end-of-file findings to the reports they name (``reports[0]`` is the
+        statement at index ``offset``); others are left for whoever holds them."""
+        for rule_id, i, message, fix in hits:
+            if not offset <= i < offset + len(reports):
+                continue
+            report = reports[i - offset]
+            skip = ignored | suppressed_ids(report.statement.leading_comments)
+            if rule_id in skip:
+                reports[i - offset] = replace(report, suppressed=(*report.suppressed, rule_id))
+                continue
+            finding = Finding(rule_id, self._severities[rule_id], message, fix)
+            reports[i - offset] = replace(report, findings=(*report.findings, finding))
 
     def _severity(self, rule: Rule) -> Severity:
         override = self.config.severity.get(rule.id)
@@ -133,28 +203,21 @@ class Linter:
             return Severity.WARNING
         return rule.severity
 
-    def _finish(self, state: FileState, reports: list[StatementReport],
-                ignored: frozenset[str]) -> None:  # fmt: skip
-        """Findings about what a file leaves undone (a NOT VALID never validated, …) attach
-        to the statement the rule names."""
-        for rule in self._rules.finishers:
-            for i, message, fix in rule.finish(state):  # type: ignore[misc]
-                if not 0 <= i < len(reports):
-                    continue
-                report = reports[i]
-                skip = ignored | suppressed_ids(report.statement.leading_comments)
-                if rule.id in skip:
-                    reports[i] = replace(report, suppressed=(*report.suppressed, rule.id))
-                    continue
-                finding = Finding(rule.id, self._severity(rule), message, fix or rule.fix)
-                reports[i] = replace(report, findings=(*report.findings, finding))
-
 
 def _candidates(rules: RuleIndex, actions: list[Action]) -> list[Rule]:
     out = list(rules.every)
     for action in actions:
         out.extend(r for r in rules.by_kind.get(action.kind, ()) if r not in out)
     return out
+
+
+def parse_all(sqls: Sequence[str], dialect: str) -> list[list[Action]]:
+    """Parse every statement; large inputs use both cores (see schemashift.parallel)."""
+
+    def parse(chunk: Sequence[str]) -> list[list[Action]]:
+        return [parse_statement(sql, dialect) for sql in chunk]
+
+    return [actions for half in map_halves(parse, sqls) for actions in half]
 
 
 def lint_sources(sources: Iterable[Source], config: Config) -> LintReport:

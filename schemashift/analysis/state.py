@@ -46,7 +46,9 @@ class FileState:
     ddl_statements: int = 0
 
     def is_new(self, table: str | None) -> bool:
-        return table is not None and _bare(table) in self.new_tables
+        if table is None or not self.new_tables:
+            return False
+        return _bare(table) in self.new_tables
 
     def column_type(self, table: str | None, column: str | None) -> str | None:
         if table is None or column is None:
@@ -127,4 +129,4 @@ _NOT_DDL = NOT_DDL
 
 def _bare(table: str) -> str:
     """Compare tables without a public/default schema qualifier."""
-    return table.rsplit(".", 1)[-1]
+    return table if "." not in table else table.rsplit(".", 1)[-1]

@@ -16,6 +16,8 @@ from schemashift.model import Severity
 from schemashift.rules.base import Hit, Rule
 from schemashift.sql.actions import ColumnDef
 
+TYPE = re.compile(r"(?:char|character|bpchar)(?:\(\d+\))?$")
+
 
 def declared_columns(ctx: StatementContext) -> Iterator[tuple[str | None, ColumnDef]]:
     for action, _ in ctx.pairs("create_table", "add_column"):
@@ -28,7 +30,7 @@ def declared_columns(ctx: StatementContext) -> Iterator[tuple[str | None, Column
 
 def check(ctx: StatementContext) -> Iterator[Hit]:
     for table, col in declared_columns(ctx):
-        if re.match(r"(?:char|character|bpchar)(?:\(\d+\))?$", col.data_type):
+        if TYPE.match(col.data_type):
             yield f"{table}.{col.name} is {col.data_type}, which pads with spaces; use text.", ""
 
 

@@ -17,6 +17,8 @@ from schemashift.model import Severity
 from schemashift.rules.base import Hit, Rule
 from schemashift.sql.actions import ColumnDef
 
+TYPE = re.compile(r"timestamp(?:\(\d\))?(?: without time zone)?$")
+
 
 def declared_columns(ctx: StatementContext) -> Iterator[tuple[str | None, ColumnDef]]:
     for action, _ in ctx.pairs("create_table", "add_column"):
@@ -33,7 +35,7 @@ def check(ctx: StatementContext) -> Iterator[Hit]:
         if action.data_type:
             found.append((action.table, ColumnDef(action.column or "?", action.data_type)))
     for table, col in found:
-        if re.match(r"timestamp(?:\(\d\))?(?: without time zone)?$", col.data_type):
+        if TYPE.match(col.data_type):
             yield f"{table}.{col.name} is timestamp without time zone; use timestamptz.", ""
 
 

@@ -429,11 +429,17 @@ def _add_index_mysql(m: re.Match[str], table: str, dialect: str) -> Action | Non
     )  # fmt: skip
 
 
+_NOT_A_COLUMN = re.compile(
+    r"\s*(?:CONSTRAINT|CHECK|UNIQUE|PRIMARY|FOREIGN|EXCLUDE|INDEX|KEY|FULLTEXT|SPATIAL"
+    r"|PARTITION|GENERATED|\()\b",
+    re.IGNORECASE,
+)
+
+
 @_clause(r"ADD\s+(?:COLUMN\s+)?(?P<ine>IF\s+NOT\s+EXISTS\s+)?(?P<def>.+)")
 def _add_column(m: re.Match[str], table: str, dialect: str) -> Action | None:
     text = m.group("def")
-    if re.match(r"\s*(?:CONSTRAINT|CHECK|UNIQUE|PRIMARY|FOREIGN|EXCLUDE|INDEX|KEY|FULLTEXT|SPATIAL"
-                r"|PARTITION|GENERATED|\()\b", text, re.I):  # fmt: skip
+    if _NOT_A_COLUMN.match(text):
         return None
     position = None
     pos = _P7.search(text)
@@ -919,7 +925,7 @@ def _transaction(sql: str, dialect: str) -> list[Action] | None:
 
 
 def _has_top_level_where(sql: str) -> bool:
-    return bool(re.search(r"\bWHERE\b", _outside_parens(_strip_strings(sql)), re.IGNORECASE))
+    return bool(_WHERE.search(_outside_parens(_strip_strings(sql))))
 
 
 def _strip_strings(sql: str) -> str:
@@ -943,13 +949,15 @@ def _dml(sql: str, dialect: str) -> list[Action] | None:
     has_where = _has_top_level_where(sql)
     detail = None
     if has_where and kind != "data_insert":
-        where = sql[_WHERE.search(sql).start() :] if _WHERE.search(sql) else ""  # type: ignore[union-attr]
-        if re.search(rf"\bFROM\s+{re.escape(m.group('table'))}\b", where, re.IGNORECASE):
-            detail = "self_subquery"
+        where = _WHERE.search(sql)
+        tail = sql[where.start() :] if where else ""
+        if any(_name(t) == table for t in _FROM_TABLE.findall(tail)):
+            detail = "self_subquery"  # the WHERE reads the table again (NOT IN (SELECT … FROM t))
     return [Action(kind, table=table, has_where=has_where, detail=detail)]
 
 
 _WHERE = re.compile(r"\bWHERE\b", re.IGNORECASE)
+_FROM_TABLE = re.compile(rf"\bFROM\s+({_QN})", re.IGNORECASE)
 
 
 def _truncate(sql: str, dialect: str) -> list[Action] | None:

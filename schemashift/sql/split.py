@@ -9,15 +9,14 @@ MySQL ``DELIMITER`` blocks, SQLite/MySQL trigger bodies (``BEGIN … END;``), an
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from schemashift.model import Statement
 from schemashift.sql.tokens import COMMENT, SEMI, WORD, Token, tokenize
 
 
-@dataclass(frozen=True, slots=True)
-class SplitStatement:
-    """A statement and its tokens (comments removed), for the recogniser."""
+class SplitStatement(NamedTuple):
+    """A statement and its tokens (comments removed; empty on the fast path)."""
 
     statement: Statement
     tokens: tuple[Token, ...]
@@ -82,7 +81,7 @@ _LEADING = {
 _LEADING["sqlite"] = _LEADING["postgres"]
 _COMMENT_TEXT = re.compile(r"--[^\n]*|\#[^\n]*|/\*.*?\*/", re.DOTALL)
 _ROUTINE = re.compile(r"\b(?:TRIGGER|PROCEDURE|FUNCTION|EVENT)\b", re.IGNORECASE)
-_TX_INITIALS = frozenset("BbSsCcEeRrAa")
+_TX_PREFIXES = frozenset({"BEG", "STA", "COM", "END", "ROL", "ABO"})
 _TX_WORDS = re.compile(r"(\w+)(?:\s+(\w+))?")
 
 
@@ -107,7 +106,7 @@ def _fast_split(text: str, file: str, dialect: str) -> list[SplitStatement] | No
         line += count("\n", line_pos, body_start)
         line_pos = body_start
         opens = closes = False
-        head = _TX_WORDS.match(sql) if sql[0] in _TX_INITIALS else None
+        head = _TX_WORDS.match(sql) if sql[:3].upper() in _TX_PREFIXES else None
         if head:
             w1 = head.group(1).upper()
             w2 = (head.group(2) or "").upper()

@@ -1,0 +1,22 @@
+"""``--format json``: the versioned document of DESIGN §6 (see docs/json-output.md)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from schemashift.model import LintReport, StatementReport
+from schemashift.parallel import map_halves
+
+
+def _encode(statements: Sequence[StatementReport]) -> str:
+    return json.dumps([s.to_json() for s in statements], ensure_ascii=False, check_circular=False)
+
+
+def render_json(report: LintReport) -> str:
+    """Byte for byte ``json.dumps(report.to_json())``, with big reports encoded on two cores."""
+    parts = [p[1:-1] for p in map_halves(_encode, report.statements)]
+    head = json.dumps({"version": 1, "dialect": report.dialect}, ensure_ascii=False)[:-1]
+    statements = ", ".join(p for p in parts if p)
+    summary = json.dumps(report.summary.to_json())
+    return f'{head}, "statements": [{statements}], "summary": {summary}}}'
