@@ -109,8 +109,19 @@ def _norm_type(text: str) -> str:
     return _P32.sub(")", t)
 
 
+_SPECIAL = re.compile(r"""[(),'"`]|\$\$""")
+
+
+def _escaped(text: str, i: int) -> bool:
+    """True when the quote at ``i`` follows an odd run of backslashes (MySQL-style escape)."""
+    n = 0
+    while i - n - 1 >= 0 and text[i - n - 1] == "\\":
+        n += 1
+    return n % 2 == 1
+
+
 def split_top_level(text: str, sep: str = ",") -> list[str]:
-    """Split on ``sep`` outside parentheses, strings and quoted identifiers."""
+    """Split on ``sep`` (a comma) outside parentheses, strings and quoted identifiers."""
     if sep not in text:
         return [text]
     if "(" not in text and "'" not in text and '"' not in text and "`" not in text:
@@ -119,32 +130,33 @@ def split_top_level(text: str, sep: str = ",") -> list[str]:
     depth = 0
     start = 0
     quote = ""
-    i = 0
-    n = len(text)
-    while i < n:
-        c = text[i]
+    pos = 0
+    # Jump from one special character to the next: the regex engine skips the rest.
+    for m in _SPECIAL.finditer(text):
+        if m.start() < pos:
+            continue
+        c = m.group()
+        i = m.start()
         if quote:
-            if c == quote:
-                if i + 1 < n and text[i + 1] == quote:
-                    i += 1
+            if c == quote and not (quote == "'" and _escaped(text, i)):
+                if text.startswith(quote, i + 1):
+                    pos = i + 2  # doubled quote: still inside
                 else:
                     quote = ""
-            elif c == "\\" and quote == "'":
-                i += 1
-        elif c in "'\"`":
+            continue
+        if c in ("'", '"', "`"):
             quote = c
         elif c == "(":
             depth += 1
         elif c == ")":
             depth -= 1
-        elif c == sep and depth == 0:
+        elif c == "," and depth == 0:
             out.append(text[start:i])
             start = i + 1
-        elif c == "$" and text.startswith("$$", i):
+        elif c == "$$":
             end = text.find("$$", i + 2)
             if end > 0:
-                i = end + 1
-        i += 1
+                pos = end + 2
     out.append(text[start:])
     return out
 
@@ -883,12 +895,20 @@ def _paren_body(text: str) -> tuple[str | None, str]:
     """Split "(…) tail" into the balanced body and the tail."""
     depth = 0
     quote = ""
-    for i, c in enumerate(text):
+    pos = 0
+    for m in _SPECIAL.finditer(text):
+        i = m.start()
+        if i < pos:
+            continue
+        c = m.group()
         if quote:
             if c == quote:
-                quote = ""
+                if text.startswith(quote, i + 1):
+                    pos = i + 2
+                else:
+                    quote = ""
             continue
-        if c in "'\"`":
+        if c in ("'", '"', "`"):
             quote = c
         elif c == "(":
             depth += 1
