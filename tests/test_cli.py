@@ -171,3 +171,15 @@ def test_unknown_rule_in_explain() -> None:
 
 def test_unknown_option() -> None:
     assert_one_line_error(run("lint", "--frobnicate"), 2, "No such option")
+
+
+def test_sarif_output_validates_against_the_schema() -> None:
+    import jsonschema
+
+    schema = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())
+    sarif = json.loads(run("lint", "examples/sql", "tests/golden", "--format", "sarif").stdout)
+    jsonschema.Draft4Validator(schema).validate(sarif)
+    rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+    assert len(rules) >= 40 and all(r["helpUri"].endswith(f"{r['id']}.md") for r in rules)
+    for result in sarif["runs"][0]["results"]:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]

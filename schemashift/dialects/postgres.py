@@ -110,7 +110,7 @@ def type_change_facts(
     """
     new_c = _canonical_type(new)
     if old is None:
-        return True, True, new_c.split("(")[0] not in _WIDE_TYPES
+        return True, True, new_c not in _WIDE_TYPES
     old_c = _canonical_type(old)
     if old_c == new_c:
         return False, False, False
@@ -149,6 +149,11 @@ def type_change_facts(
     return True, True, bool(narrows)
 
 
+def is_stored_generated(col: ColumnDef, version: tuple[int, ...]) -> bool:
+    """PostgreSQL 18 added VIRTUAL generated columns (no rewrite) and made them the default."""
+    return col.generated == "stored" or (col.generated == "default" and version[0] < 18)
+
+
 def _add_column(action: Action, state: FileState, version: tuple[int, ...]) -> Price:
     col: ColumnDef | None = action.column_def
     if col is None:
@@ -158,7 +163,7 @@ def _add_column(action: Action, state: FileState, version: tuple[int, ...]) -> P
         default_is_volatile(col.default)
         or base_type in SERIAL_TYPES
         or col.identity
-        or col.generated == "stored"
+        or is_stored_generated(col, version)
     )
     constant_default_rewrite = col.default is not None and version[0] < 11
     rewrites = volatile or constant_default_rewrite

@@ -25,7 +25,7 @@ def check(ctx: StatementContext) -> Iterator[Hit]:
         if col is None or ctx.is_new(action.table) or not change.rewrites_table:
             continue
         base = col.data_type.split("(")[0]
-        if col.generated == "stored":
+        if col.generated is not None:
             continue  # SS203
         if col.default is not None and ctx.version[0] < 11 and not default_is_volatile(col.default):
             continue  # SS202

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from schemashift.analysis.context import StatementContext
+from schemashift.dialects.postgres import is_stored_generated
 from schemashift.model import Severity
 from schemashift.rules.base import Hit, Rule
 
@@ -20,7 +21,13 @@ from schemashift.rules.base import Hit, Rule
 def check(ctx: StatementContext) -> Iterator[Hit]:
     for action, _ in ctx.pairs("add_column"):
         col = action.column_def
-        if col is not None and col.generated == "stored" and not ctx.is_new(action.table):
+        if col is None or ctx.is_new(action.table) or col.generated is None:
+            continue
+        stored = (
+            is_stored_generated(col, ctx.version) if ctx.dialect == "postgres"
+            else col.generated == "stored"
+        )  # fmt: skip
+        if stored:
             yield (
                 (
                     f"Adding stored generated column {action.table}.{col.name} rewrites every row "

@@ -23,7 +23,8 @@ class ColumnDef:
     default: str | None = None  # the default expression's source text
     # Inline constraints declared on the column: "unique", "primary_key", "foreign_key", "check".
     inline: tuple[str, ...] = ()
-    generated: str | None = None  # "stored" | "virtual" for GENERATED ALWAYS AS (…)
+    # GENERATED ALWAYS AS (…): "stored" | "virtual" | "default" (kind not written).
+    generated: str | None = None
     identity: bool = False  # GENERATED … AS IDENTITY or MySQL AUTO_INCREMENT
 
 

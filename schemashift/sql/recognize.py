@@ -315,7 +315,9 @@ def _parse_column_tail(name: str, data_type: str, rest: str, dialect: str) -> Co
                     i = skip_parens(i)
             else:
                 i = skip_parens(j + 1) if j + 1 < n and toks[j + 1].text == "(" else j + 1
-                generated = "virtual" if dialect == "mysql" else "stored"
+                # Unspecified: MySQL's default is VIRTUAL; PostgreSQL's is STORED before 18
+                # and VIRTUAL from 18, which the dialect decides.
+                generated = "virtual" if dialect == "mysql" else "default"
                 if up(i) in ("STORED", "PERSISTENT"):
                     generated = "stored"
                     i += 1
