@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from schemashift.analysis.context import StatementContext
 from schemashift.model import Severity
 from schemashift.rules.base import Hit, Rule
-from schemashift.sql.actions import ColumnDef
+from schemashift.rules.columns import declared_columns
 
 SMALL_INTS = frozenset(
     {
@@ -31,15 +31,6 @@ SMALL_INTS = frozenset(
         "tinyint",
     }
 )
-
-
-def declared_columns(ctx: StatementContext) -> Iterator[tuple[str | None, ColumnDef]]:
-    for action, _ in ctx.pairs("create_table", "add_column"):
-        if action.kind == "create_table":
-            for col in action.columns:
-                yield action.table, col
-        elif action.column_def is not None:
-            yield action.table, action.column_def
 
 
 def check(ctx: StatementContext) -> Iterator[Hit]:

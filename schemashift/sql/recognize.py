@@ -45,42 +45,40 @@ _ALTER_TABLE = re.compile(
 _SIMPLE_TYPE = re.compile(r"[a-z_][a-z0-9_ ]*(?:\([0-9, ]*\))?(?:\[\])?")
 
 # Patterns used inside the functions below, compiled once.
-_P0 = re.compile(r"([A-Z_]+)\\s", 0)
-_P1 = re.compile(r"\bNOT\s+VALID\b", 0)
-_P2 = re.compile(r"\bUSING\s+INDEX\b", 0)
-_P3 = re.compile(rf"\bREFERENCES\s+(?P<ref>{_QN})", re.IGNORECASE)
-_P4 = re.compile(rf"\bUSING\s+INDEX\s+(?P<idx>{_ID})", re.IGNORECASE)
-_P5 = re.compile(r"\s*\(([^()]*)\)", 0)
-_P6 = re.compile(rf"\s*\(\s*\(?\s*(?P<col>{_ID})\s+IS\s+NOT\s+NULL\s*\)?\s*\)", re.I)
-_P7 = re.compile(rf"\s+(FIRST|AFTER\s+{_ID})\s*$", re.IGNORECASE)
-_P8 = re.compile(rf"\s*(?P<old>{_ID})\s+(?P<def>.+)", _F)
-_P9 = re.compile(rf"\s+(FIRST|AFTER\s+{_ID})\s*$", re.IGNORECASE)
-_P10 = re.compile(rf"{_ID}(?:\s+(?:ASC|DESC))?", re.I)
-_P11 = re.compile(r"\bWHERE\b", 0)
-_P12 = re.compile(rf"(?P<n>{_QN})\s+ON\s+(?P<t>{_QN})$", _F)
-_P13 = re.compile(rf"\s*{_QN}\s*", 0)
-_P14 = re.compile(r"(?:\([^()]*\)\s*)?(?:WITH\s*\([^()]*\)\s*)?AS\b", re.I)
-_P15 = re.compile(rf"(?:PARTITION\s+OF|OF|LIKE)\s+{_QN}", re.I)
-_P16 = re.compile(r"\s*AS\b", re.I)
-_P17 = re.compile(r"PRIMARY\s+KEY\s*\(([^()]*)\)", re.I)
-_P18 = re.compile(r"SET\s+(?:SESSION\s+)?(?:TRANSACTION|NAMES|CHARACTER|CONSTRAINTS|ROLE)\b.*", _F)
-_P19 = re.compile(r"\s*TO\b", re.I)
-_P20 = re.compile(r"RENAME\s+TABLES?\s+(?P<pairs>.+)", _F)
-_P21 = re.compile(rf"\s*(?P<a>{_QN})\s+TO\s+(?P<b>{_QN})\s*", _F)
-_P22 = re.compile(r"'((?:[^']|'')*)'", 0)
-_P23 = re.compile(r"\s*IF\s+NOT\s+EXISTS", re.I)
-_P24 = re.compile(rf"ALTER\s+SCHEMA\s+(?P<s>{_ID})\s+RENAME\s+TO\s+(?P<n>{_ID})", _F)
-_P25 = re.compile(rf"ALTER\s+SEQUENCE\s+(?:IF\s+EXISTS\s+)?(?P<s>{_QN})\b", _F)
-_P26 = re.compile(rf"\bON\s+(?P<t>{_QN})", re.I)
-_P27 = re.compile(r"CREATE\s+OR\s+REPLACE", re.I)
-_P28 = re.compile(rf"\bON\s+(?P<t>{_QN})", re.I)
-_P29 = re.compile(rf"CLUSTER\s+(?:VERBOSE\s+)?(?P<t>{_QN})?", _F)
-_P30 = re.compile(r"\s*\(\s*", 0)
-_P31 = re.compile(r"\s*,\s*", 0)
-_P32 = re.compile(r"\s*\)", 0)
-_P33 = re.compile(r"\([^()]*\)", 0)
-_P34 = re.compile(r"\s+(?:ASC|DESC)$", re.I)
-_P35 = re.compile(r"'(?:[^']|'')*'|\$(\w*)\$.*?\$\1\$", re.DOTALL)
+_PATTERN_HEAD = re.compile(r"([A-Z_]+)\\s", 0)
+_NOT_VALID = re.compile(r"\bNOT\s+VALID\b", 0)
+_USING_INDEX = re.compile(r"\bUSING\s+INDEX\b", 0)
+_REFERENCES = re.compile(rf"\bREFERENCES\s+(?P<ref>{_QN})", re.IGNORECASE)
+_USING_INDEX_NAME = re.compile(rf"\bUSING\s+INDEX\s+(?P<idx>{_ID})", re.IGNORECASE)
+_PAREN_LIST = re.compile(r"\s*\(([^()]*)\)", 0)
+_IS_NOT_NULL_CHECK = re.compile(rf"\s*\(\s*\(?\s*(?P<col>{_ID})\s+IS\s+NOT\s+NULL\s*\)?\s*\)", re.I)
+_POSITION = re.compile(rf"\s+(FIRST|AFTER\s+{_ID})\s*$", re.IGNORECASE)
+_CHANGE_OLD_NAME = re.compile(rf"\s*(?P<old>{_ID})\s+(?P<def>.+)", _F)
+_PLAIN_INDEX_COLUMN = re.compile(rf"{_ID}(?:\s+(?:ASC|DESC))?", re.I)
+_WHERE_WORD = re.compile(r"\bWHERE\b", 0)
+_NAME_ON_TABLE = re.compile(rf"(?P<n>{_QN})\s+ON\s+(?P<t>{_QN})$", _F)
+_QUALIFIED_NAME = re.compile(rf"\s*{_QN}\s*", 0)
+_AS_QUERY = re.compile(r"(?:\([^()]*\)\s*)?(?:WITH\s*\([^()]*\)\s*)?AS\b", re.I)
+_PARTITION_OF = re.compile(rf"(?:PARTITION\s+OF|OF|LIKE)\s+{_QN}", re.I)
+_AS_WORD = re.compile(r"\s*AS\b", re.I)
+_TABLE_PRIMARY_KEY = re.compile(r"PRIMARY\s+KEY\s*\(([^()]*)\)", re.I)
+_SET_OTHER = re.compile(r"SET\s+(?:SESSION\s+)?(?:TRANSACTION|NAMES|CHARACTER|CONSTRAINTS|ROLE)\b.*", _F)
+_TO_WORD = re.compile(r"\s*TO\b", re.I)
+_RENAME_TABLES = re.compile(r"RENAME\s+TABLES?\s+(?P<pairs>.+)", _F)
+_RENAME_PAIR = re.compile(rf"\s*(?P<a>{_QN})\s+TO\s+(?P<b>{_QN})\s*", _F)
+_STRING_LITERAL = re.compile(r"'((?:[^']|'')*)'", 0)
+_IF_NOT_EXISTS = re.compile(r"\s*IF\s+NOT\s+EXISTS", re.I)
+_ALTER_SCHEMA_RENAME = re.compile(rf"ALTER\s+SCHEMA\s+(?P<s>{_ID})\s+RENAME\s+TO\s+(?P<n>{_ID})", _F)
+_ALTER_SEQUENCE = re.compile(rf"ALTER\s+SEQUENCE\s+(?:IF\s+EXISTS\s+)?(?P<s>{_QN})\b", _F)
+_ON_TABLE = re.compile(rf"\bON\s+(?P<t>{_QN})", re.I)
+_OR_REPLACE = re.compile(r"CREATE\s+OR\s+REPLACE", re.I)
+_CLUSTER = re.compile(rf"CLUSTER\s+(?:VERBOSE\s+)?(?P<t>{_QN})?", _F)
+_SPACE_OPEN_PAREN = re.compile(r"\s*\(\s*", 0)
+_SPACE_COMMA = re.compile(r"\s*,\s*", 0)
+_SPACE_CLOSE_PAREN = re.compile(r"\s*\)", 0)
+_INNER_PARENS = re.compile(r"\([^()]*\)", 0)
+_SORT_ORDER = re.compile(r"\s+(?:ASC|DESC)$", re.I)
+_STRINGS_AND_BODIES = re.compile(r"'(?:[^']|'')*'|\$(\w*)\$.*?\$\1\$", re.DOTALL)
 
 
 def _name(text: str) -> str:
@@ -104,9 +102,9 @@ def _norm_type(text: str) -> str:
     if text.isidentifier():
         return text.lower()
     t = " ".join(text.split()).lower()
-    t = _P30.sub("(", t)
-    t = _P31.sub(",", t)
-    return _P32.sub(")", t)
+    t = _SPACE_OPEN_PAREN.sub("(", t)
+    t = _SPACE_COMMA.sub(",", t)
+    return _SPACE_CLOSE_PAREN.sub(")", t)
 
 
 _SPECIAL = re.compile(r"""[(),'"`]|\$\$""")
@@ -364,7 +362,7 @@ _ACTIONS: dict[str, list[tuple[re.Pattern[str], _Clause]]] = {}
 
 def _clause(pattern: str) -> Callable[[_Clause], _Clause]:
     # Patterns starting with a literal keyword are keyed by it; alternations go under "*".
-    first = _P0.match(pattern)
+    first = _PATTERN_HEAD.match(pattern)
     keys = [first.group(1)] if first else ["*"]
 
     def deco(fn: _Clause) -> _Clause:
@@ -387,25 +385,25 @@ def _add_constraint(m: re.Match[str], table: str, dialect: str) -> Action | None
     kind = {"CHECK": "check", "UNIQUE": "unique", "PRIMARY KEY": "primary_key",
             "FOREIGN KEY": "foreign_key", "EXCLUDE": "exclusion"}[ctype]  # fmt: skip
     tail = _outside_parens(body).upper()
-    not_valid = bool(_P1.search(tail))
-    using_index = bool(_P2.search(tail)) and not re.search(r"\bUSING\s+INDEX\s+TABLESPACE\b", tail)
+    not_valid = bool(_NOT_VALID.search(tail))
+    using_index = bool(_USING_INDEX.search(tail)) and not re.search(r"\bUSING\s+INDEX\s+TABLESPACE\b", tail)
     ref = None
     if kind == "foreign_key":
-        r = _P3.search(body)
+        r = _REFERENCES.search(body)
         if not r:
             return None
         ref = _name(r.group("ref"))
     cname = m.group("cname")
     if using_index and not cname:
-        u = _P4.search(body)
+        u = _USING_INDEX_NAME.search(body)
         cname = u.group("idx") if u else None
     column = None
-    cols = _P5.match(body)
+    cols = _PAREN_LIST.match(body)
     if cols and kind in ("unique", "primary_key", "foreign_key"):
         names = [_name(c) for c in cols.group(1).split(",") if c.strip()]
         column = ",".join(names) or None
     elif kind == "check":
-        nn = _P6.match(body)
+        nn = _IS_NOT_NULL_CHECK.match(body)
         if nn:
             column = _name(nn.group("col"))
     return Action(
@@ -420,7 +418,7 @@ def _outside_parens(text: str) -> str:
     prev = None
     while prev != text:
         prev = text
-        text = _P33.sub(" ", text)
+        text = _INNER_PARENS.sub(" ", text)
     return text
 
 
@@ -456,7 +454,7 @@ def _add_column(m: re.Match[str], table: str, dialect: str) -> Action | None:
     if _NOT_A_COLUMN.match(text):
         return None
     position = None
-    pos = _P7.search(text)
+    pos = _POSITION.search(text)
     if pos and dialect == "mysql":
         position = " ".join(pos.group(1).split()).lower()
         text = text[: pos.start()]
@@ -595,12 +593,12 @@ def _mysql_modify(m: re.Match[str], table: str, dialect: str) -> Action | None:
     rest = m.group("rest")
     old = None
     if m.group("kw").upper() == "CHANGE":
-        o = _P8.match(rest)
+        o = _CHANGE_OLD_NAME.match(rest)
         if not o:
             return None
         old, rest = _name(o.group("old")), o.group("def")
     position = None
-    pos = _P9.search(rest)
+    pos = _POSITION.search(rest)
     if pos:
         position = " ".join(pos.group(1).split()).lower()
         rest = rest[: pos.start()]
@@ -785,7 +783,7 @@ def _create_index(sql: str, dialect: str) -> list[Action] | None:
     if not m:
         return None
     cols = [c.strip() for c in split_top_level(m.group("cols"))]
-    simple = [_name(_P34.sub("", c)) for c in cols if _P10.fullmatch(c)]
+    simple = [_name(_SORT_ORDER.sub("", c)) for c in cols if _PLAIN_INDEX_COLUMN.fullmatch(c)]
     rest = m.group("rest").upper()
     algorithm = lock_clause = None
     if dialect == "mysql":
@@ -802,7 +800,7 @@ def _create_index(sql: str, dialect: str) -> list[Action] | None:
             name=_name(m.group("name")) if m.group("name") else None,
             unique=bool(m.group("unique")), concurrently=bool(m.group("conc")),
             if_not_exists=bool(m.group("ine")),
-            detail="partial" if _P11.search(rest) else None,
+            detail="partial" if _WHERE_WORD.search(rest) else None,
         )
     ]  # fmt: skip
 
@@ -819,7 +817,7 @@ def _drop(sql: str, dialect: str) -> list[Action] | None:
     names = m.group("names")
     table = None
     if what == "TRIGGER" or (what == "INDEX" and dialect == "mysql"):
-        on = _P12.match(names.strip())
+        on = _NAME_ON_TABLE.match(names.strip())
         if on:
             names, table = on.group("n"), _name(on.group("t"))
     if what in ("FUNCTION", "PROCEDURE"):
@@ -828,7 +826,7 @@ def _drop(sql: str, dialect: str) -> list[Action] | None:
         return [Action("create_extension", name=_name(names), detail="drop")]
     out = []
     for n in split_top_level(names):
-        if not _P13.fullmatch(n):
+        if not _QUALIFIED_NAME.fullmatch(n):
             return None
         name = _name(n)
         is_table = kind in ("drop_table", "drop_view")
@@ -849,15 +847,15 @@ def _create_table(sql: str, dialect: str) -> list[Action] | None:
     table = _name(m.group("table"))
     rest = m.group("rest")
     if not rest.startswith("("):
-        if _P14.match(rest):
+        if _AS_QUERY.match(rest):
             return [Action("create_table", table=table, from_query=True)]
-        if _P15.match(rest):
+        if _PARTITION_OF.match(rest):
             return [Action("create_table", table=table, detail="partition_of")]
         return None
     body, tail = _paren_body(rest)
     if body is None:
         return None
-    if _P16.match(tail):
+    if _AS_WORD.match(tail):
         return [Action("create_table", table=table, from_query=True)]
     columns: list[ColumnDef] = []
     pk_cols: list[str] = []
@@ -868,7 +866,7 @@ def _create_table(sql: str, dialect: str) -> list[Action] | None:
         head = e.split(None, 1)[0].upper()
         if head in ("CONSTRAINT", "CHECK", "UNIQUE", "PRIMARY", "FOREIGN", "EXCLUDE", "INDEX",
                     "KEY", "FULLTEXT", "SPATIAL", "LIKE", "PERIOD"):  # fmt: skip
-            pk = _P17.search(e)
+            pk = _TABLE_PRIMARY_KEY.search(e)
             if pk:
                 pk_cols.extend(_name(c) for c in pk.group(1).split(","))
             continue
@@ -924,7 +922,7 @@ def _paren_body(text: str) -> tuple[str | None, str]:
 def _set(sql: str, dialect: str) -> list[Action] | None:
     m = _SET.match(sql)
     if not m:
-        if _P18.fullmatch(sql):  # fmt: skip
+        if _SET_OTHER.fullmatch(sql):  # fmt: skip
             return [Action("set_option", name=sql.split()[1].lower())]
         return None
     value = m.group("value").strip()
@@ -941,7 +939,7 @@ def _transaction(sql: str, dialect: str) -> list[Action] | None:
     detail = {"BEGIN": "begin", "START": "begin", "COMMIT": "commit", "END": "commit",
               "ROLLBACK": "rollback", "ABORT": "rollback", "SAVEPOINT": "savepoint",
               "RELEASE": "savepoint"}[w]  # fmt: skip
-    if w == "ROLLBACK" and _P19.match(m.group("rest")):
+    if w == "ROLLBACK" and _TO_WORD.match(m.group("rest")):
         detail = "savepoint"
     return [Action("transaction", detail=detail)]
 
@@ -951,7 +949,7 @@ def _has_top_level_where(sql: str) -> bool:
 
 
 def _strip_strings(sql: str) -> str:
-    return _P35.sub("''", sql)
+    return _STRINGS_AND_BODIES.sub("''", sql)
 
 
 _DML = re.compile(
@@ -991,12 +989,12 @@ def _truncate(sql: str, dialect: str) -> list[Action] | None:
 
 
 def _rename_table_mysql(sql: str, dialect: str) -> list[Action] | None:
-    m = _P20.match(sql)
+    m = _RENAME_TABLES.match(sql)
     if not m:
         return None
     out = []
     for pair in m.group("pairs").split(","):
-        p = _P21.fullmatch(pair)
+        p = _RENAME_PAIR.fullmatch(pair)
         if not p:
             return None
         out.append(Action("rename_table", table=_name(p.group("a")), new_name=_name(p.group("b"))))
@@ -1009,10 +1007,10 @@ def _alter_other(sql: str, dialect: str) -> list[Action] | None:
     if m:
         op = " ".join(m.group("op").upper().split())
         detail = op.lower().replace(" ", "_")
-        val = _P22.search(m.group("rest"))
+        val = _STRING_LITERAL.search(m.group("rest"))
         return [Action("alter_enum", name=_name(m.group("t")), detail=detail,
                        value=val.group(1) if val else None,
-                       if_not_exists=bool(_P23.match(m.group("rest"))))]  # fmt: skip
+                       if_not_exists=bool(_IF_NOT_EXISTS.match(m.group("rest"))))]  # fmt: skip
     m = re.match(rf"ALTER\s+INDEX\s+(?:IF\s+EXISTS\s+)?(?P<i>{_QN})\s+(?P<op>RENAME\s+TO|SET|RESET"
                  r"|ALTER|ATTACH\s+PARTITION)\s+(?P<rest>.+)", sql, _F)  # fmt: skip
     if m:
@@ -1022,10 +1020,10 @@ def _alter_other(sql: str, dialect: str) -> list[Action] | None:
                 Action("rename_index", name=_name(m.group("i")), new_name=_name(m.group("rest")))
             ]
         return [Action("alter_table_option", name=_name(m.group("i")), detail="index_option")]
-    m = _P24.match(sql)
+    m = _ALTER_SCHEMA_RENAME.match(sql)
     if m:
         return [Action("rename_schema", name=_name(m.group("s")), new_name=_name(m.group("n")))]
-    m = _P25.match(sql)
+    m = _ALTER_SEQUENCE.match(sql)
     if m:
         return [Action("alter_table_option", name=_name(m.group("s")), detail="sequence")]
     m = re.match(rf"ALTER\s+(?:MATERIALIZED\s+)?VIEW\s+(?:IF\s+EXISTS\s+)?(?P<v>{_QN})\s+RENAME\s+"
@@ -1061,14 +1059,14 @@ def _create_other(sql: str, dialect: str) -> list[Action] | None:
     if what in ("FUNCTION", "PROCEDURE", "AGGREGATE", "OPERATOR"):
         return [Action("create_function", name=name)]
     if what.endswith("TRIGGER"):
-        on = _P26.search(rest)
+        on = _ON_TABLE.search(rest)
         return [Action("create_trigger", name=name, table=_name(on.group("t")) if on else None)]
     if what.endswith("VIEW"):
-        replace_ = bool(_P27.match(sql))
+        replace_ = bool(_OR_REPLACE.match(sql))
         return [Action("create_view", table=name, detail="replace" if replace_ else
                        "materialized" if what.startswith("MATERIALIZED") else None)]  # fmt: skip
     if what == "POLICY":
-        on = _P28.search(rest)
+        on = _ON_TABLE.search(rest)
         return [Action("alter_table_option", table=_name(on.group("t")) if on else None,
                        name=name, detail="policy")]  # fmt: skip
     return [Action("grant", name=name, detail=what.lower())]
@@ -1115,7 +1113,7 @@ def _vacuum(sql: str, dialect: str) -> list[Action] | None:
 
 
 def _cluster(sql: str, dialect: str) -> list[Action] | None:
-    m = _P29.match(sql)
+    m = _CLUSTER.match(sql)
     if not m:
         return None
     return [Action("rewrite_table", table=_name(m.group("t")) if m.group("t") else None,
