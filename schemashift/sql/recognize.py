@@ -42,7 +42,6 @@ _ALTER_TABLE = re.compile(
     (?P<table>{_QN})\s*\*?\s+(?P<actions>.+)""",
     _F,
 )
-_SIMPLE_TYPE = re.compile(r"[a-z_][a-z0-9_ ]*(?:\([0-9, ]*\))?(?:\[\])?")
 
 # Patterns used inside the functions below, compiled once.
 _PATTERN_HEAD = re.compile(r"([A-Z_]+)\\s", 0)
@@ -190,7 +189,6 @@ _SIMPLE_COLUMN = re.compile(
     \s*$""",
     _F,
 )
-_KEYWORD_TAIL = re.compile(r"\s*(?:NOT\s+NULL|NULL|PRIMARY\s+KEY|UNIQUE|DEFAULT)", re.IGNORECASE)
 
 
 def parse_column_def(text: str, dialect: str) -> ColumnDef | None:
