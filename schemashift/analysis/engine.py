@@ -126,9 +126,13 @@ class Linter:
         dialect, version = self.dialect, self.version
         for item, parsed_actions in zip(split, parsed, strict=True):
             actions, _ = self._supported(parsed_actions)
-            state.before(item.statement)
-            changes = [dialect.assess(a, state, version) for a in actions]
-            state.after(item.statement, actions, changes)
+            stmt = item.statement
+            state.before(stmt)
+            # Prices only matter to the state inside a transaction (locks held until COMMIT).
+            changes = (
+                [dialect.assess(a, state, version) for a in actions] if stmt.in_transaction else []
+            )
+            state.after(stmt, actions, changes)
 
     def lint_range(
         self,

@@ -67,8 +67,10 @@ class FileState:
                 if action.detail == "begin":
                     self.transaction_index += 1
                 self.strong_locks_in_transaction = []
-        for action, change in zip(actions, changes, strict=False):
+        for action in actions:
             self.record(statement, action)
+        # ``changes`` may be empty outside a transaction (Linter.prime skips pricing there).
+        for action, change in zip(actions, changes, strict=False):
             if (
                 self.in_transaction
                 and change.lock_class is LockClass.BLOCKS_READS_AND_WRITES

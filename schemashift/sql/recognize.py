@@ -61,13 +61,17 @@ _AS_QUERY = re.compile(r"(?:\([^()]*\)\s*)?(?:WITH\s*\([^()]*\)\s*)?AS\b", re.I)
 _PARTITION_OF = re.compile(rf"(?:PARTITION\s+OF|OF|LIKE)\s+{_QN}", re.I)
 _AS_WORD = re.compile(r"\s*AS\b", re.I)
 _TABLE_PRIMARY_KEY = re.compile(r"PRIMARY\s+KEY\s*\(([^()]*)\)", re.I)
-_SET_OTHER = re.compile(r"SET\s+(?:SESSION\s+)?(?:TRANSACTION|NAMES|CHARACTER|CONSTRAINTS|ROLE)\b.*", _F)
+_SET_OTHER = re.compile(
+    r"SET\s+(?:SESSION\s+)?(?:TRANSACTION|NAMES|CHARACTER|CONSTRAINTS|ROLE)\b.*", _F
+)
 _TO_WORD = re.compile(r"\s*TO\b", re.I)
 _RENAME_TABLES = re.compile(r"RENAME\s+TABLES?\s+(?P<pairs>.+)", _F)
 _RENAME_PAIR = re.compile(rf"\s*(?P<a>{_QN})\s+TO\s+(?P<b>{_QN})\s*", _F)
 _STRING_LITERAL = re.compile(r"'((?:[^']|'')*)'", 0)
 _IF_NOT_EXISTS = re.compile(r"\s*IF\s+NOT\s+EXISTS", re.I)
-_ALTER_SCHEMA_RENAME = re.compile(rf"ALTER\s+SCHEMA\s+(?P<s>{_ID})\s+RENAME\s+TO\s+(?P<n>{_ID})", _F)
+_ALTER_SCHEMA_RENAME = re.compile(
+    rf"ALTER\s+SCHEMA\s+(?P<s>{_ID})\s+RENAME\s+TO\s+(?P<n>{_ID})", _F
+)
 _ALTER_SEQUENCE = re.compile(rf"ALTER\s+SEQUENCE\s+(?:IF\s+EXISTS\s+)?(?P<s>{_QN})\b", _F)
 _ON_TABLE = re.compile(rf"\bON\s+(?P<t>{_QN})", re.I)
 _OR_REPLACE = re.compile(r"CREATE\s+OR\s+REPLACE", re.I)
@@ -384,7 +388,9 @@ def _add_constraint(m: re.Match[str], table: str, dialect: str) -> Action | None
             "FOREIGN KEY": "foreign_key", "EXCLUDE": "exclusion"}[ctype]  # fmt: skip
     tail = _outside_parens(body).upper()
     not_valid = bool(_NOT_VALID.search(tail))
-    using_index = bool(_USING_INDEX.search(tail)) and not re.search(r"\bUSING\s+INDEX\s+TABLESPACE\b", tail)
+    using_index = bool(_USING_INDEX.search(tail)) and not re.search(
+        r"\bUSING\s+INDEX\s+TABLESPACE\b", tail
+    )
     ref = None
     if kind == "foreign_key":
         r = _REFERENCES.search(body)
