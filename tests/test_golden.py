@@ -120,8 +120,12 @@ def test_two_core_json_run_matches_the_report(monkeypatch: pytest.MonkeyPatch) -
         "ALTER TABLE t ADD CONSTRAINT late FOREIGN KEY (b) REFERENCES t0 (id) NOT VALID;\n"
         + "".join(
             f"ALTER TABLE t{i} ADD COLUMN c int;\nCREATE INDEX i{i} ON t0 (id);\n"
-            for i in range(40)
+            for i in range(25)
         )
+        # a transaction that spans the point where the file is split between processes
+        + "BEGIN;\n"
+        + "".join(f"ALTER TABLE u{i} RENAME COLUMN a TO b;\n" for i in range(30))
+        + "COMMIT;\n"
         + "ALTER TABLE t VALIDATE CONSTRAINT late;\n"
     )
     sources = [Source("a.sql", sql), Source("b.sql", "ALTER TABLE x RENAME TO y;")]
@@ -131,4 +135,5 @@ def test_two_core_json_run_matches_the_report(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(parallel, "MIN_ITEMS", 10)
     text, outcome2 = lint_to_json(sources, Config())
     assert text == expected and outcome2 == outcome
+    assert text.count('"rule": "SS502"') == 29  # strong locks held across the split point
     assert '"rule": "SS307"' in text and "early" in text  # first-half hit came back from the child
