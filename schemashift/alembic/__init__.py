@@ -1,0 +1,1 @@
+"""The Alembic integration: history reader, init, and the autogenerate hook."""
