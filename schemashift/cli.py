@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 import click
@@ -36,6 +37,21 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1)
+@click.option(
+    "--alembic-config",
+    "alembic_config",
+    type=click.Path(dir_okay=False),
+    help="Lint the history of this Alembic project (alembic.ini, or pyproject.toml "
+    "with [tool.alembic]). Default with no PATHS: the one in the current directory.",
+)
+@click.option("--revision", "revision", help="Alembic: only this revision.")
+@click.option("--since", "since", help="Alembic: only the revisions after this one.")
+@click.option(
+    "--since-git",
+    "since_git",
+    metavar="GIT_REF",
+    help="Alembic: only revision files added or changed since this git ref.",
+)
 @click.option("--dialect", help="postgres (default), mysql or sqlite.")
 @click.option("--server-version", help="Target server version, e.g. 16 or 8.0.29.")
 @click.option(
@@ -55,6 +71,10 @@ def cli() -> None:
 )
 def lint(
     paths: tuple[str, ...],
+    alembic_config: str | None,
+    revision: str | None,
+    since: str | None,
+    since_git: str | None,
     dialect: str | None,
     server_version: str | None,
     fmt: str,
@@ -63,22 +83,22 @@ def lint(
     color: bool | None,
     verbose: bool,
 ) -> None:
-    """Lint SQL migrations (files, directories of *.sql, or - for stdin).
+    """Lint SQL migrations (files, directories of *.sql, or - for stdin), or the history
+    of an Alembic project, revision by revision.
 
     Exit codes: 0 ok, 1 findings at or above --fail-on, 2 usage or input error.
     """
-    from pathlib import Path
 
     from schemashift.analysis.engine import InputError, lint_sources, read_sources
     from schemashift.config import ConfigError, load_config
     from schemashift.dialects.base import ALIASES, parse_version
 
-    if not paths:
-        fail("no paths given: pass SQL files, directories, or - for stdin")
     try:
         config = load_config(path=Path(config_path)) if config_path else load_config()
     except ConfigError as exc:
         fail(str(exc))
+    alembic_path = _alembic_target(paths, alembic_config, config.alembic_config,
+                                   revision or since or since_git)  # fmt: skip
     if dialect is not None:
         if dialect.lower() not in ALIASES:
             fail(f"unknown dialect {dialect!r} (choose postgres, mysql or sqlite)")
@@ -91,6 +111,19 @@ def lint(
     config = config.with_overrides(dialect=dialect, server_version=server_version)
     if config_path and not Path(config_path).is_file():
         fail(f"{config_path}: no such file")
+    if alembic_path is not None:
+        from schemashift.alembic.history import HistoryError
+        from schemashift.analysis.engine import lint_history
+        from schemashift.analysis.json_run import Outcome
+
+        try:
+            report = lint_history(alembic_path, config, revision=revision, since=since,
+                                  since_git=since_git)  # fmt: skip
+        except HistoryError as exc:
+            fail(str(exc))
+        _emit(report, fmt, color, verbose)
+        outcome = Outcome.of(report.statements)
+        sys.exit(_exit_code(outcome, fail_on or config.fail_on or "error", config.unknown))
     stdin_text = None
     if "-" in paths:
         try:
@@ -115,6 +148,30 @@ def lint(
     sys.exit(_exit_code(outcome, fail_on or config.fail_on or "error", config.unknown))
 
 
+def _alembic_target(
+    paths: tuple[str, ...], option: str | None, configured: str | None, wants_history: object
+) -> Path | None:
+    """The Alembic config to lint, if this run lints a history (None: SQL files)."""
+
+    from schemashift.alembic.history import find_alembic_config
+
+    if option:
+        if paths:
+            fail("pass either SQL paths or --alembic-config, not both")
+        return Path(option)
+    if paths:
+        if wants_history:
+            fail("--revision, --since and --since-git need an Alembic project, not SQL paths")
+        return None
+    if configured:
+        return Path(configured)
+    found = find_alembic_config(Path.cwd())
+    if found is None:
+        fail("no paths given and no alembic.ini (or pyproject.toml with [tool.alembic]) here: "
+             "pass SQL files, directories, - for stdin, or --alembic-config")  # fmt: skip
+    return found
+
+
 def _emit(report: object, fmt: str, color: bool | None, verbose: bool) -> None:
     from schemashift.model import LintReport
     from schemashift.rules.registry import all_rules
@@ -124,6 +181,10 @@ def _emit(report: object, fmt: str, color: bool | None, verbose: bool) -> None:
         from schemashift.report.sarif import render_sarif
 
         text = render_sarif(report, all_rules(), __version__)
+    elif fmt == "json":
+        from schemashift.report.json_output import render_json
+
+        text = render_json(report)
     elif fmt == "github":
         from schemashift.report.github import render_github
 

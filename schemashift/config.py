@@ -52,6 +52,7 @@ class Config:
     severity: Mapping[str, Severity] = field(default_factory=dict)
     per_file_ignores: Mapping[str, frozenset[str]] = field(default_factory=dict)
     fail_on: str | None = None
+    alembic_config: str | None = None  # path of alembic.ini, relative to pyproject.toml
     source: str | None = None  # the pyproject.toml it came from
 
     def rule_enabled(self, rule_id: str) -> bool:
@@ -136,6 +137,11 @@ def parse_config(table: Mapping[str, Any], source: str = "pyproject.toml") -> Co
         if not isinstance(schema, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", schema):
             raise ConfigError(f"{where} state-schema must be a plain identifier, not {schema!r}")
         out["state_schema"] = schema
+    if "alembic_config" in raw:
+        value = raw["alembic_config"]
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f'{where} alembic-config must be a path like "alembic.ini"')
+        out["alembic_config"] = str(Path(source).parent / value) if source else value
     if "fail_on" in raw:
         if raw["fail_on"] not in ("error", "warning", "breaking"):
             raise ConfigError(f"{where} fail-on must be error, warning or breaking")

@@ -195,10 +195,34 @@ class Summary:
 
 
 @dataclass(frozen=True, slots=True)
+class RevisionInfo:
+    """How one Alembic revision was read (DESIGN §6 ``revisions``)."""
+
+    revision: str
+    file: str
+    status: str  # "analysed" | "partial" | "failed"
+    statements: int
+    error: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "revision": self.revision,
+            "file": self.file,
+            "status": self.status,
+            "statements": self.statements,
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class LintReport:
     dialect: str
     statements: tuple[StatementReport, ...]
     files: tuple[str, ...] = field(default=())
+    # Set when an Alembic history was linted: one entry per revision walked, oldest first.
+    revisions: tuple[RevisionInfo, ...] | None = None
 
     @property
     def summary(self) -> Summary:
@@ -217,9 +241,9 @@ class LintReport:
         return Summary(len(self.statements), breaking, unknown, errors, warnings)
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "version": 1,
-            "dialect": self.dialect,
-            "statements": [s.to_json() for s in self.statements],
-            "summary": self.summary.to_json(),
-        }
+        out: dict[str, object] = {"version": 1, "dialect": self.dialect}
+        if self.revisions is not None:
+            out["revisions"] = [r.to_json() for r in self.revisions]
+        out["statements"] = [s.to_json() for s in self.statements]
+        out["summary"] = self.summary.to_json()
+        return out

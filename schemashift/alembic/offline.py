@@ -68,9 +68,7 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
             return original(self, operation)
         finally:
             recorder.depth -= 1
-            recorder.invocations.append(
-                Invocation(operation, start, recorder.buffer.tell(), line)
-            )
+            recorder.invocations.append(Invocation(operation, start, recorder.buffer.tell(), line))
 
     Operations.invoke = invoke  # type: ignore[method-assign]
     try:

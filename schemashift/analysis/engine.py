@@ -77,10 +77,14 @@ class Linter:
                 state.record(item.statement, action)
         return state.column_types
 
-    def new_state(self, schema: str | None = None) -> FileState:
+    def new_state(
+        self, schema: str | None = None, column_types: dict[tuple[str, str], str] | None = None
+    ) -> FileState:
         state = FileState()
         if schema:
             state.column_types.update(self.known_column_types(schema))
+        if column_types:
+            state.column_types.update(column_types)
         return state
 
     def ignored_in(self, split: Sequence[SplitStatement], extra: frozenset[str]) -> frozenset[str]:
@@ -93,9 +97,10 @@ class Linter:
         revision: str | None = None,
         extra_suppressed: frozenset[str] = frozenset(),
         schema: str | None = None,
+        column_types: dict[tuple[str, str], str] | None = None,
     ) -> list[StatementReport]:
         """Lint one file's statements (one Alembic revision's, or one SQL file's)."""
-        state = self.new_state(schema)
+        state = self.new_state(schema, column_types)
         ignored = self.ignored_in(split, extra_suppressed)
         parsed = parse_all([item.statement.sql for item in split], self.config.dialect)
         out = self.lint_range(split, parsed, state, ignored, revision)
@@ -289,3 +294,31 @@ def _read(path: Path, name: str) -> Source:
             f"{name}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
         ) from None
     return Source(name, text)
+
+
+def lint_history(
+    config_path: Path,
+    config: Config,
+    *,
+    revision: str | None = None,
+    since: str | None = None,
+    since_git: str | None = None,
+) -> LintReport:
+    """Lint an Alembic history revision by revision (see schemashift.alembic.history)."""
+    from schemashift.alembic.history import read_history
+
+    linter = Linter(config)
+    revisions = read_history(
+        config_path, config.dialect, revision=revision, since=since, since_git=since_git
+    )
+    statements: list[StatementReport] = []
+    for rev in revisions:
+        reports = linter.lint_statements(
+            rev.statements,
+            revision=rev.info.revision,
+            extra_suppressed=rev.suppressed,
+            column_types=rev.column_types,
+        )
+        statements.extend(r for i, r in enumerate(reports) if i not in rev.synthetic)
+    files = tuple(dict.fromkeys(rev.info.file for rev in revisions))
+    return LintReport(config.dialect, tuple(statements), files, tuple(r.info for r in revisions))

@@ -68,6 +68,7 @@ VOLATILE_FUNCTIONS = frozenset(
 )  # fmt: skip
 SERIAL_TYPES = frozenset({"serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"})
 
+_INT_DIGITS = {2: 5, 4: 10, 8: 19}  # decimal digits of smallint, integer, bigint
 _INT_RANK = {"smallint": 2, "int2": 2, "integer": 4, "int": 4, "int4": 4, "bigint": 8, "int8": 8}
 _VARCHAR = re.compile(r"(?:varchar|character varying)(?:\((\d+)\))?$")
 _CHAR = re.compile(r"(?:char|character|bpchar)\((\d+)\)$")
@@ -145,7 +146,12 @@ def type_change_facts(
     old_rank, new_rank = _INT_RANK.get(old_c), _INT_RANK.get(new_c)
     if old_rank and new_rank:
         return True, True, new_rank < old_rank
-    narrows = not (new_c == "text" or (old_rank and new_c in ("numeric", "double precision")))
+    if old_rank and nn:
+        # integer → numeric(p, s) keeps every value when p - s covers the integer's digits.
+        precision, scale = nn.group(1), nn.group(2) or "0"
+        fits = precision is None or int(precision) - int(scale) >= _INT_DIGITS[old_rank]
+        return True, True, not fits
+    narrows = not (new_c == "text" or (old_rank and new_c == "double precision"))
     return True, True, bool(narrows)
 
 

@@ -16,7 +16,10 @@ def _encode(statements: Sequence[StatementReport]) -> str:
 def render_json(report: LintReport) -> str:
     """Byte for byte ``json.dumps(report.to_json())``, with big reports encoded on two cores."""
     parts = [p[1:-1] for p in map_halves(_encode, report.statements)]
-    head = json.dumps({"version": 1, "dialect": report.dialect}, ensure_ascii=False)[:-1]
+    preamble: dict[str, object] = {"version": 1, "dialect": report.dialect}
+    if report.revisions is not None:
+        preamble["revisions"] = [r.to_json() for r in report.revisions]
+    head = json.dumps(preamble, ensure_ascii=False)[:-1]
     statements = ", ".join(p for p in parts if p)
     summary = json.dumps(report.summary.to_json())
     return f'{head}, "statements": [{statements}], "summary": {summary}}}'

@@ -77,6 +77,16 @@ def render_text(
             if s.suppressed:
                 out.append(f"    {style('suppressed: ' + ', '.join(s.suppressed), 'dim')}")
         out.append("")
+    if report.revisions is not None:
+        not_analysed = [r for r in report.revisions if r.status != "analysed"]
+        out.append(
+            f"{len(report.revisions)} revision(s) read"
+            + (f", {len(not_analysed)} not fully:" if not_analysed else ", all analysed")
+        )
+        for r in not_analysed:
+            colour = "warning" if r.status == "partial" else "error"
+            out.append(f"  {style(r.status, colour)} {r.revision} ({r.file}): {r.error}")
+        out.append("")
     summary = report.summary
     parts = [
         f"{summary.statements} statements",

@@ -1,0 +1,376 @@
+"""Read an Alembic history without its env.py: every revision rendered offline.
+
+Real projects' env.py files import the application, need a Flask context or a live
+database, so we never run them. The ``ScriptDirectory`` comes from the config alone, and
+each revision's ``upgrade()`` runs under an offline (``as_sql``) context for the target
+dialect. Every operation is recorded with the SQL it emits and the line of the revision
+file that invoked it (``offline.py``), so findings point at the line a reviewer reads.
+
+A revision that cannot be rendered offline (it reads through ``op.get_bind()``, uses
+``sa.inspect``, needs SQLite batch reflection, or fails to import) is reported as
+``partial`` (some SQL came out before it stopped) or ``failed``, with a one-line reason;
+the rest of the history is still read.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import types
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from schemashift.alembic.offline import ALEMBIC_DIALECTS, Invocation, Recorder, recording
+from schemashift.model import RevisionInfo
+from schemashift.sql.split import SplitStatement, split_sql
+
+_IGNORE = re.compile(r"#\s*schemashift\s*:\s*ignore\s+(SS\d{3}(?:\s*,\s*SS\d{3})*)", re.IGNORECASE)
+
+
+class HistoryError(ValueError):
+    """The Alembic project itself cannot be read (bad config, missing script directory)."""
+
+
+@dataclass
+class RevisionSQL:
+    """One revision, rendered: its statements (at revision-file lines) and how it went."""
+
+    info: RevisionInfo
+    statements: list[SplitStatement] = field(default_factory=list)
+    # Old column types the typed ops state (alter_column(existing_type=…)).
+    column_types: dict[tuple[str, str], str] = field(default_factory=dict)
+    suppressed: frozenset[str] = frozenset()
+    # Indices of the BEGIN/COMMIT statements Alembic emits around the operations: they tell
+    # the linter where transactions are, but nobody wrote them, so they are not reported.
+    synthetic: frozenset[int] = frozenset()
+
+
+def load_config(path: Path) -> Any:
+    """An Alembic ``Config`` for ``alembic.ini`` or a ``pyproject.toml`` with [tool.alembic]."""
+    from alembic.config import Config
+
+    if not path.is_file():
+        raise HistoryError(f"{path}: no such Alembic config file")
+    if path.name == "pyproject.toml":
+        cfg = Config(toml_file=str(path))
+    else:
+        cfg = Config(str(path))
+        if not cfg.get_main_option("script_location"):
+            raise HistoryError(f"{path}: no script_location in the [alembic] section")
+    return cfg
+
+
+def find_alembic_config(start: Path) -> Path | None:
+    """``alembic.ini``, or ``pyproject.toml`` with a [tool.alembic] table, in ``start``."""
+    ini = start / "alembic.ini"
+    if ini.is_file():
+        return ini
+    pyproject = start / "pyproject.toml"
+    if pyproject.is_file() and re.search(r"^\[tool\.alembic\]", pyproject.read_text(), re.M):
+        return pyproject
+    return None
+
+
+@contextmanager
+def _tolerant_loading() -> Iterator[dict[str, str]]:
+    """Load revision files so that one that fails to import fails alone.
+
+    Alembic imports every revision file to build its graph, and one bad import stops
+    everything. We read the identifiers of a file that fails from its text instead, and
+    remember why it failed.
+    """
+    from alembic.script.base import Script
+
+    failures: dict[str, str] = {}
+    original = Script.__dict__["_from_path"]  # the classmethod object (Alembic >= 1.14)
+
+    def from_path(cls: Any, scriptdir: Any, path: Any) -> Any:
+        try:
+            return original.__func__(cls, scriptdir, path)
+        except Exception as exc:
+            module = _identifiers_from_text(Path(path))
+            if module is None:
+                raise
+            failures[module.revision] = f"cannot import: {_one_line(exc)}"
+            return Script(module, module.revision, str(path))
+
+    Script._from_path = classmethod(from_path)  # type: ignore[method-assign,assignment]
+    try:
+        yield failures
+    finally:
+        Script._from_path = original  # type: ignore[method-assign]
+
+
+def _identifiers_from_text(path: Path) -> types.ModuleType | None:
+    """revision / down_revision / branch_labels / depends_on from a file's top-level literals."""
+    if path.suffix != ".py":
+        return None
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return None
+    values: dict[str, Any] = {}
+    for node in tree.body:
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        for target in targets:
+            if isinstance(target, ast.Name) and value is not None:
+                try:
+                    values[target.id] = ast.literal_eval(value)
+                except ValueError:
+                    continue
+    if not isinstance(values.get("revision"), str):
+        return None
+    module = types.ModuleType(path.stem)
+    module.__file__ = str(path)
+    for name in ("revision", "down_revision", "branch_labels", "depends_on"):
+        setattr(module, name, values.get(name))
+    module.upgrade = None  # type: ignore[attr-defined]
+    return module
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = f"{type(exc).__name__}: {text}" if not text.startswith(type(exc).__name__) else text
+    return text if len(text) <= 240 else text[:237] + "..."
+
+
+def script_directory(cfg: Any) -> tuple[Any, dict[str, str]]:
+    from alembic.script import ScriptDirectory
+
+    try:
+        script = ScriptDirectory.from_config(cfg)
+    except Exception as exc:
+        raise HistoryError(f"cannot read the Alembic script directory: {_one_line(exc)}") from None
+    with _tolerant_loading() as failures:
+        try:
+            script.revision_map.heads  # noqa: B018 - builds the map, importing every file
+        except Exception as exc:
+            raise HistoryError(f"cannot build the revision graph: {_one_line(exc)}") from None
+    return script, failures
+
+
+def select_revisions(
+    script: Any,
+    *,
+    revision: str | None = None,
+    since: str | None = None,
+    since_git: str | None = None,
+    cwd: Path | None = None,
+) -> list[Any]:
+    """The revisions to lint, oldest first (branches and merges in dependency order)."""
+    try:
+        ordered = list(reversed(list(script.walk_revisions("base", "heads"))))
+        if revision is not None:
+            return [script.get_revision(revision)]
+        if since is not None:
+            anchor = script.get_revision(since)
+            before = {
+                r.revision for r in script.revision_map.iterate_revisions(anchor.revision, "base")
+            }
+            return [r for r in ordered if r.revision not in before]
+    except Exception as exc:
+        raise HistoryError(_one_line(exc)) from None
+    if since_git is not None:
+        changed = _changed_files(since_git, Path(script.versions), cwd)
+        return [r for r in ordered if Path(r.path).resolve() in changed]
+    return ordered
+
+
+def _changed_files(ref: str, versions: Path, cwd: Path | None) -> set[Path]:
+    """Revision files added or modified since ``ref`` (committed, staged or not, untracked)."""
+    where = cwd or versions
+    try:
+        top = _git(["rev-parse", "--show-toplevel"], where).strip()
+        _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], where)
+        diff = _git(["diff", "--name-only", "--diff-filter=AMR", ref, "--", str(versions)], where)
+        untracked = _git(["ls-files", "--others", "--exclude-standard", "--", str(versions)], where)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", "") or str(exc)
+        raise HistoryError(
+            f"--since-git {ref}: {' '.join(str(detail).split()) or 'git failed'}"
+        ) from None
+    names = [n for n in (diff + "\n" + untracked).splitlines() if n.strip()]
+    root = Path(top)
+    untracked_names = {n for n in untracked.splitlines() if n.strip()}
+    out = set()
+    for name in names:
+        # `git diff` names are relative to the top level, `ls-files` to the cwd.
+        base = where if name in untracked_names else root
+        out.add((base / name).resolve())
+    return out
+
+
+def _git(args: list[str], cwd: Path) -> str:
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True, timeout=60
+    )
+    return proc.stdout
+
+
+def render_revision(
+    cfg: Any, script: Any, rev: Any, dialect: str, failure: str | None
+) -> RevisionSQL:
+    """Run one revision's ``upgrade()`` offline and collect its statements."""
+    path = _display_path(Path(rev.path))
+    info = RevisionInfo(rev.revision, path, "failed", 0, failure)
+    suppressed = _revision_suppressions(Path(rev.path))
+    if failure is not None or not callable(getattr(rev.module, "upgrade", None)):
+        reason = failure or "no upgrade() function"
+        return RevisionSQL(replace(info, error=reason), suppressed=suppressed)
+    recorder = Recorder(source_file=str(Path(rev.module.__file__ or rev.path)))
+    error: str | None = None
+    try:
+        _run_upgrade(cfg, script, rev, dialect, recorder)
+    except Exception as exc:
+        error = _explain(exc)
+    statements, synthetic = _statements(recorder, path, dialect)
+    types_ = _column_types(recorder.invocations, dialect)
+    if error is None:
+        status = "analysed"
+    else:
+        status = "partial" if len(statements) > len(synthetic) else "failed"
+    count = len(statements) - len(synthetic)
+    info = RevisionInfo(rev.revision, path, status, count, error)
+    return RevisionSQL(info, statements, types_, suppressed, synthetic)
+
+
+def _display_path(path: Path) -> str:
+    """The revision file as a user would type it: relative to the working directory."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _run_upgrade(cfg: Any, script: Any, rev: Any, dialect: str, recorder: Recorder) -> None:
+    from alembic.operations import Operations
+    from alembic.runtime.environment import EnvironmentContext
+
+    env = EnvironmentContext(cfg, script)
+    with env:
+        env.configure(
+            dialect_name=ALEMBIC_DIALECTS.get(dialect, dialect),
+            as_sql=True,
+            output_buffer=recorder.buffer,
+            literal_binds=False,
+        )
+        context = env.get_context()
+        impl = context.impl
+        with Operations.context(context), recording(recorder):
+            if impl.transactional_ddl:
+                impl.emit_begin()
+            rev.module.upgrade()
+            if impl.transactional_ddl:
+                impl.emit_commit()
+
+
+def _explain(exc: BaseException) -> str:
+    """Why a revision could not be rendered offline, in one line a user understands."""
+    text = _one_line(exc)
+    name = type(exc).__name__
+    if name == "NoInspectionAvailable" or "MockConnection" in text:
+        return f"reads the database (op.get_bind() / sa.inspect), not possible offline: {text}"
+    if "batch mode" in text or "reflect" in text.lower():
+        return f"needs a live database (batch mode without copy_from?): {text}"
+    if name in ("ImportError", "ModuleNotFoundError"):
+        return f"cannot import: {text}"
+    return f"failed while rendering offline: {text}"
+
+
+def _statements(
+    recorder: Recorder, path: str, dialect: str
+) -> tuple[list[SplitStatement], frozenset[int]]:
+    """The revision's SQL as statements, each at the revision-file line of its operation,
+    and which of them Alembic emitted on its own (transaction control)."""
+    sql = recorder.sql
+    invocations = sorted(recorder.invocations, key=lambda inv: inv.start)
+    out: list[SplitStatement] = []
+    synthetic: set[int] = set()
+    for item in split_sql(sql, path, dialect):
+        line = _line_for(item.offset, invocations)
+        if not any(inv.start <= item.offset < inv.end for inv in invocations):
+            synthetic.add(len(out))
+        statement = replace(item.statement, file=path, line=line, index=len(out))
+        out.append(SplitStatement(statement, item.tokens, item.offset))
+    return out, frozenset(synthetic)
+
+
+def _line_for(offset: int, invocations: Sequence[Invocation]) -> int:
+    """The line of the operation whose SQL holds ``offset`` (else the nearest one before)."""
+    best: int | None = None
+    for inv in invocations:
+        if inv.start <= offset < max(inv.end, inv.start + 1):
+            return inv.line or 1
+        if inv.start <= offset and inv.line:
+            best = inv.line
+        if inv.start > offset:
+            if best is None and inv.line:
+                best = inv.line
+            break
+    return best or 1
+
+
+def _column_types(invocations: Sequence[Invocation], dialect: str) -> dict[tuple[str, str], str]:
+    """Old column types stated by ``alter_column(existing_type=…)``: they tell a type change
+    whether it rewrites, which the SQL alone cannot."""
+    from sqlalchemy import types as satypes
+    from sqlalchemy.dialects import registry
+
+    out: dict[tuple[str, str], str] = {}
+    sa_dialect = None
+    for inv in invocations:
+        existing = getattr(inv.operation, "existing_type", None)
+        column = getattr(inv.operation, "column_name", None)
+        table = getattr(inv.operation, "table_name", None)
+        if existing is None or not column or not table:
+            continue
+        try:
+            if sa_dialect is None:
+                sa_dialect = registry.load(ALEMBIC_DIALECTS.get(dialect, dialect))()
+            if isinstance(existing, type):
+                existing = existing()
+            if not isinstance(existing, satypes.TypeEngine):
+                continue
+            out[(str(table), str(column))] = existing.compile(dialect=sa_dialect).lower()
+        except Exception:
+            continue
+    return out
+
+
+def _revision_suppressions(path: Path) -> frozenset[str]:
+    """``# schemashift: ignore SS101[, SS102] reason`` anywhere in the revision file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return frozenset()
+    ids: set[str] = set()
+    for m in _IGNORE.finditer(text):
+        ids.update(i.strip().upper() for i in m.group(1).split(","))
+    return frozenset(ids)
+
+
+def read_history(
+    config_path: Path,
+    dialect: str,
+    *,
+    revision: str | None = None,
+    since: str | None = None,
+    since_git: str | None = None,
+) -> list[RevisionSQL]:
+    cfg = load_config(config_path)
+    script, failures = script_directory(cfg)
+    chosen = select_revisions(
+        script, revision=revision, since=since, since_git=since_git, cwd=config_path.parent
+    )
+    return [
+        render_revision(cfg, script, rev, dialect, failures.get(rev.revision)) for rev in chosen
+    ]
