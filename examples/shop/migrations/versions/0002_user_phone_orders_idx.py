@@ -34,8 +34,14 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Downgrade schema."""
+    dialect = op.get_context().dialect.name
+    if dialect in ("mysql", "mariadb"):
+        # InnoDB needs an index on the foreign key column: it silently dropped the one
+        # it made for fk_orders_user_id when ix_orders_user_id took over, and refuses to
+        # drop ix_orders_user_id (error 1553) until another index is there.
+        op.create_index("fk_orders_user_id", "orders", ["user_id"])
     op.drop_index("ix_orders_user_id", table_name="orders")
-    if op.get_context().dialect.name == "sqlite":
+    if dialect == "sqlite":
         # DROP COLUMN is native only since SQLite 3.35; batch mode rebuilds the table.
         with op.batch_alter_table("users") as batch_op:
             batch_op.drop_column("phone")

@@ -1,0 +1,512 @@
+"""``schemashift init``: wire an existing Alembic project for expand/contract.
+
+The layout is OpenStack Neutron's: two long-lived branches beside each other, each started
+by a no-op revision that carries its branch label::
+
+    ... -> HEAD -> E  (branch_labels = ("expand",))
+              \\-> C  (branch_labels = ("contract",), depends_on = E)
+
+New expand revisions build on ``expand@head``; contract revisions on ``contract@head`` and
+``depends_on`` the expand revision they finish, so ``alembic upgrade heads`` still runs every
+phase in order. The history is read from the revision files only: env.py never runs.
+
+Every check happens before anything is written, and the revisions are written before
+pyproject.toml; a layout we do not recognise stops with one line saying what was found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from alembic.config import Config as AlembicConfig
+from alembic.script import Script, ScriptDirectory
+from alembic.util import rev_id
+
+from schemashift.config import ConfigError, parse_config
+from schemashift.dialects.base import ALIASES
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+EXPAND, CONTRACT = "expand", "contract"
+EXPAND_MESSAGE = "schemashift: start expand branch"
+CONTRACT_MESSAGE = "schemashift: start contract branch"
+
+_EXPAND_BODY = """\
+# schemashift: first revision of the "expand" branch; intentionally empty.
+# Expand revisions (additive, backward-compatible changes that run before the new
+# app version ships) build on expand@head. Contract revisions build on contract@head
+# and depends_on the expand revision they complete. `alembic upgrade heads` runs both."""
+
+_CONTRACT_BODY = """\
+# schemashift: first revision of the "contract" branch; intentionally empty.
+# Contract revisions (removing what only old app versions use) build on contract@head
+# and depends_on the expand revision they complete; they run only once no live
+# instance of an older app version remains (`schemashift gate contract`)."""
+
+ENV_SNIPPET = """\
+Optional: let plain `alembic revision --autogenerate` split revisions too, in env.py
+(`schemashift revision --autogenerate -m MSG` does it without editing env.py):
+
+    from schemashift.alembic import process_revision_directives
+
+    # in run_migrations_online():
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        process_revision_directives=process_revision_directives,
+    )
+
+    # env.py already passes a hook of its own? Chain both:
+    def chained_directives(context, revision, directives):
+        your_hook(context, revision, directives)
+        process_revision_directives(context, revision, directives)
+"""
+
+_TABLE_HEADER = re.compile(r"^[ \t]*\[[ \t]*tool[ \t]*\.[ \t]*schemashift[ \t]*\][ \t]*(#.*)?$", re.M)
+_URL_SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)(\+[^:/]*)?:")
+
+
+class InitError(Exception):
+    """A project ``init`` does not understand or cannot change: one line, exit 2."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What the revision history looks like."""
+
+    kind: Literal["empty", "linear", "initialised"]
+    head: str | None = None  # linear: the one head the branches start from
+    expand_root: str | None = None  # initialised
+    contract_root: str | None = None
+
+
+@dataclass(frozen=True)
+class PyprojectEdit:
+    path: Path
+    text: str | None  # the new content; None when nothing changes
+    created: bool  # the file does not exist yet
+    added: Mapping[str, str]  # key -> value written
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InitResult:
+    layout: str  # "empty" | "linear" | "initialised": what init found
+    expand_revision: str | None  # the expand branch root (None: dry run, not created)
+    contract_revision: str | None
+    created: tuple[Path, ...]  # revision files written
+    pyproject: Path
+    pyproject_changed: bool  # written, or (dry run) would be
+    dry_run: bool
+    actions: tuple[str, ...]  # what was done, or would be done: one line each
+    env_snippet: str
+    env_hooked: bool  # env.py already mentions schemashift's hook
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created) or (self.pyproject_changed and not self.dry_run)
+
+
+def init_project(
+    alembic_ini: Path, *, dialect: str | None = None, dry_run: bool = False
+) -> InitResult:
+    """Set up the expand and contract branches and ``[tool.schemashift]``; idempotent."""
+    alembic_ini = Path(alembic_ini).absolute()
+    if not alembic_ini.is_file():
+        raise InitError(f"{_show(alembic_ini)}: no such file (pass --alembic-config PATH)")
+    if dialect is not None:
+        if dialect.lower() not in ALIASES:
+            raise InitError(f"unknown dialect {dialect!r} (choose postgres, mysql or sqlite)")
+        dialect = ALIASES[dialect.lower()]
+    pyproject = alembic_ini.parent / "pyproject.toml"
+    config = _alembic_config(alembic_ini, pyproject)
+    script = _script_directory(config, alembic_ini)
+    layout = analyse(script)
+
+    dialect_source = "--dialect"
+    if dialect is None:
+        dialect = guess_dialect(_main_option(config, "sqlalchemy.url"))
+        dialect_source = "sqlalchemy.url"
+    edit = plan_pyproject(pyproject, alembic_ini.name, dialect, dialect_source)
+
+    actions: list[str] = []
+    created: tuple[Path, ...] = ()
+    expand, contract = layout.expand_root, layout.contract_root
+    if layout.kind == "initialised":
+        actions.append(
+            f"expand and contract branches already set up: expand root {expand}, "
+            f"contract root {contract} (depends_on the expand branch)"
+        )
+    elif dry_run:
+        on_top = f"on top of {layout.head}" if layout.head else "as a new base"
+        actions.append(f"would create the expand branch root {on_top} ({EXPAND_MESSAGE!r})")
+        actions.append(
+            f"would create the contract branch root {on_top}, depends_on the expand root "
+            f"({CONTRACT_MESSAGE!r})"
+        )
+    else:
+        expand, contract, created = _create_branches(config, script, alembic_ini, layout)
+        on_top = f"on top of {layout.head}" if layout.head else "as a new base"
+        actions.append(f"created the expand branch root {expand} {on_top}: {_show(created[0])}")
+        actions.append(
+            f"created the contract branch root {contract} {on_top}, depends_on {expand}: "
+            f"{_show(created[1])}"
+        )
+
+    actions.extend(_describe_edit(edit, dry_run))
+    if edit.text is not None and not dry_run:
+        _write_text(edit.path, edit.text)
+    if dry_run:
+        actions.append("dry run: nothing written")
+    elif not created and edit.text is None:
+        actions.append("nothing changed")
+    return InitResult(
+        layout=layout.kind,
+        expand_revision=expand,
+        contract_revision=contract,
+        created=created,
+        pyproject=pyproject,
+        pyproject_changed=edit.text is not None,
+        dry_run=dry_run,
+        actions=tuple(actions),
+        env_snippet=ENV_SNIPPET,
+        env_hooked=_env_hooked(script),
+    )
+
+
+# -- reading the Alembic project ---------------------------------------------------------
+
+
+def _alembic_config(alembic_ini: Path, pyproject: Path) -> AlembicConfig:
+    # quiet: generate_revision would print "Generating ... done" lines of its own
+    return AlembicConfig(
+        file_=str(alembic_ini),
+        toml_file=str(pyproject) if pyproject.is_file() else None,
+        cmd_opts=argparse.Namespace(quiet=True),
+    )
+
+
+def _script_directory(config: AlembicConfig, alembic_ini: Path) -> ScriptDirectory:
+    """The revision files, loaded (imported) but never run; env.py is not touched."""
+    try:
+        script = ScriptDirectory.from_config(config)
+        list(script.walk_revisions())  # builds the revision map: loops, missing parents …
+    except Exception as exc:  # alembic's CommandError, RevisionError, a broken revision file
+        raise InitError(f"{_show(alembic_ini)}: cannot read the Alembic history: {_line(exc)}") from None
+    return script
+
+
+def _main_option(config: AlembicConfig, name: str) -> str | None:
+    try:
+        return config.get_main_option(name)
+    except Exception:  # an interpolation that needs env vars env.py would set, say
+        return None
+
+
+def _declared_labels(script: ScriptDirectory) -> dict[str, list[Script]]:
+    """label -> the revisions whose file declares it (not the ones that inherit it)."""
+    out: dict[str, list[Script]] = {}
+    for rev in script.walk_revisions():
+        # Alembic spreads labels over the whole branch in `branch_labels`; what the file
+        # itself says is kept here.
+        for label in rev._orig_branch_labels:
+            out.setdefault(str(label), []).append(rev)
+    return out
+
+
+def analyse(script: ScriptDirectory) -> Layout:
+    """Classify the history, or raise InitError naming what does not fit."""
+    revisions = list(script.walk_revisions())
+    if not revisions:
+        return Layout("empty")
+    heads = sorted(script.get_heads())
+    labels = _declared_labels(script)
+    has_expand, has_contract = EXPAND in labels, CONTRACT in labels
+    if not has_expand and not has_contract:
+        if len(heads) > 1:
+            raise InitError(
+                f"{len(heads)} heads ({', '.join(heads)}) without expand/contract labels: "
+                f"merge them first (alembic merge heads) and re-run"
+            )
+        if labels:
+            found = ", ".join(
+                f"{label!r} on {', '.join(r.revision for r in revs)}"
+                for label, revs in sorted(labels.items())
+            )
+            raise InitError(
+                f"branch label {found}: the new expand/contract branches would inherit it and "
+                f"make it ambiguous; schemashift init handles a history without branch labels"
+            )
+        return Layout("linear", head=heads[0])
+    if has_expand != has_contract:
+        present, missing = (EXPAND, CONTRACT) if has_expand else (CONTRACT, EXPAND)
+        where = ", ".join(r.revision for r in labels[present])
+        raise InitError(
+            f"branch label {present!r} on revision {where} but no {missing!r} branch: "
+            f"schemashift init needs both labels (or neither, to create them)"
+        )
+    expand_root, contract_root = labels[EXPAND][0], labels[CONTRACT][0]
+    _check_dependency(script, expand_root, contract_root)
+    _check_heads(script, heads)
+    return Layout(
+        "initialised", expand_root=expand_root.revision, contract_root=contract_root.revision
+    )
+
+
+def _check_dependency(script: ScriptDirectory, expand_root: Script, contract_root: Script) -> None:
+    for dep in _tuple(contract_root.dependencies):
+        target = script.get_revision(dep)
+        if target is not None and (target is expand_root or EXPAND in target.branch_labels):
+            return
+    raise InitError(
+        f"the contract branch root {contract_root.revision} does not depend_on the expand "
+        f"branch root {expand_root.revision}: add depends_on = {expand_root.revision!r} to "
+        f"{Path(contract_root.path).name} and re-run"
+    )
+
+
+def _check_heads(script: ScriptDirectory, heads: list[str]) -> None:
+    by_branch: dict[str, list[str]] = {EXPAND: [], CONTRACT: []}
+    for head in heads:
+        rev = script.get_revision(head)
+        assert rev is not None
+        on = {EXPAND, CONTRACT} & rev.branch_labels
+        if len(on) == 2:
+            raise InitError(
+                f"revision {head} is on both the expand and the contract branch (it merges "
+                f"them, or one branch starts on top of the other): they must stay side by side"
+            )
+        if not on:
+            raise InitError(
+                f"head {head} is on neither the expand nor the contract branch: "
+                f"merge it into one of them and re-run"
+            )
+        by_branch[on.pop()].append(head)
+    for label, branch_heads in by_branch.items():
+        if len(branch_heads) > 1:
+            raise InitError(
+                f"the {label} branch has {len(branch_heads)} heads ({', '.join(branch_heads)}): "
+                f"merge them (alembic merge {' '.join(branch_heads)}) and re-run"
+            )
+
+
+def _env_hooked(script: ScriptDirectory) -> bool:
+    try:
+        text = (Path(script.dir) / "env.py").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return "schemashift.alembic" in text and "process_revision_directives" in text
+
+
+# -- writing the two branch roots --------------------------------------------------------
+
+
+def _create_branches(
+    config: AlembicConfig, script: ScriptDirectory, alembic_ini: Path, layout: Layout
+) -> tuple[str, str, tuple[Path, ...]]:
+    head = layout.head or "base"
+    ids: list[str] = []
+    written: list[Path] = []
+
+    def generate(message: str, label: str, body: str, **kw: Any) -> str:
+        new_id = rev_id()
+        ids.append(new_id)
+        rev = script.generate_revision(
+            new_id, message, head=head, branch_labels=(label,),
+            upgrades=_indent(body + "\npass"), downgrades="pass", **kw,
+        )  # fmt: skip
+        if rev is None:
+            raise InitError(f"Alembic did not load the revision file it wrote for {label!r}")
+        written.append(Path(rev.path))
+        return new_id
+
+    try:
+        expand = generate(EXPAND_MESSAGE, EXPAND, _EXPAND_BODY)
+        # `head` is no longer a head once the expand root sits on it: splice beside it
+        contract = generate(CONTRACT_MESSAGE, CONTRACT, _CONTRACT_BODY, splice=True,
+                            depends_on=expand)  # fmt: skip
+        check = analyse(_script_directory(config, alembic_ini))
+        if (check.kind, check.expand_root, check.contract_root) != (
+            "initialised", expand, contract,
+        ):  # fmt: skip
+            raise InitError("the new revisions were not read back as the expand/contract roots")
+    except Exception as exc:
+        _remove_revisions(script, ids)
+        template = Path(script.dir) / "script.py.mako"
+        raise InitError(
+            f"writing the branch roots failed ({_line(exc)}); removed what was written. "
+            f"Does {_show(template)} render branch_labels and depends_on?"
+        ) from None
+    return expand, contract, tuple(written)
+
+
+def _remove_revisions(script: ScriptDirectory, ids: list[str]) -> None:
+    """Undo a failed init: the files of the new revision ids (and their bytecode)."""
+    for location in script._version_locations:
+        for new_id in ids:
+            for path in Path(location).rglob(f"*{new_id}*"):
+                if path.is_file():
+                    path.unlink(missing_ok=True)
+
+
+def _indent(body: str) -> str:
+    # the template puts ${upgrades} after four spaces; later lines need their own
+    return "\n    ".join(body.splitlines())
+
+
+# -- [tool.schemashift] in pyproject.toml ------------------------------------------------
+
+
+def guess_dialect(url: str | None) -> str | None:
+    """postgres / mysql / sqlite from a SQLAlchemy URL's scheme; None when not recognised."""
+    match = _URL_SCHEME.match(url or "")
+    return ALIASES.get(match.group(1).lower()) if match else None
+
+
+def plan_pyproject(
+    path: Path, alembic_config: str, dialect: str | None, dialect_source: str = "--dialect"
+) -> PyprojectEdit:
+    """The edit that adds the missing keys to [tool.schemashift]; never overwrites one."""
+    created = not path.exists()
+    original = ""
+    if not created:
+        try:
+            original = path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InitError(f"{_show(path)}: cannot read: {_line(exc)}") from None
+    data = _parse_toml(original, path)
+    tool = data.get("tool", {})
+    table = tool.get("schemashift", {}) if isinstance(tool, dict) else {}
+    if not isinstance(table, dict):
+        raise InitError(f"{_show(path)}: tool.schemashift is not a table")
+    present = {str(k).replace("-", "_"): v for k, v in table.items()}
+
+    wanted = {"alembic_config": alembic_config}
+    notes: list[str] = []
+    if dialect is not None:
+        wanted["dialect"] = dialect
+    elif "dialect" not in present:
+        notes.append(
+            "no dialect written: none given and none recognisable in sqlalchemy.url "
+            "(schemashift assumes postgres; re-run with --dialect to set it)"
+        )
+    added = {k: v for k, v in wanted.items() if k not in present}
+    for key in sorted(wanted.keys() & present.keys()):
+        kept, asked = present[key], wanted[key]
+        if key == "dialect" and isinstance(kept, str):
+            kept = ALIASES.get(kept.lower(), kept)
+        if kept != asked:
+            notes.append(
+                f"kept {key} = {present[key]!r} in {_show(path)} ({asked!r} from "
+                f"{dialect_source if key == 'dialect' else 'the Alembic config'} not applied: "
+                f"init never overwrites a key)"
+            )
+    merged = {**table, **added}
+    try:
+        parse_config(merged, str(path))
+    except ConfigError as exc:
+        raise InitError(str(exc)) from None
+    if not added:
+        return PyprojectEdit(path, None, created, {}, tuple(notes))
+
+    text = _insert_keys(original, added, "schemashift" in tool if isinstance(tool, dict) else False)
+    expected = json.loads(json.dumps(data))  # deep copy of plain TOML data
+    expected.setdefault("tool", {}).setdefault("schemashift", {}).update(added)
+    manual = "\n".join(["[tool.schemashift]", *(_toml_line(k, v) for k, v in added.items())])
+    try:
+        ok = _parse_toml(text, path) == expected
+    except InitError:
+        ok = False
+    if not ok:  # an inline `tool = {…}` table or dotted keys: leave the file to its owner
+        raise InitError(
+            f"{_show(path)}: cannot add to [tool.schemashift] safely (inline table or dotted "
+            f"keys?): add {manual!r} yourself and re-run"
+        )
+    return PyprojectEdit(path, text, created, added, tuple(notes))
+
+
+def _insert_keys(original: str, added: Mapping[str, str], table_exists: bool) -> str:
+    newline = "\r\n" if "\r\n" in original else "\n"
+    lines = "".join(_toml_line(k, v) + newline for k, v in added.items())
+    header = _TABLE_HEADER.search(original) if table_exists else None
+    if header is not None:  # right below the header: inside the table whatever follows
+        end = header.end()
+        if original.startswith("\r\n", end):
+            end += 2
+        elif original.startswith("\n", end):
+            end += 1
+        else:
+            return original[:end] + newline + lines + original[end:]
+        return original[:end] + lines + original[end:]
+    if not original:
+        return "[tool.schemashift]" + newline + lines
+    sep = "" if original.endswith("\n") else newline
+    return original + sep + newline + "[tool.schemashift]" + newline + lines
+
+
+def _toml_line(key: str, value: str) -> str:
+    return f"{key} = {json.dumps(value, ensure_ascii=False)}"  # a JSON string is a TOML one
+
+
+def _parse_toml(text: str, path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InitError(f"{_show(path)}: not valid TOML: {_line(exc)}") from None
+
+
+def _describe_edit(edit: PyprojectEdit, dry_run: bool) -> list[str]:
+    name = _show(edit.path)
+    if not edit.added:
+        return [*edit.notes, f"{name} [tool.schemashift] already has alembic_config: unchanged"]
+    keys = ", ".join(_toml_line(k, v) for k, v in edit.added.items())
+    if edit.created:
+        verb = "would create" if dry_run else "created"
+        line = f"{verb} {name} with [tool.schemashift]: {keys}"
+    else:
+        verb = "would add" if dry_run else "added"
+        line = f"{verb} to [tool.schemashift] in {name}: {keys}"
+    return [line, *edit.notes]
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".schemashift-tmp")
+    try:
+        tmp.write_bytes(text.encode("utf-8"))
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InitError(f"{_show(path)}: cannot write: {_line(exc)}") from None
+
+
+# -- small helpers -----------------------------------------------------------------------
+
+
+def _tuple(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _show(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__

@@ -1,0 +1,222 @@
+"""Per-revision lint of Alembic histories: offline, without env.py, never stopped by one bad
+revision. Projects are written to temporary directories like a user's would be."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from schemashift.analysis.engine import lint_history
+from schemashift.config import Config
+
+ROOT = Path(__file__).parent.parent
+SHOP = ROOT / "examples" / "shop" / "alembic.ini"
+
+
+def make_project(tmp: Path, revisions: dict[str, str]) -> Path:
+    """An Alembic project whose env.py would fail if anyone ran it."""
+    (tmp / "migrations" / "versions").mkdir(parents=True)
+    (tmp / "alembic.ini").write_text(
+        "[alembic]\nscript_location = %(here)s/migrations\n"
+        "sqlalchemy.url = postgresql://nobody@unreachable.invalid/db\n"
+    )
+    (tmp / "migrations" / "env.py").write_text("raise RuntimeError('env.py must not run')\n")
+    (tmp / "migrations" / "script.py.mako").write_text("")
+    for name, body in revisions.items():
+        (tmp / "migrations" / "versions" / f"{name}.py").write_text(textwrap.dedent(body))
+    return tmp / "alembic.ini"
+
+
+def rev(rev_id: str, down: str | None, upgrade: str, head: str = "") -> str:
+    down_repr = repr(down)
+    return (
+        "import sqlalchemy as sa\nfrom alembic import op\n" + head +
+        f"\nrevision = {rev_id!r}\ndown_revision = {down_repr}\n"
+        "branch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n"
+        + textwrap.indent(textwrap.dedent(upgrade).strip() or "pass", "    ")
+        + "\n\n\ndef downgrade():\n    pass\n"
+    )  # fmt: skip
+
+
+def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "SCHEMASHIFT_DEBUG"}
+    return subprocess.run([sys.executable, "-m", "schemashift", *args], cwd=cwd,
+                          capture_output=True, text=True, check=False, env=env)  # fmt: skip
+
+
+def test_shop_example_history_lints_revision_by_revision() -> None:
+    report = lint_history(SHOP, Config(dialect="postgres", server_version="15"))
+    assert report.revisions is not None
+    assert [r.revision for r in report.revisions] == [
+        "0001_create_tables", "0002_user_phone_orders_idx", "0003_rename_user_name",
+        "0004_order_amount_numeric", "0005_product_sku", "0006_sku_index_items_fk",
+        "0007_drop_legacy_flag",
+    ]  # fmt: skip
+    assert all(r.status == "analysed" for r in report.revisions)
+    by_rev = {}
+    for s in report.statements:
+        by_rev.setdefault(s.revision, []).append(s)
+    # The rename is reported at the line of op.alter_column in the revision file.
+    rename = by_rev["0003_rename_user_name"][0]
+    source = Path(rename.statement.file).read_text().splitlines()
+    assert "op.alter_column(" in source[rename.statement.line - 1]
+    assert rename.changes[0].kind == "rename_column"
+    assert "SS101" in {f.rule for f in rename.findings}
+    # existing_type=sa.Integer() tells the type change what it changes from.
+    amount = by_rev["0004_order_amount_numeric"][0].changes[0]
+    assert amount.kind == "alter_column_type" and amount.rewrites_table
+    assert amount.compatibility.value == "compatible"  # integer fits numeric(12, 2)
+    # CONCURRENTLY inside autocommit_block is outside the transaction: no SS403.
+    index = [s for s in by_rev["0006_sku_index_items_fk"] if s.changes[0].kind == "create_index"]
+    assert index and not {"SS401", "SS403"} & {f.rule for f in index[0].findings}
+    # The per-revision suppression comment in 0007.
+    drop = by_rev["0007_drop_legacy_flag"][0]
+    assert "SS103" in drop.suppressed and "SS103" not in {f.rule for f in drop.findings}
+    # Tables created in the same revision are new: no lock findings on 0001.
+    assert not any(f.rule == "SS501" for s in by_rev["0001_create_tables"] for f in s.findings)
+
+
+def test_json_contract_for_histories() -> None:
+    proc = cli("lint", "--alembic-config", "examples/shop/alembic.ini", "--format", "json")
+    doc = json.loads(proc.stdout)
+    assert list(doc) == ["version", "dialect", "revisions", "statements", "summary"]
+    assert doc["revisions"][0] == {
+        "revision": "0001_create_tables",
+        "file": "examples/shop/migrations/versions/0001_create_tables.py",
+        "status": "analysed",
+        "statements": 4,
+    }
+    assert all(s["revision"] and s["file"].endswith(".py") for s in doc["statements"])
+    assert {s["sql"] for s in doc["statements"]}.isdisjoint({"BEGIN", "COMMIT"})
+
+
+def test_mysql_dialect_renders_the_same_history() -> None:
+    report = lint_history(SHOP, Config(dialect="mysql", server_version="8.0.36"))
+    assert report.revisions and all(r.status == "analysed" for r in report.revisions)
+    kinds = {c.kind for s in report.statements for c in s.changes}
+    assert {"create_table", "rename_column", "alter_column_type", "drop_column"} <= kinds
+
+
+def test_bad_revisions_fail_alone(tmp_path: Path) -> None:
+    ini = make_project(tmp_path, {
+        "a1": rev("a1", None, "op.create_table('t', sa.Column('id', sa.BigInteger, primary_key=True))"),
+        "b2": rev("b2", "a1", "op.add_column('t', sa.Column('x', sa.Integer))",
+                  head="from myapp.models import Thing  # the app is not importable here\n"),
+        "c3": rev("c3", "b2", """
+            op.add_column('t', sa.Column('y', sa.Integer))
+            bind = op.get_bind()
+            if 'z' not in [c['name'] for c in sa.inspect(bind).get_columns('t')]:
+                op.add_column('t', sa.Column('z', sa.Integer))
+        """),
+        "d4": rev("d4", "c3", """
+            op.execute(sa.text("SELECT 1"))
+            raise ValueError('computed something from settings that are not there')
+        """),
+        "e5": rev("e5", "d4", "op.drop_column('t', 'x')"),
+    })  # fmt: skip
+    report = lint_history(ini, Config())
+    status = {r.revision: (r.status, r.error or "") for r in report.revisions or ()}
+    assert status["a1"] == ("analysed", "")
+    assert status["b2"][0] == "failed" and "cannot import" in status["b2"][1]
+    assert "myapp" in status["b2"][1]
+    assert status["c3"][0] == "partial" and "reads the database" in status["c3"][1]
+    assert status["d4"][0] == "partial" and "ValueError" in status["d4"][1]
+    assert status["e5"] == ("analysed", "")
+    assert all("\n" not in err for _, err in status.values())
+    # What c3 rendered before it stopped is still linted, at its line.
+    c3 = [s for s in report.statements if s.revision == "c3"]
+    assert [c.kind for s in c3 for c in s.changes] == ["add_column"]
+
+
+def test_sqlite_batch_mode_needs_a_database(tmp_path: Path) -> None:
+    ini = make_project(tmp_path, {
+        "a1": rev("a1", None, """
+            with op.batch_alter_table('t') as batch:
+                batch.alter_column('x', type_=sa.BigInteger)
+        """),
+        "b2": rev("b2", "a1", "op.add_column('t', sa.Column('y', sa.Integer))"),
+    })  # fmt: skip
+    report = lint_history(ini, Config(dialect="sqlite"))
+    status = {r.revision: r for r in report.revisions or ()}
+    assert status["a1"].status == "failed" and status["a1"].error
+    assert status["b2"].status == "analysed"
+
+
+def test_branches_and_merges_are_walked_oldest_first(tmp_path: Path) -> None:
+    merge = rev("m4", None, "op.add_column('t', sa.Column('m', sa.Integer))").replace(
+        "down_revision = None", "down_revision = ('b2', 'c3')"
+    )
+    ini = make_project(tmp_path, {
+        "a1": rev("a1", None, "op.create_table('t', sa.Column('id', sa.BigInteger, primary_key=True))"),
+        "b2": rev("b2", "a1", "op.add_column('t', sa.Column('b', sa.Integer))"),
+        "c3": rev("c3", "a1", "op.add_column('t', sa.Column('c', sa.Integer))"),
+        "m4": merge,
+    })  # fmt: skip
+    order = [r.revision for r in lint_history(ini, Config()).revisions or ()]
+    assert order[0] == "a1" and order[-1] == "m4" and set(order[1:3]) == {"b2", "c3"}
+
+
+def test_revision_and_since(tmp_path: Path) -> None:
+    ini = make_project(tmp_path, {
+        "a1": rev("a1", None, "op.create_table('t', sa.Column('id', sa.BigInteger, primary_key=True))"),
+        "b2": rev("b2", "a1", "op.add_column('t', sa.Column('b', sa.Integer))"),
+        "c3": rev("c3", "b2", "op.drop_column('t', 'b')"),
+    })  # fmt: skip
+    one = lint_history(ini, Config(), revision="b2")
+    assert [r.revision for r in one.revisions or ()] == ["b2"]
+    after = lint_history(ini, Config(), since="a1")
+    assert [r.revision for r in after.revisions or ()] == ["b2", "c3"]
+    proc = cli("lint", "--alembic-config", str(ini), "--since", "nope")
+    assert proc.returncode == 2 and proc.stderr.startswith("schemashift: error:")
+    assert "Traceback" not in proc.stderr
+
+
+def test_since_git_lints_only_the_new_revision(tmp_path: Path) -> None:
+    make_project(tmp_path, {
+        "a1": rev("a1", None, "op.create_table('t', sa.Column('id', sa.BigInteger, primary_key=True))"),
+        "b2": rev("b2", "a1", "op.add_column('t', sa.Column('b', sa.Integer))"),
+    })  # fmt: skip
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "add", "."], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "checkout", "-qb", "feature"], cwd=tmp_path, check=True)
+    new = tmp_path / "migrations" / "versions" / "c3.py"
+    new.write_text(rev("c3", "b2", "op.alter_column('t', 'b', new_column_name='bb')"))
+    subprocess.run([*git, "add", "."], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "rename"], cwd=tmp_path, check=True)
+    proc = cli(
+        "lint", "--since-git", "main", "--format", "json", cwd=tmp_path
+    )  # alembic.ini found here
+    doc = json.loads(proc.stdout)
+    assert [r["revision"] for r in doc["revisions"]] == ["c3"]
+    assert doc["statements"][0]["changes"][0]["kind"] == "rename_column"
+    assert proc.returncode == 1  # SS101
+    bad = cli("lint", "--since-git", "no-such-ref", cwd=tmp_path)
+    assert bad.returncode == 2 and "no-such-ref" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_unreadable_projects_are_one_line_errors(tmp_path: Path) -> None:
+    proc = cli("lint", "--alembic-config", str(tmp_path / "missing.ini"))
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    (tmp_path / "alembic.ini").write_text("[alembic]\n")
+    proc = cli("lint", "--alembic-config", str(tmp_path / "alembic.ini"))
+    assert proc.returncode == 2 and "script_location" in proc.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = cli("lint", cwd=empty)
+    assert proc.returncode == 2 and "no paths given" in proc.stderr
+
+
+@pytest.mark.parametrize("fmt", ["text", "sarif", "github"])
+def test_other_formats_work_on_histories(fmt: str) -> None:
+    proc = cli(
+        "lint", "--alembic-config", "examples/shop/alembic.ini", "--format", fmt, "--no-color"
+    )
+    assert proc.returncode == 1 and "0003_rename_user_name.py" in proc.stdout
