@@ -220,3 +220,20 @@ def test_other_formats_work_on_histories(fmt: str) -> None:
         "lint", "--alembic-config", "examples/shop/alembic.ini", "--format", fmt, "--no-color"
     )
     assert proc.returncode == 1 and "0003_rename_user_name.py" in proc.stdout
+
+
+def test_bound_values_render_inline_and_missing_ones_stay_values(tmp_path: Path) -> None:
+    ini = make_project(tmp_path, {
+        "a1": rev("a1", None, """
+            op.execute(sa.table('t', sa.column('a', sa.String)).update().values(a='x'))
+            op.execute(sa.text("UPDATE t SET a = :v WHERE id = :id"))
+        """),
+    })  # fmt: skip
+    report = lint_history(ini, Config())
+    assert report.revisions and report.revisions[0].status == "analysed"
+    sqls = [s.statement.sql for s in report.statements]
+    assert sqls[0] == "UPDATE t SET a='x'"  # a value SQLAlchemy can render: rendered
+    # A parameter with no value renders as NULL: still read as a value, never as SQL.
+    assert sqls[1].startswith("UPDATE t SET a =") and "WHERE id =" in sqls[1]
+    assert [s.changes[0].kind for s in report.statements] == ["data_update", "data_update"]
+    assert report.statements[1].changes[0].scans_table is False  # its WHERE is still seen

@@ -226,12 +226,22 @@ def render_revision(
     if failure is not None or not callable(getattr(rev.module, "upgrade", None)):
         reason = failure or "no upgrade() function"
         return RevisionSQL(replace(info, error=reason), suppressed=suppressed)
-    recorder = Recorder(source_file=str(Path(rev.module.__file__ or rev.path)))
+    source = str(Path(rev.module.__file__ or rev.path))
+    recorder = Recorder(source_file=source)
     error: str | None = None
     try:
-        _run_upgrade(cfg, script, rev, dialect, recorder)
-    except Exception as exc:
+        # Values inline, as the offline branch of a standard env.py renders them …
+        _run_upgrade(cfg, script, rev, dialect, recorder, literal_binds=True)
+    except Exception as exc:  # the revision fails, the run goes on
         error = _explain(exc)
+        if type(exc).__name__ == "CompileError":
+            # … and as placeholders when a value cannot be written as a literal.
+            recorder = Recorder(source_file=source)
+            error = None
+            try:
+                _run_upgrade(cfg, script, rev, dialect, recorder, literal_binds=False)
+            except Exception as retry_exc:
+                error = _explain(retry_exc)
     statements, synthetic = _statements(recorder, path, dialect)
     types_ = _column_types(recorder.invocations, dialect)
     if error is None:
@@ -251,7 +261,9 @@ def _display_path(path: Path) -> str:
         return str(path)
 
 
-def _run_upgrade(cfg: Any, script: Any, rev: Any, dialect: str, recorder: Recorder) -> None:
+def _run_upgrade(
+    cfg: Any, script: Any, rev: Any, dialect: str, recorder: Recorder, *, literal_binds: bool
+) -> None:
     from alembic.operations import Operations
     from alembic.runtime.environment import EnvironmentContext
 
@@ -261,7 +273,7 @@ def _run_upgrade(cfg: Any, script: Any, rev: Any, dialect: str, recorder: Record
             dialect_name=ALEMBIC_DIALECTS.get(dialect, dialect),
             as_sql=True,
             output_buffer=recorder.buffer,
-            literal_binds=False,
+            literal_binds=literal_binds,
         )
         context = env.get_context()
         impl = context.impl

@@ -17,10 +17,12 @@ pyproject.toml; a layout we do not recognise stops with one line saying what was
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import re
 import sys
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,8 +57,8 @@ _CONTRACT_BODY = """\
 # instance of an older app version remains (`schemashift gate contract`)."""
 
 ENV_SNIPPET = """\
-Optional: let plain `alembic revision --autogenerate` split revisions too, in env.py
-(`schemashift revision --autogenerate -m MSG` does it without editing env.py):
+Optional, in env.py: let plain `alembic revision --autogenerate` split revisions into
+expand/contract too (`schemashift revision --autogenerate -m MSG` does it without this):
 
     from schemashift.alembic import process_revision_directives
 
@@ -67,13 +69,17 @@ Optional: let plain `alembic revision --autogenerate` split revisions too, in en
         process_revision_directives=process_revision_directives,
     )
 
-    # env.py already passes a hook of its own? Chain both:
+    # env.py already passes a hook of its own? Chain the two and pass the chain:
     def chained_directives(context, revision, directives):
         your_hook(context, revision, directives)
         process_revision_directives(context, revision, directives)
+
+    context.configure(..., process_revision_directives=chained_directives)
 """
 
-_TABLE_HEADER = re.compile(r"^[ \t]*\[[ \t]*tool[ \t]*\.[ \t]*schemashift[ \t]*\][ \t]*(#.*)?$", re.M)
+_TABLE_HEADER = re.compile(
+    r"^[ \t]*\[[ \t]*tool[ \t]*\.[ \t]*schemashift[ \t]*\][ \t]*(#.*)?$", re.M
+)
 _URL_SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)(\+[^:/]*)?:")
 
 
@@ -97,6 +103,7 @@ class PyprojectEdit:
     text: str | None  # the new content; None when nothing changes
     created: bool  # the file does not exist yet
     added: Mapping[str, str]  # key -> value written
+    present: tuple[str, ...]  # the keys init sets that were there already
     notes: tuple[str, ...]
 
 
@@ -199,11 +206,18 @@ def _alembic_config(alembic_ini: Path, pyproject: Path) -> AlembicConfig:
 
 def _script_directory(config: AlembicConfig, alembic_ini: Path) -> ScriptDirectory:
     """The revision files, loaded (imported) but never run; env.py is not touched."""
-    try:
-        script = ScriptDirectory.from_config(config)
-        list(script.walk_revisions())  # builds the revision map: loops, missing parents …
-    except Exception as exc:  # alembic's CommandError, RevisionError, a broken revision file
-        raise InitError(f"{_show(alembic_ini)}: cannot read the Alembic history: {_line(exc)}") from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            script = ScriptDirectory.from_config(config)
+            list(script.walk_revisions())  # builds the revision map: loops, missing parents
+        except Exception as exc:  # alembic's CommandError, RevisionError, a broken file
+            # Alembic warns the useful part ("Revision x referenced from y is not present")
+            # and then fails with a bare KeyError: say both, on one line
+            detail = "; ".join([*(_line(w.message) for w in caught[:1]), _line(exc)])
+            raise InitError(
+                f"{_show(alembic_ini)}: cannot read the Alembic history: {detail}"
+            ) from None
     return script
 
 
@@ -257,6 +271,11 @@ def analyse(script: ScriptDirectory) -> Layout:
             f"schemashift init needs both labels (or neither, to create them)"
         )
     expand_root, contract_root = labels[EXPAND][0], labels[CONTRACT][0]
+    if expand_root is contract_root:
+        raise InitError(
+            f"revision {expand_root.revision} carries both the 'expand' and the 'contract' "
+            f"label: each branch needs a root of its own"
+        )
     _check_dependency(script, expand_root, contract_root)
     _check_heads(script, heads)
     return Layout(
@@ -418,10 +437,10 @@ def plan_pyproject(
     except ConfigError as exc:
         raise InitError(str(exc)) from None
     if not added:
-        return PyprojectEdit(path, None, created, {}, tuple(notes))
+        return PyprojectEdit(path, None, created, {}, tuple(sorted(wanted)), tuple(notes))
 
     text = _insert_keys(original, added, "schemashift" in tool if isinstance(tool, dict) else False)
-    expected = json.loads(json.dumps(data))  # deep copy of plain TOML data
+    expected = copy.deepcopy(data)
     expected.setdefault("tool", {}).setdefault("schemashift", {}).update(added)
     manual = "\n".join(["[tool.schemashift]", *(_toml_line(k, v) for k, v in added.items())])
     try:
@@ -433,7 +452,8 @@ def plan_pyproject(
             f"{_show(path)}: cannot add to [tool.schemashift] safely (inline table or dotted "
             f"keys?): add {manual!r} yourself and re-run"
         )
-    return PyprojectEdit(path, text, created, added, tuple(notes))
+    present_keys = tuple(sorted(wanted.keys() & present.keys()))
+    return PyprojectEdit(path, text, created, added, present_keys, tuple(notes))
 
 
 def _insert_keys(original: str, added: Mapping[str, str], table_exists: bool) -> str:
@@ -461,15 +481,17 @@ def _toml_line(key: str, value: str) -> str:
 
 def _parse_toml(text: str, path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(text)
+        data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InitError(f"{_show(path)}: not valid TOML: {_line(exc)}") from None
+    return data
 
 
 def _describe_edit(edit: PyprojectEdit, dry_run: bool) -> list[str]:
     name = _show(edit.path)
     if not edit.added:
-        return [*edit.notes, f"{name} [tool.schemashift] already has alembic_config: unchanged"]
+        keys = " and ".join(edit.present) or "its keys"
+        return [*edit.notes, f"{name} [tool.schemashift] already has {keys}: unchanged"]
     keys = ", ".join(_toml_line(k, v) for k, v in edit.added.items())
     if edit.created:
         verb = "would create" if dry_run else "created"
@@ -508,5 +530,5 @@ def _show(path: Path) -> str:
         return str(path)
 
 
-def _line(exc: BaseException) -> str:
+def _line(exc: object) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__

@@ -90,9 +90,7 @@ class OrderItem(Base):
         sa.ForeignKey("products.id", name="fk_order_items_product_id"),
         nullable=False,
     )
-    quantity: Mapped[int] = mapped_column(
-        sa.Integer, nullable=False, server_default=sa.text("1")
-    )
+    quantity: Mapped[int] = mapped_column(sa.Integer, nullable=False, server_default=sa.text("1"))
     unit_price_cents: Mapped[int] = mapped_column(sa.Integer, nullable=False)
 
     order: Mapped[Order] = relationship(back_populates="items")
