@@ -237,3 +237,15 @@ def test_bound_values_render_inline_and_missing_ones_stay_values(tmp_path: Path)
     assert sqls[1].startswith("UPDATE t SET a =") and "WHERE id =" in sqls[1]
     assert [s.changes[0].kind for s in report.statements] == ["data_update", "data_update"]
     assert report.statements[1].changes[0].scans_table is False  # its WHERE is still seen
+
+
+def test_values_offline_rendering_cannot_write_fail_the_revision_clearly(tmp_path: Path) -> None:
+    ini = make_project(tmp_path, {
+        # bulk_insert always writes literals offline; an untyped column has no renderer.
+        "a1": rev("a1", None, "op.bulk_insert(sa.table('t', sa.column('a')), [{'a': 1}])"),
+        "b2": rev("b2", "a1", "op.add_column('t', sa.Column('y', sa.Integer))"),
+    })  # fmt: skip
+    report = lint_history(ini, Config())
+    first, second = report.revisions or ()
+    assert first.status == "failed" and "No literal value renderer" in (first.error or "")
+    assert second.status == "analysed"
