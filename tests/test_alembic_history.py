@@ -249,3 +249,14 @@ def test_values_offline_rendering_cannot_write_fail_the_revision_clearly(tmp_pat
     first, second = report.revisions or ()
     assert first.status == "failed" and "No literal value renderer" in (first.error or "")
     assert second.status == "analysed"
+
+
+def test_execute_with_unrenderable_values_falls_back_to_placeholders(tmp_path: Path) -> None:
+    ini = make_project(tmp_path, {
+        "a1": rev("a1", None, "op.execute(sa.table('t', sa.column('a')).update().values(a=1))"),
+    })  # fmt: skip
+    report = lint_history(ini, Config())
+    assert report.revisions and report.revisions[0].status == "analysed"
+    statement = report.statements[0]
+    assert "%(a)s" in statement.statement.sql  # rendered as a placeholder, read as a value
+    assert statement.changes[0].kind == "data_update"
