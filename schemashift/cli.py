@@ -240,6 +240,16 @@ def list_rules() -> None:
         click.echo(f"{r.id}  {r.severity.value:<7}  {r.name:<40}  {dialects}")
 
 
+def _register_subcommands() -> None:
+    """Commands that live with their feature (imports stay cheap: click objects only)."""
+    from schemashift.alembic.cli_init import init_command
+
+    cli.add_command(init_command, "init")
+
+
+_register_subcommands()
+
+
 def main() -> None:
     try:
         cli.main(prog_name="schemashift", standalone_mode=False)

@@ -260,3 +260,21 @@ def test_execute_with_unrenderable_values_falls_back_to_placeholders(tmp_path: P
     statement = report.statements[0]
     assert "%(a)s" in statement.statement.sql  # rendered as a placeholder, read as a value
     assert statement.changes[0].kind == "data_update"
+
+
+def test_batch_mode_sql_is_linted_at_the_batch_operation(tmp_path: Path) -> None:
+    ini = make_project(tmp_path, {
+        "a1": rev("a1", None, """
+            with op.batch_alter_table('tags') as batch_op:
+                batch_op.alter_column('value', existing_type=sa.String(250), type_=sa.String(5000))
+                batch_op.drop_column('legacy')
+        """),
+    })  # fmt: skip
+    report = lint_history(ini, Config(dialect="postgres"))
+    assert report.revisions and report.revisions[0].statements == 2
+    kinds = [s.changes[0].kind for s in report.statements]
+    assert kinds == ["alter_column_type", "drop_column"]
+    widen = report.statements[0].changes[0]
+    assert widen.rewrites_table is False  # existing_type varchar(250) → varchar(5000)
+    lines = Path(report.statements[0].statement.file).read_text().splitlines()
+    assert "batch_op." in lines[report.statements[1].statement.line - 1]

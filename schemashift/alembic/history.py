@@ -309,7 +309,11 @@ def _statements(
     synthetic: set[int] = set()
     for item in split_sql(sql, path, dialect):
         line = _line_for(item.offset, invocations)
-        if not any(inv.start <= item.offset < inv.end for inv in invocations):
+        # Alembic's own BEGIN/COMMIT around operations (batch mode's SQL also comes out
+        # after its operations, at flush: that is kept, at the last operation's line).
+        if item.statement.sql.upper() in ("BEGIN", "COMMIT") and not any(
+            inv.start <= item.offset < inv.end for inv in invocations
+        ):
             synthetic.add(len(out))
         statement = replace(item.statement, file=path, line=line, index=len(out))
         out.append(SplitStatement(statement, item.tokens, item.offset))

@@ -54,7 +54,8 @@ class Recorder:
 @contextmanager
 def recording(recorder: Recorder) -> Iterator[Recorder]:
     """Record every operation invoked while the block runs."""
-    from alembic.operations import Operations
+    # Patch the base class: batch mode's BatchOperations is a sibling of Operations.
+    from alembic.operations.base import AbstractOperations as Operations
 
     original: Callable[[Any, Any], Any] = Operations.invoke
 
