@@ -1,0 +1,1 @@
+"""Running plans on a live database: state tables, locks, retries, backfills."""

@@ -1,0 +1,1 @@
+"""Phases: plans made of expand / backfill / verify / contract steps."""

@@ -1,0 +1,1 @@
+"""One strategy per breaking change kind: how a change becomes expand/contract steps."""
