@@ -1,0 +1,348 @@
+"""Run a plan's phases on a live PostgreSQL database, safely and resumably.
+
+- Phases run in order (expand → backfill → verify → contract); out of order is refused
+  (``GateRefused``, exit 3) naming the phase that comes next. Re-running a finished phase
+  does nothing; a phase that failed half-way resumes at its first unfinished step.
+- Two runs never interleave: a session advisory lock is held for the whole command.
+- Every DDL statement runs with ``lock_timeout`` (default 1 s) so it never queues behind
+  a long transaction and stalls other traffic; on timeout it is retried with exponential
+  backoff, jitter and a cap.
+- ``concurrent`` steps run outside a transaction; an INVALID index a failed concurrent
+  build left behind is dropped before the retry.
+- The plan's checksum is pinned at expand: later phases refuse a changed plan.
+- Every step is recorded in the state tables, every phase run in the events log.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from schemashift.config import Config
+from schemashift.execute.database import DatabaseError, Target, connect, parse_url
+from schemashift.execute.state import MigrationRow, PostgresState
+from schemashift.model import Phase
+from schemashift.phases.model import PHASE_ORDER, Plan, Step
+
+ADVISORY_KEY = "schemashift:run"
+_PLACEHOLDER = re.compile(r"\{(type|pk):([^{}]+)\}")
+_CONCURRENT_INDEX = re.compile(
+    r"CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?(\"[^\"]+\"|[\w.]+)",
+    re.IGNORECASE,
+)
+_RETRYABLE = {"55P03", "40P01", "40001"}  # lock_not_available, deadlock, serialization
+
+
+class GateRefused(RuntimeError):
+    """A phase may not run now (order, checksum, live versions): exit 3."""
+
+
+class VerifyFailed(GateRefused):
+    """A verify step found offending rows: contract stays blocked."""
+
+    def __init__(self, description: str, keys: list[Any]) -> None:
+        shown = ", ".join(str(k) for k in keys[:10])
+        super().__init__(f"verify failed: {description}; first offending keys: {shown}")
+        self.keys = keys
+
+
+@dataclass
+class RunOptions:
+    lock_timeout_ms: int = 1000
+    retries: int = 8
+    backoff_base_s: float = 0.2
+    backoff_cap_s: float = 10.0
+    batch_size: int = 5000
+    rows_per_second: float | None = None
+    statement_timeout_ms: int = 30_000
+    force: bool = False
+    reason: str | None = None
+    for_app: str | None = None
+    for_version: str | None = None
+    quiet: bool = False
+    out: TextIO = field(default_factory=lambda: sys.stderr)
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    migration: str
+    phase: Phase
+    steps_run: int
+    steps_skipped: int
+    already_done: bool = False
+
+
+class Runner:
+    def __init__(self, database_url: str, config: Config, options: RunOptions | None = None):
+        self.target: Target = parse_url(database_url)
+        if self.target.dialect != "postgres":
+            raise DatabaseError(
+                f"the phase engine runs on PostgreSQL for now, not {self.target.dialect} "
+                f"({self.target.safe})"
+            )
+        self.config = config
+        self.options = options or RunOptions()
+        self._conn: Any = None
+
+    # -- connection, lock, state ------------------------------------------------------
+
+    def _connect(self) -> Any:
+        return connect(self.target, autocommit=True)
+
+    def __enter__(self) -> Runner:
+        self._conn = self._connect()
+        got = self._conn.execute(
+            "SELECT pg_try_advisory_lock(hashtext(%s))", (ADVISORY_KEY,)
+        ).fetchone()[0]
+        if not got:
+            self._conn.close()
+            raise GateRefused(
+                "another schemashift run holds the lock on this database; wait for it to finish"
+            )
+        self.state = PostgresState(self._conn, self.config.state_schema)
+        self.state.ensure()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (ADVISORY_KEY,))
+            finally:
+                self._conn.close()
+                self._conn = None
+
+    def _say(self, text: str) -> None:
+        if not self.options.quiet:
+            print(f"schemashift: {text}", file=self.options.out, flush=True)
+
+    # -- phases -----------------------------------------------------------------------
+
+    def run(self, plan: Plan, phase: Phase) -> PhaseResult:
+        with self:
+            return self._run(plan, phase)
+
+    def _run(self, plan: Plan, phase: Phase) -> PhaseResult:
+        row = self.state.get(plan.migration)
+        self._check_order(plan, phase, row)
+        if phase is Phase.EXPAND and (row is None or row.status == "rolled_back"):
+            self.state.start(plan.migration, plan.to_json(), plan.checksum,
+                             self.options.for_app, self.options.for_version)  # fmt: skip
+            row = self.state.get(plan.migration)
+        assert row is not None
+        if row.phase is not None and _index(Phase(row.phase)) >= _index(phase):
+            self._say(f"{plan.migration}: {phase.value} already done")
+            return PhaseResult(plan.migration, phase, 0, 0, already_done=True)
+        self.state.event(plan.migration, phase.value, "phase_start",
+                         {"checksum": plan.checksum}, forced=self.options.force,
+                         reason=self.options.reason)  # fmt: skip
+        ran = skipped = 0
+        steps = plan.phase(phase)
+        try:
+            for index, step in steps:
+                if index in row.steps_done:
+                    skipped += 1
+                    continue
+                self._say(f"{plan.migration}: {phase.value} step {index}: {step.description}")
+                self._run_step(plan, index, step)
+                self.state.step_done(plan.migration, index)
+                ran += 1
+        except Exception as exc:
+            self.state.set_phase(plan.migration, row.phase, "failed", _first_line(exc))
+            self.state.event(plan.migration, phase.value, "phase_failed",
+                             {"error": _first_line(exc)})  # fmt: skip
+            raise
+        status = "done" if phase is PHASE_ORDER[-1] else "running"
+        self.state.set_phase(plan.migration, phase.value, status)
+        self.state.event(plan.migration, phase.value, "phase_done",
+                         {"steps_run": ran, "steps_skipped": skipped})  # fmt: skip
+        return PhaseResult(plan.migration, phase, ran, skipped)
+
+    def _check_order(self, plan: Plan, phase: Phase, row: MigrationRow | None) -> None:
+        if phase is Phase.EXPAND:
+            if row is not None and row.status == "done":
+                raise GateRefused(f"{plan.migration} is already contracted; nothing to expand")
+            if row is not None and row.status != "rolled_back" and row.checksum != plan.checksum:
+                raise GateRefused(
+                    f"{plan.migration}: the plan changed since it was expanded "
+                    f"(checksum {row.checksum} → {plan.checksum}); roll back first"
+                )
+            return
+        if row is None or row.status == "rolled_back":
+            raise GateRefused(f"{plan.migration} is not expanded: run expand first")
+        if row.checksum != plan.checksum:
+            raise GateRefused(
+                f"{plan.migration}: the plan changed since expand (checksum {row.checksum} "
+                f"→ {plan.checksum}); roll back and expand again, or restore the migration"
+            )
+        done = Phase(row.phase) if row.phase else None
+        # The phase this one must follow: the nearest earlier phase the plan has steps in
+        # (a plan without a backfill goes from expand straight to verify).
+        present = plan.phases_present
+        earlier = [p for p in PHASE_ORDER[: _index(phase)] if p in present or p is Phase.EXPAND]
+        needed = earlier[-1]
+        if done is None or _index(done) < _index(needed):
+            later = [p for p in PHASE_ORDER if (done is None or _index(p) > _index(done))
+                     and (p in present or p is Phase.EXPAND)]  # fmt: skip
+            nxt = later[0] if later else needed
+            raise GateRefused(
+                f"{plan.migration}: {phase.value} comes after {needed.value}; run {nxt.value} first"
+            )
+
+    def rollback(self, plan: Plan) -> int:
+        """Undo the expand (drop the new columns, triggers, indexes). Refused after contract."""
+        with self:
+            row = self.state.get(plan.migration)
+            if row is None:
+                raise GateRefused(f"{plan.migration} was never expanded: nothing to roll back")
+            if row.status == "rolled_back":
+                self._say(f"{plan.migration}: already rolled back")
+                return 0
+            if row.phase == Phase.CONTRACT.value or row.status == "done":
+                raise GateRefused(
+                    f"{plan.migration} is contracted: the old schema is gone, rollback is "
+                    "refused; fix forward with a new migration"
+                )
+            undone = 0
+            for index, step in reversed(plan.phase(Phase.EXPAND)):
+                if index not in row.steps_done or not step.rollback:
+                    continue
+                self._say(f"{plan.migration}: rollback step {index}: {step.description}")
+                self._execute(plan, step.rollback, concurrent=step.concurrent)
+                undone += 1
+            self.state.clear_steps(plan.migration)
+            self.state.set_phase(plan.migration, None, "rolled_back")
+            self.state.event(plan.migration, "rollback", "rolled_back", {"steps": undone})
+            return undone
+
+    def status(self) -> list[MigrationRow]:
+        with self:
+            return self.state.all()
+
+    # -- steps ------------------------------------------------------------------------
+
+    def _run_step(self, plan: Plan, index: int, step: Step) -> None:
+        if step.sql:
+            self._execute(plan, step.sql, concurrent=step.concurrent)
+        if step.backfill is not None:
+            from schemashift.execute.backfill import Progress, run_backfill
+
+            backfill = step.backfill
+            key = self._resolve(backfill.key.replace("{pk:table}", f"{{pk:{backfill.table}}}"))
+            resolved = type(backfill)(
+                table=backfill.table,
+                assignments=self._resolve(backfill.assignments),
+                pending=self._resolve(backfill.pending),
+                key=key,
+            )
+            run_backfill(
+                lambda: connect(self.target),
+                resolved,
+                migration=plan.migration,
+                step=index,
+                batch_size=self.options.batch_size,
+                rows_per_second=self.options.rows_per_second,
+                statement_timeout_ms=self.options.statement_timeout_ms,
+                progress=None if self.options.quiet else Progress(),
+                state_schema=self.config.state_schema,
+            )
+        if step.verify is not None:
+            sql = self._resolve(step.verify.sql)
+            rows = self._conn.execute(f"SELECT * FROM ({sql}) AS offending LIMIT 10").fetchall()
+            if rows:
+                raise VerifyFailed(
+                    step.verify.description, [r[0] if len(r) == 1 else r for r in rows]
+                )
+
+    def _execute(self, plan: Plan, statements: tuple[str, ...], *, concurrent: bool) -> None:
+        sqls = [self._resolve(s) for s in statements]
+        if concurrent:
+            for sql in sqls:
+                self._with_retries(lambda sql=sql: self._concurrent(sql), sql)  # type: ignore[misc]
+        else:
+            self._with_retries(lambda: self._transaction(sqls), "; ".join(sqls))
+
+    def _transaction(self, sqls: list[str]) -> None:
+        with self._conn.transaction():
+            self._conn.execute(f"SET LOCAL lock_timeout = {int(self.options.lock_timeout_ms)}")
+            for sql in sqls:
+                self._conn.execute(sql)
+
+    def _concurrent(self, sql: str) -> None:
+        self._conn.execute(f"SET lock_timeout = {int(self.options.lock_timeout_ms)}")
+        try:
+            index = _CONCURRENT_INDEX.search(sql)
+            if index:
+                self._drop_invalid_index(index.group(1))
+            self._conn.execute(sql)
+        finally:
+            self._conn.execute("RESET lock_timeout")
+
+    def _drop_invalid_index(self, name: str) -> None:
+        """A concurrent build that failed leaves an INVALID index; IF NOT EXISTS would then
+        skip the rebuild and the retry would silently keep a useless index."""
+        row = self._conn.execute(
+            "SELECT NOT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(%s)",
+            (name.strip('"'),),
+        ).fetchone()
+        if row and row[0]:
+            self._say(f"dropping INVALID index {name} left by a failed build")
+            self._conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+
+    def _with_retries(self, action: Callable[[], None], what: str) -> None:
+        attempt = 0
+        while True:
+            try:
+                action()
+                return
+            except Exception as exc:
+                state = getattr(exc, "sqlstate", None)
+                if state not in _RETRYABLE or attempt >= self.options.retries:
+                    raise
+                attempt += 1
+                delay = min(self.options.backoff_cap_s,
+                            self.options.backoff_base_s * 2 ** (attempt - 1))  # fmt: skip
+                delay *= 0.5 + random.random() / 2  # jitter: runs do not retry in lockstep
+                self._say(f"lock not available ({state}), retry {attempt}/"
+                          f"{self.options.retries} in {delay:.2f} s: {what[:80]}")  # fmt: skip
+                time.sleep(delay)
+
+    # -- placeholders -----------------------------------------------------------------
+
+    def _resolve(self, sql: str) -> str:
+        return _PLACEHOLDER.sub(self._lookup, sql)
+
+    def _lookup(self, m: re.Match[str]) -> str:
+        kind, ref = m.group(1), m.group(2)
+        if kind == "type":
+            table, _, column = ref.rpartition(".")
+            row = self._conn.execute(
+                "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+                "WHERE a.attrelid = to_regclass(%s) AND a.attname = %s AND NOT a.attisdropped",
+                (table, column),
+            ).fetchone()
+            if row is None:
+                raise DatabaseError(f"column {ref} not found: cannot resolve its type")
+            return str(row[0])
+        row = self._conn.execute(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+            "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = to_regclass(%s) AND i.indisprimary "
+            "AND i.indnatts = 1",
+            (ref,),
+        ).fetchone()
+        if row is None:
+            raise DatabaseError(f"table {ref} has no single-column primary key to page on")
+        return str(row[0])
+
+
+def _index(phase: Phase) -> int:
+    return PHASE_ORDER.index(phase)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
