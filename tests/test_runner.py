@@ -89,7 +89,7 @@ def test_checksum_pinned_at_expand(postgres_url: str, users: Any) -> None:
     runner(postgres_url).run(rename_plan(), Phase.EXPAND)
     changed = rename_plan()
     changed = Plan(changed.migration, changed.dialect,
-                   changed.steps[:3] + (Step(Phase.CONTRACT, "other", sql=("SELECT 1",)),))  # fmt: skip
+                   (*changed.steps[:3], Step(Phase.CONTRACT, "other", sql=("SELECT 1",))))  # fmt: skip
     users.execute("UPDATE users SET full_name = name")
     with pytest.raises(GateRefused, match="plan changed since expand"):
         runner(postgres_url).run(changed, Phase.VERIFY)

@@ -50,6 +50,7 @@ __all__ = [
     "ReversibleSQLOp",
     "VerificationError",
     "VerifyOp",
+    "short_name",
     "sync_trigger_name",
 ]
 
@@ -63,14 +64,18 @@ class VerificationError(RuntimeError):
     """A ``schemashift_verify`` check found rows that violate it."""
 
 
-def sync_trigger_name(table_name: str, old_column: str, new_column: str) -> str:
-    """``schemashift_sync_<table>_<old>_<new>``; names longer than PostgreSQL's 63 bytes
-    keep a prefix and a hash, so two long names never collide after truncation."""
-    name = f"schemashift_sync_{table_name}_{old_column}_{new_column}"
+def short_name(name: str) -> str:
+    """``name`` within PostgreSQL's 63 bytes: a longer one keeps a prefix and gets a hash,
+    so two long names never collide after truncation."""
     if len(name.encode()) <= PG_MAX_IDENTIFIER:
         return name
     digest = hashlib.sha1(name.encode()).hexdigest()[:8]
     return name.encode()[: PG_MAX_IDENTIFIER - 9].decode(errors="ignore") + "_" + digest
+
+
+def sync_trigger_name(table_name: str, old_column: str, new_column: str) -> str:
+    """``schemashift_sync_<table>_<old>_<new>`` (see :func:`short_name`)."""
+    return short_name(f"schemashift_sync_{table_name}_{old_column}_{new_column}")
 
 
 def _escape_colons(sql: str) -> str:
@@ -474,12 +479,12 @@ class ReversibleSQLOp(ExecuteSQLOp):
 
     def __init__(self, sqltext: str, reverse: MigrateOperation | None = None) -> None:
         super().__init__(sqltext)
-        self._reverse_op = reverse
+        self.reverse_op = reverse
 
     def reverse(self) -> MigrateOperation:
-        if self._reverse_op is None:
+        if self.reverse_op is None:
             return CommentOp(f"{self.sqltext}: nothing to undo")
-        return self._reverse_op
+        return self.reverse_op
 
 
 class AutocommitBlockOp(MigrateOperation):

@@ -38,16 +38,18 @@ then the ``backfill`` steps; the contract revision the ``verify`` steps and then
 from __future__ import annotations
 
 import bisect
-import hashlib
+import copy
+import logging
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from alembic.operations import MigrateOperation
 from alembic.operations import ops as aops
-from sqlalchemy import Column, MetaData
+from sqlalchemy import Column, DefaultClause, MetaData, Table
 from sqlalchemy.sql.elements import conv
 
 from schemashift.alembic.offline import render_operations
@@ -59,6 +61,7 @@ from schemashift.alembic.ops import (
     DropSyncTriggerOp,
     ReversibleSQLOp,
     VerifyOp,
+    short_name,
 )
 from schemashift.model import Compatibility
 
@@ -69,7 +72,6 @@ EXPAND_REVISION_PHASES = (EXPAND, BACKFILL)
 CONTRACT_REVISION_PHASES = (VERIFY, CONTRACT)
 
 PLACEHOLDER = "NULL"
-_PG_MAX_IDENTIFIER = 63
 
 Confirm = Callable[[str], bool]
 
@@ -164,9 +166,15 @@ class Verdict:
         return self.compatibility is Compatibility.COMPATIBLE
 
     def summary(self) -> str:
-        rules = f"; {', '.join(self.rules)}" if self.rules else ""
+        relevant = [r for r in self.rules if not r.startswith(_PROCESS_RULES)]
+        rules = f"; {', '.join(relevant)}" if relevant else ""
         rewrite = ", rewrites the table" if self.rewrites else ""
         return f"linter: {self.compatibility.value}, {self.lock}{rewrite}{rules}"
+
+
+# Rules about process and style (lock_timeout, one strong lock per transaction, prefer text,
+# …): true of every operation, not why one goes to one phase or another.
+_PROCESS_RULES = ("SS5", "SS6")
 
 
 _NO_SQL = Verdict(Compatibility.COMPATIBLE, EXPAND, False, "none")
@@ -183,12 +191,14 @@ def classify(
 
     texts: list[str | None] = []
     errors: dict[int, str] = {}
-    for index, op in enumerate(operations):
-        try:
-            texts.append("".join(sql for _, sql in render_operations([op], dialect)))
-        except Exception as exc:  # an op the offline renderer cannot emit
-            texts.append(None)
-            errors[index] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    with _quiet_alembic():
+        for index, op in enumerate(operations):
+            try:
+                rendered = render_operations([_alone(op)], dialect)
+                texts.append("".join(sql for _, sql in rendered))
+            except Exception as exc:  # an op the offline renderer cannot emit
+                texts.append(None)
+                errors[index] = f"{type(exc).__name__}: {exc}".splitlines()[0]
     starts: list[int] = []
     owners: list[int] = []
     combined: list[str] = []
@@ -230,6 +240,37 @@ def classify(
     return verdicts
 
 
+def _alone(op: MigrateOperation) -> MigrateOperation:
+    """The operation without what autogenerate lists as operations of their own: an added
+    model column carries its indexes, unique and foreign keys, which Alembic's add_column
+    would emit too."""
+    if not isinstance(op, aops.AddColumnOp):
+        return op
+    column = op.column
+    args: list[Any] = [c._copy() for c in (column.computed, column.identity) if c is not None]
+    default = column.server_default
+    bare = Column(
+        column.name,
+        column.type,
+        *args,
+        nullable=column.nullable,
+        server_default=(DefaultClause(default.arg) if isinstance(default, DefaultClause) else None),
+    )
+    return aops.AddColumnOp(op.table_name, bare, schema=op.schema)
+
+
+@contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    """No "Generating static SQL" lines from the offline contexts in the user's output."""
+    logger = logging.getLogger("alembic.runtime.migration")
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _verdict(statements: list[Any], sql: str) -> Verdict:
     changes = [c for s in statements for c in s.changes]
     findings = [f for s in statements for f in s.findings]
@@ -249,7 +290,11 @@ def _verdict(statements: list[Any], sql: str) -> Verdict:
         lock=strongest.lock if strongest is not None else "none",
         rules=tuple(dict.fromkeys(f.rule for f in findings)),
         reasons=tuple(
-            dict.fromkeys(f.message for f in findings if f.severity.value != "info")
+            dict.fromkeys(
+                f.message
+                for f in sorted(findings, key=lambda f: -f.severity.rank)
+                if f.severity.value != "info" and not f.rule.startswith(_PROCESS_RULES)
+            )
         ),
         sql=sql.strip(),
     )
@@ -261,17 +306,16 @@ def _existing_schema(operations: Sequence[MigrateOperation], dialect: str) -> st
     sa_dialect = _sa_dialect(dialect)
     tables: dict[str, dict[str, str]] = {}
     for op in operations:
-        column: str | None = None
-        type_: Any = None
+        known: tuple[str, str, Any] | None = None
         if isinstance(op, aops.AlterColumnOp) and op.existing_type is not None:
-            column, type_ = op.column_name, op.existing_type
+            known = (op.table_name, op.column_name, op.existing_type)
         elif isinstance(op, aops.DropColumnOp) and op._reverse is not None:
-            column, type_ = op.column_name, op._reverse.column.type
-        if column is None:
+            known = (op.table_name, op.column_name, op._reverse.column.type)
+        if known is None:
             continue
-        compiled = _compile_type(type_, sa_dialect)
+        compiled = _compile_type(known[2], sa_dialect)
         if compiled is not None:
-            tables.setdefault(op.table_name, {})[column] = compiled
+            tables.setdefault(known[0], {})[known[1]] = compiled
     q = sa_dialect.identifier_preparer
     return "".join(
         f"CREATE TABLE {q.quote(table)} ("
@@ -285,7 +329,9 @@ def _existing_schema(operations: Sequence[MigrateOperation], dialect: str) -> st
 
 _INTEGER_RANK = {"SMALLINT": 1, "INTEGER": 2, "INT": 2, "BIGINT": 3}
 _STRING_BASES = {"VARCHAR", "CHARACTER VARYING", "TEXT", "NVARCHAR", "STRING"}
-_TYPE = re.compile(r"^\s*(?P<base>[A-Z][A-Z0-9_ ]*?)\s*(?:\((?P<args>[^)]*)\))?(?P<rest>.*)$")
+_TYPE = re.compile(
+    r"^\s*(?P<base>[A-Z][A-Z0-9_]*(?: [A-Z][A-Z0-9_]*)*)\s*(?:\((?P<args>[^)]*)\))?(?P<rest>.*)$"
+)
 
 
 def _compile_type(type_: Any, sa_dialect: Any) -> str | None:
@@ -486,7 +532,7 @@ def split_alter_column(op: aops.AlterColumnOp) -> list[aops.AlterColumnOp]:
         aspects.append("comment")
     if len(aspects) <= 1:
         return [op]
-    state = {
+    state: dict[str, Any] = {
         "name": op.column_name,
         "type": op.existing_type,
         "nullable": op.existing_nullable,
@@ -522,7 +568,7 @@ def _primary_keys(
     operations: Sequence[MigrateOperation], metadata: MetaData | Sequence[MetaData] | None
 ) -> dict[tuple[str | None, str], str]:
     keys: dict[tuple[str | None, str], str] = {}
-    tables = []
+    tables: list[Table] = []
     for meta in [metadata] if isinstance(metadata, MetaData) else list(metadata or []):
         tables.extend(meta.tables.values())
     for op in operations:
@@ -548,8 +594,7 @@ def _choose_renames(
     if not pairs:
         return []
     described = [
-        f"{_qualified(d.table_name, d.schema)}.{d.column_name} -> {a.column.name}"
-        for d, a in pairs
+        f"{_qualified(d.table_name, d.schema)}.{d.column_name} -> {a.column.name}" for d, a in pairs
     ]
     if mode == "never":
         plan.notes.extend(f"possible rename kept as drop + add (--renames never): {d}"
@@ -628,6 +673,18 @@ def _plan_op(op: MigrateOperation, verdict: Verdict, ctx: _Context) -> list[Step
         return _not_valid_then_validate(op, ctx, "check constraint")
     if isinstance(op, aops.CreateUniqueConstraintOp) and ctx.postgres and op.constraint_name:
         return _unique(op, ctx)
+    if (
+        isinstance(op, aops.AddConstraintOp)
+        and ctx.postgres
+        and not getattr(op, "constraint_name", None)
+    ):
+        step = _by_verdict(op, verdict)
+        step.todo = (
+            "this constraint has no name, so it cannot be added NOT VALID / through an index "
+            "and validated later: name it (or set a naming convention on the MetaData) and "
+            "autogenerate again"
+        )
+        return [step]
     if isinstance(op, (aops.DropTableOp, aops.DropConstraintOp)):
         return [Step(CONTRACT, [op], f"{_describe(op)}: only once no old app version uses "
                                      f"it ({verdict.summary()})")]  # fmt: skip
@@ -750,7 +807,11 @@ def _not_null(
     ]  # fmt: skip
     reason = f" ({why})" if why else ""
     if not ctx.postgres or ctx.version < (12,):
-        version_note = "" if not ctx.postgres else " (before PostgreSQL 12 a valid CHECK does not spare the scan)"
+        version_note = (
+            ""
+            if not ctx.postgres
+            else " (before PostgreSQL 12 a valid CHECK does not spare the scan)"
+        )
         return [*steps, Step(CONTRACT, [set_not_null],
                              f"set {table}.{column} NOT NULL{version_note}{reason}",
                              undo=undo)]  # fmt: skip
@@ -792,10 +853,14 @@ def _drop_column(op: aops.DropColumnOp, ctx: _Context) -> list[Step]:
             f"drop NOT NULL on {op.table_name}.{op.column_name}: the new app version stops "
             "writing it before it is dropped",
         ))  # fmt: skip
+    undo: list[MigrateOperation] | None = None
+    if column is not None:
+        undo = [aops.AddColumnOp(op.table_name, _nullable_copy(column), schema=op.schema)]
     steps.append(Step(
         CONTRACT, [op],
         f"drop {op.table_name}.{op.column_name}: only once no old app version reads or "
         "writes it (destroys its data)",
+        undo=undo,
     ))  # fmt: skip
     return steps
 
@@ -845,7 +910,8 @@ def _not_valid_then_validate(
     name = str(op.constraint_name)
     schema = op.kw.get("source_schema") if isinstance(op, aops.CreateForeignKeyOp) else op.schema
     table = op.source_table if isinstance(op, aops.CreateForeignKeyOp) else op.table_name
-    op.kw["postgresql_not_valid"] = True
+    op = copy.copy(op)
+    op.kw = {**op.kw, "postgresql_not_valid": True}
     drop = aops.DropConstraintOp(op.constraint_name, table,
                                  type_="foreignkey" if what == "foreign key" else "check",
                                  schema=schema)  # fmt: skip
@@ -967,7 +1033,7 @@ def reverse_operation(op: MigrateOperation) -> MigrateOperation | None:
     cannot be reversed."""
     if isinstance(op, (BackfillOp, VerifyOp, CommentOp)):
         return None
-    if isinstance(op, ReversibleSQLOp) and op._reverse_op is None:
+    if isinstance(op, ReversibleSQLOp) and op.reverse_op is None:
         return None
     if isinstance(op, AutocommitBlockOp):
         inner = [r for r in (reverse_operation(o) for o in reversed(op.ops)) if r is not None]
@@ -979,14 +1045,6 @@ def reverse_operation(op: MigrateOperation) -> MigrateOperation | None:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def short_name(name: str) -> str:
-    """An identifier within PostgreSQL's 63 bytes (a prefix and a hash when longer)."""
-    if len(name.encode()) <= _PG_MAX_IDENTIFIER:
-        return name
-    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
-    return name.encode()[: _PG_MAX_IDENTIFIER - 9].decode(errors="ignore") + "_" + digest
 
 
 def _sa_dialect(dialect: str) -> Any:
@@ -1033,7 +1091,15 @@ def _describe(op: MigrateOperation) -> str:
     if isinstance(op, aops.DropConstraintOp):
         return f"drop constraint {op.constraint_name} on {op.table_name}"
     if isinstance(op, aops.AddConstraintOp):
-        return f"add constraint {getattr(op, 'constraint_name', None)}"
+        kind = {
+            aops.CreateUniqueConstraintOp: "unique constraint",
+            aops.CreateForeignKeyOp: "foreign key",
+            aops.CreateCheckConstraintOp: "check constraint",
+            aops.CreatePrimaryKeyOp: "primary key",
+        }.get(type(op), "constraint")
+        name = getattr(op, "constraint_name", None) or "(unnamed)"
+        table = _table_of(op)
+        return f"add {kind} {name}" + (f" on {table[1]}" if table else "")
     name = type(op).__name__.removesuffix("Op")
     table = getattr(op, "table_name", None)
     return re.sub(r"(?<!^)(?=[A-Z])", " ", name).lower() + (f" on {table}" if table else "")
