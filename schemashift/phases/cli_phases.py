@@ -1,0 +1,238 @@
+"""``schemashift expand | backfill | verify | contract | rollback | status``.
+
+TARGET is the path of a ``.sql`` migration (its plan is what ``schemashift plan`` prints
+for it; the migration id is the file name without ``.sql``). Exit codes: 0 ok, 2 usage or
+input error, 3 gate refused (out of order, verify failed, plan changed, another run holds
+the lock, rollback after contract), 4 database error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+EXIT_USAGE, EXIT_GATE, EXIT_DATABASE = 2, 3, 4
+
+database_url_option = click.option(
+    "--database-url", "database_url", metavar="URL",
+    help="SQLAlchemy URL (default: SCHEMASHIFT_DATABASE_URL).",
+)  # fmt: skip
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    from schemashift.execute.database import mask_password
+
+    click.echo(f"schemashift: error: {mask_password(message)}", err=True)
+    sys.exit(code)
+
+
+def _load_plan(target: str, config: Any) -> Any:
+    from schemashift.phases.planner import PlanError, plan_sql
+
+    path = Path(target)
+    if path.suffix != ".sql":
+        _fail(f"{target}: TARGET must be a .sql migration for now (Alembic revisions as "
+              "TARGET are not supported yet)", EXIT_USAGE)  # fmt: skip
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        _fail(f"{target}: no such file", EXIT_USAGE)
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"{target}: cannot read: {exc}", EXIT_USAGE)
+    try:
+        return plan_sql(text, path.stem, config)
+    except PlanError as exc:
+        _fail(str(exc), EXIT_USAGE)
+
+
+def _config() -> Any:
+    from schemashift.config import ConfigError, load_config
+
+    try:
+        return load_config()
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_USAGE)
+
+
+def _guarded(action: Callable[[], Any]) -> Any:
+    """Map the engine's errors to one line and the contract's exit codes."""
+    from schemashift.execute.database import DatabaseError
+    from schemashift.execute.runner import GateRefused
+
+    try:
+        return action()
+    except GateRefused as exc:
+        _fail(str(exc), EXIT_GATE)
+    except DatabaseError as exc:
+        _fail(str(exc), EXIT_DATABASE)
+    except Exception as exc:
+        if type(exc).__module__.startswith(("psycopg", "pymysql")):
+            _fail(f"database error: {str(exc).strip().splitlines()[0]}", EXIT_DATABASE)
+        raise
+
+
+def _runner(database_url: str | None, config: Any, **options: Any) -> Any:
+    from schemashift.execute.database import DatabaseError, resolve_url
+    from schemashift.execute.runner import Runner, RunOptions
+
+    try:
+        url = resolve_url(database_url)
+    except DatabaseError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    return _guarded(lambda: Runner(url, config, RunOptions(**options)))
+
+
+def _phase_command(name: str, help_text: str) -> click.Command:
+    @click.command(name, help=help_text)
+    @click.argument("target")
+    @database_url_option
+    @click.option("--lock-timeout", "lock_timeout_ms", type=click.IntRange(1), default=1000,
+                  show_default=True, help="lock_timeout for every DDL statement, in ms.")  # fmt: skip
+    def command(target: str, database_url: str | None, lock_timeout_ms: int) -> None:
+        from schemashift.model import Phase
+
+        config = _config()
+        plan = _load_plan(target, config)
+        runner = _runner(database_url, config, lock_timeout_ms=lock_timeout_ms)
+        result = _guarded(lambda: runner.run(plan, Phase(name)))
+        note = "already done" if result.already_done else f"{result.steps_run} step(s) run"
+        click.echo(f"{plan.migration}: {name} ok ({note})")
+
+    return command
+
+
+expand_command = _phase_command(
+    "expand", "Run the expand phase of TARGET: additive, backward-compatible changes."
+)
+verify_command = _phase_command(
+    "verify", "Run the verify phase of TARGET: checks that must hold before contract."
+)
+
+
+@click.command("backfill")
+@click.argument("target")
+@database_url_option
+@click.option("--batch-size", type=click.IntRange(1), default=5000, show_default=True)
+@click.option("--rows-per-second", type=click.FloatRange(min=1), default=None,
+              help="Throttle the backfill to this average rate.")  # fmt: skip
+@click.option("--statement-timeout", "statement_timeout_ms", type=click.IntRange(1),
+              default=30_000, show_default=True, help="Per batch, in ms.")  # fmt: skip
+def backfill_command(target: str, database_url: str | None, batch_size: int,
+                     rows_per_second: float | None, statement_timeout_ms: int) -> None:  # fmt: skip
+    """Run the backfill phase of TARGET: batched, resumable after a kill."""
+    from schemashift.model import Phase
+
+    config = _config()
+    plan = _load_plan(target, config)
+    runner = _runner(database_url, config, batch_size=batch_size,
+                     rows_per_second=rows_per_second,
+                     statement_timeout_ms=statement_timeout_ms)  # fmt: skip
+    result = _guarded(lambda: runner.run(plan, Phase.BACKFILL))
+    note = "already done" if result.already_done else f"{result.steps_run} step(s) run"
+    click.echo(f"{plan.migration}: backfill ok ({note})")
+
+
+@click.command("contract")
+@click.argument("target")
+@database_url_option
+@click.option(
+    "--force", is_flag=True, help="Run even if a gate refuses (recorded in the audit log)."
+)
+@click.option("--reason", help="Why --force was needed (recorded with it).")
+def contract_command(target: str, database_url: str | None, force: bool,
+                     reason: str | None) -> None:  # fmt: skip
+    """Run the contract phase of TARGET: remove what only old app versions used."""
+    from schemashift.model import Phase
+
+    if force and not reason:
+        _fail("--force needs --reason TEXT: it is recorded in the audit log", EXIT_USAGE)
+    config = _config()
+    plan = _load_plan(target, config)
+    runner = _runner(database_url, config, force=force, reason=reason)
+    result = _guarded(lambda: runner.run(plan, Phase.CONTRACT))
+    note = "already done" if result.already_done else f"{result.steps_run} step(s) run"
+    click.echo(f"{plan.migration}: contract ok ({note})")
+
+
+@click.command("rollback")
+@click.argument("target")
+@database_url_option
+def rollback_command(target: str, database_url: str | None) -> None:
+    """Undo the expand of TARGET (any time before contract; after it, fix forward)."""
+    config = _config()
+    plan = _load_plan(target, config)
+    runner = _runner(database_url, config)
+    undone = _guarded(lambda: runner.rollback(plan))
+    click.echo(f"{plan.migration}: rolled back ({undone} step(s) undone)")
+
+
+@click.command("status")
+@database_url_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)  # fmt: skip
+def status_command(database_url: str | None, fmt: str) -> None:
+    """Each migration's phase, backfill progress and last event."""
+    config = _config()
+    runner = _runner(database_url, config)
+
+    def collect() -> list[dict[str, Any]]:
+        out = []
+        with runner:
+            for row in runner.state.all():
+                progress = runner.state.backfill_progress(row.migration)
+                last = runner.state.last_event(row.migration)
+                out.append(
+                    {
+                        "migration": row.migration,
+                        "phase": row.phase,
+                        "status": row.status,
+                        "checksum": row.checksum,
+                        "for_app": row.for_app,
+                        "for_version": row.for_version,
+                        "steps_done": list(row.steps_done),
+                        "backfill": [
+                            {"step": s, "rows_done": d, "rows_total_estimate": t}
+                            for s, d, t in progress
+                        ],
+                        "last_event": None
+                        if last is None
+                        else {"at": last[0].isoformat(), "action": last[1], "phase": last[2]},
+                        "error": row.error,
+                        "updated_at": row.updated_at.isoformat(),
+                    }
+                )
+        return out
+
+    migrations = _guarded(collect)
+    if fmt == "json":
+        click.echo(json.dumps({"version": 1, "migrations": migrations}, indent=2))
+        return
+    if not migrations:
+        click.echo("no migrations recorded yet")
+        return
+    click.echo(f"{'migration':<32} {'phase':<9} {'status':<12} {'backfill':<20} last event")
+    for m in migrations:
+        rows = sum(b["rows_done"] for b in m["backfill"])
+        total = sum(b["rows_total_estimate"] or 0 for b in m["backfill"])
+        backfill = f"{rows:,}/{total:,} rows" if m["backfill"] else "-"
+        last = m["last_event"]
+        event = f"{last['action']} ({last['phase']}) {last['at'][:19]}" if last else "-"
+        click.echo(f"{m['migration']:<32} {m['phase'] or '-':<9} {m['status']:<12} "
+                   f"{backfill:<20} {event}")  # fmt: skip
+        if m["error"]:
+            click.echo(f"{'':<32} error: {m['error']}")
+
+
+COMMANDS = {
+    "expand": expand_command,
+    "backfill": backfill_command,
+    "verify": verify_command,
+    "contract": contract_command,
+    "rollback": rollback_command,
+    "status": status_command,
+}
