@@ -243,9 +243,11 @@ def list_rules() -> None:
 def _register_subcommands() -> None:
     """Commands that live with their feature (imports stay cheap: click objects only)."""
     from schemashift.alembic.cli_init import init_command
+    from schemashift.alembic.cli_revision import revision_command
     from schemashift.phases.cli_phases import COMMANDS
 
     cli.add_command(init_command, "init")
+    cli.add_command(revision_command, "revision")
     for name, command in COMMANDS.items():
         cli.add_command(command, name)
 

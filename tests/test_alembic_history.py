@@ -278,3 +278,25 @@ def test_batch_mode_sql_is_linted_at_the_batch_operation(tmp_path: Path) -> None
     assert widen.rewrites_table is False  # existing_type varchar(250) → varchar(5000)
     lines = Path(report.statements[0].statement.file).read_text().splitlines()
     assert "batch_op." in lines[report.statements[1].statement.line - 1]
+
+
+def test_breaking_changes_in_contract_revisions_are_info(tmp_path: Path) -> None:
+    """A contract-branch revision exists to drop what old versions used; the contract gate
+    runs it only when none is live, so its SS1xx findings are information, not errors."""
+    labelled = {
+        "a1": rev("a1", None, "op.create_table('t', sa.Column('id', sa.BigInteger, primary_key=True), sa.Column('x', sa.Integer))"),
+        "e1": rev("e1", "a1", "pass").replace("branch_labels = None", "branch_labels = ('expand',)"),
+        "c1": rev("c1", "a1", "pass").replace("branch_labels = None", "branch_labels = ('contract',)")
+              .replace("depends_on = None", "depends_on = 'e1'"),
+        "c2": rev("c2", "c1", "op.drop_column('t', 'x')"),
+        "e2": rev("e2", "e1", "op.drop_column('t', 'x')"),
+    }  # fmt: skip
+    report = lint_history(make_project(tmp_path, labelled), Config())
+    by_rev = {s.revision: s for s in report.statements if s.changes[0].kind == "drop_column"}
+    contract = {f.rule: f for f in by_rev["c2"].findings}
+    expand = {f.rule: f for f in by_rev["e2"].findings}
+    assert (
+        contract["SS103"].severity.value == "info"
+        and "contract revision" in contract["SS103"].message
+    )
+    assert expand["SS103"].severity.value == "error"

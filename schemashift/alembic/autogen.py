@@ -166,13 +166,16 @@ def split_directives(
     from schemashift.dialects.base import ALIASES
 
     name = dialect or ALIASES.get(context.dialect.name, context.dialect.name)
-    plan = split_operations(
-        upgrade_ops,
-        name,
-        server_version or _server_version(context),
-        renames,
-        metadata=context.opts.get("target_metadata"),
-    )
+    try:
+        plan = split_operations(
+            upgrade_ops,
+            name,
+            server_version or _server_version(context),
+            renames,
+            metadata=context.opts.get("target_metadata"),
+        )
+    except ValueError as exc:  # a bad renames mode or dialect
+        raise CommandError(f"schemashift: {exc}") from None
     scripts = build_scripts(script, plan, batch=bool(context.opts.get("render_as_batch")))
     directives[:] = scripts
     if outcome is not None:
@@ -262,7 +265,10 @@ def build_scripts(
         ),
         downgrade_ops=aops.DowngradeOps(
             _plain_body(
-                ["Undoes the contract phase for development; data it dropped is not restored."],
+                [
+                    "Undoes the contract phase, for development: dropped columns come back "
+                    "nullable, with their data only where a sync trigger and backfill restore it."
+                ],
                 reverse_steps(plan.contract_steps),
                 batch,
             ),

@@ -64,7 +64,10 @@ def revision_command(
     if result.plan is not None:
         for line in result.plan.describe():
             click.echo(f"  {line}")
+    elif autogenerate:
+        click.echo("  no schema changes detected: the revision is empty (delete it if unwanted)")
 
 
 def _line(exc: object) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text.removeprefix("schemashift: ")

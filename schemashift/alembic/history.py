@@ -47,6 +47,8 @@ class RevisionSQL:
     # Indices of the BEGIN/COMMIT statements Alembic emits around the operations: they tell
     # the linter where transactions are, but nobody wrote them, so they are not reported.
     synthetic: frozenset[int] = frozenset()
+    # On the `contract` branch: runs only once no old app version is live (the gate).
+    contract: bool = False
 
 
 def load_config(path: Path) -> Any:
@@ -250,7 +252,8 @@ def render_revision(
         status = "partial" if len(statements) > len(synthetic) else "failed"
     count = len(statements) - len(synthetic)
     info = RevisionInfo(rev.revision, path, status, count, error)
-    return RevisionSQL(info, statements, types_, suppressed, synthetic)
+    contract = "contract" in (getattr(rev, "branch_labels", None) or ())
+    return RevisionSQL(info, statements, types_, suppressed, synthetic, contract)
 
 
 def _display_path(path: Path) -> str:

@@ -960,6 +960,12 @@ def _rename(drop: aops.DropColumnOp, add: aops.AddColumnOp, ctx: _Context) -> li
     column = add.column
     dropped = _dropped_column(drop)
     key, key_todo = ctx.key_for(schema, table)
+    rollback: list[MigrateOperation] = [DropSyncTriggerOp(table, old, new, schema=schema),
+                                        aops.DropColumnOp(table, new, schema=schema)]  # fmt: skip
+    if dropped is not None and dropped.nullable is False:
+        # after a contract downgrade re-added it nullable: NOT NULL again (else a no-op)
+        rollback.append(aops.AlterColumnOp(table, old, schema=schema, existing_type=dropped.type,
+                                           existing_nullable=True, modify_nullable=False))  # fmt: skip
     steps = [
         Step(
             EXPAND,
@@ -968,8 +974,7 @@ def _rename(drop: aops.DropColumnOp, add: aops.AddColumnOp, ctx: _Context) -> li
             f"rename {table}.{old} -> {new}: add {new} (nullable, no default) and a trigger "
             f"that keeps {old} and {new} equal, so the old app version (writing {old}) and "
             f"the new one (writing {new}) both work",
-            undo=[DropSyncTriggerOp(table, old, new, schema=schema),
-                  aops.DropColumnOp(table, new, schema=schema)],
+            undo=rollback,
         ),
         Step(
             BACKFILL,
