@@ -1,0 +1,708 @@
+"""The backfill phase on PostgreSQL: keyset-paginated batches, checkpointed, resumable.
+
+A :class:`~schemashift.phases.model.Backfill` says which table, the ``SET`` clause, the
+condition of rows that still need it and the key to page on. :func:`run_backfill` walks
+the key in ranges of ``batch_size`` rows, one short transaction per batch:
+
+1. ``set_config('statement_timeout' / 'lock_timeout', …, true)``: both local to the batch;
+2. lock and read the checkpoint row (``SELECT … FOR UPDATE``). The checkpoint in the
+   database, not a copy in memory, says where the batch starts: a second run of the same
+   step queues behind this one instead of repeating its batches, and a run resumed while
+   the killed run's last ``COMMIT`` is still in flight reads what that commit wrote;
+3. one statement: take the next ``batch_size`` keys after the checkpoint (an index range
+   scan), and ``UPDATE … WHERE key > last AND key <= <the batch's highest key> AND
+   (pending)``. The range, not a list of keys, bounds the update, so rows inserted into
+   the range meanwhile are covered too and no key is looked up twice;
+4. move the checkpoint to the batch's highest *scanned* key (not the highest updated one:
+   rows that needed nothing are done as well) and add the rows updated;
+5. ``COMMIT``. Steps 3 and 4 commit together or not at all: a run killed at any point
+   resumes exactly after the last committed batch, redoing and skipping nothing.
+
+The walk stops at the highest key that existed when the run started. Rows the apps
+insert or update after that are the sync trigger's job (expand installs it before the
+backfill starts), as are rows inserted behind the checkpoint.
+
+A batch that hits a lock timeout, a deadlock or a serialization failure is retried with
+exponential backoff and jitter; one that hits ``statement_timeout`` is retried at half the
+size; a dropped connection is reopened (the checkpoint says where to go on). Running a
+finished backfill again scans nothing new and returns at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+import re
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import psycopg
+from psycopg import sql
+
+from schemashift.execute.triggers import split_name
+from schemashift.phases.model import Backfill
+
+__all__ = ["BackfillError", "BackfillResult", "KeyInfo", "Progress", "resolve_key",
+           "run_backfill"]  # fmt: skip
+
+# lock_not_available (lock_timeout), deadlock_detected, serialization_failure
+RETRYABLE_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
+QUERY_CANCELED = "57014"  # statement_timeout (or a cancel request)
+
+_PLACEHOLDER = re.compile(r"\{(pk|type):([^{}]+)\}")
+# Below this size a table with no statistics is counted for the progress total.
+_COUNT_LIMIT_BYTES = 256 * 1024 * 1024
+
+Connection = psycopg.Connection[Any]
+BatchHook = Callable[[Connection, int], None]
+
+
+class BackfillError(RuntimeError):
+    """The backfill cannot run or gave up (bad key, retries exhausted, SQL error)."""
+
+
+@dataclass
+class BackfillResult:
+    rows_done: int  # rows this call updated
+    batches: int  # batches this call committed
+    seconds: float
+    resumed_from: str | None  # the checkpoint's key this call started after (None: start)
+    rows_scanned: int = 0  # rows this call walked over (updated or already right)
+    retries: int = 0
+    last_key: str | None = None  # the checkpoint when it returned
+    total_rows_done: int = 0  # rows updated by every run of this step, from the checkpoint
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    oid: int
+    schema: str
+    table: str
+    column: str
+    type: str  # format_type(): what a text checkpoint is cast back to
+    primary: bool  # the primary key (else a unique index, or a column the plan named)
+
+    @property
+    def table_sql(self) -> sql.Identifier:
+        return sql.Identifier(self.schema, self.table)
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class Progress:
+    """Rows done of the total, rate and ETA on stderr.
+
+    On a terminal: one line redrawn in place (``\\r``) at most ``redraws_per_second``
+    times a second. Otherwise (CI logs, files): a plain line every ``interval`` seconds.
+    ``quiet``: nothing at all.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        quiet: bool = False,
+        interval: float = 5.0,
+        tty: bool | None = None,
+        redraws_per_second: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._stream = stream
+        self.quiet = quiet
+        self.interval = interval
+        self._tty = tty
+        self._min_redraw = 1.0 / redraws_per_second if redraws_per_second > 0 else 0.0
+        self._clock = clock
+        self.label = "backfill"
+        self.total: int | None = None
+        self.done = 0
+        self.written = 0
+        self._start_done = 0
+        self._started = 0.0
+        self._last_out = -math.inf
+        self._samples: deque[tuple[float, int]] = deque()
+        self._drawn = False
+
+    @property
+    def stream(self) -> TextIO:
+        return self._stream if self._stream is not None else sys.stderr
+
+    @property
+    def is_tty(self) -> bool:
+        if self._tty is not None:
+            return self._tty
+        isatty = getattr(self.stream, "isatty", None)
+        try:
+            return bool(isatty and isatty())
+        except ValueError:  # closed stream
+            return False
+
+    def start(self, label: str, total: int | None, done: int = 0, note: str = "") -> None:
+        now = self._clock()
+        self.label, self.total, self.done, self.written = label, total, done, 0
+        self._start_done, self._started = done, now
+        self._samples = deque([(now, done)])
+        self._drawn = False
+        self._last_out = now  # the first log line comes `interval` seconds in
+        if self.quiet:
+            return
+        if self.is_tty:
+            self._draw(now)
+        else:
+            total_text = f"{total:,}" if total is not None else "unknown"
+            self._line(f"{label}: starting, about {total_text} rows{note}")
+
+    def update(self, done: int, written: int | None = None) -> None:
+        """``done``: rows walked so far (of ``total``); ``written``: rows updated so far."""
+        now = self._clock()
+        self.done = done
+        if written is not None:
+            self.written = written
+        self._samples.append((now, done))
+        while len(self._samples) > 2 and now - self._samples[0][0] > 10.0:
+            self._samples.popleft()
+        if self.quiet:
+            return
+        if self.is_tty:
+            if now - self._last_out >= self._min_redraw:
+                self._draw(now)
+        elif now - self._last_out >= self.interval:
+            self._last_out = now
+            self._line(f"{self.label}: {self._summary(now)}")
+
+    def note(self, text: str) -> None:
+        """A message between updates (a retry, say): its own line, the bar redrawn after."""
+        if self.quiet:
+            return
+        if self.is_tty:
+            if self._drawn:
+                self.stream.write("\r\x1b[K")
+                self._drawn = False
+            self.stream.write(f"{self.label}: {text}\n")
+            self.stream.flush()
+            self._last_out = -math.inf
+        else:
+            self._line(f"{self.label}: {text}")
+
+    def finish(self, message: str | None = None) -> None:
+        now = self._clock()
+        if self.quiet:
+            return
+        text = message or f"done, {self.written:,} rows updated in {now - self._started:.1f} s"
+        if self.is_tty:
+            if self._drawn:
+                self.stream.write("\r\x1b[K")
+            self.stream.write(f"{self.label}: {text}\n")
+            self.stream.flush()
+        else:
+            self._line(f"{self.label}: {text}")
+
+    # -- figures -----------------------------------------------------------------------
+
+    def rate(self, now: float | None = None) -> float | None:
+        """Rows per second over the last ~10 s (None before there is a measurable span)."""
+        now = self._clock() if now is None else now
+        t0, d0 = self._samples[0]
+        span = now - t0
+        if span <= 0.05:
+            return None
+        return max(0.0, (self.done - d0) / span)
+
+    def eta(self, now: float | None = None) -> float | None:
+        rate = self.rate(now)
+        if self.total is None or not rate:
+            return None
+        return max(0, self.total - self.done) / rate
+
+    def _summary(self, now: float) -> str:
+        parts = [f"{self.done:,}/{self.total:,} rows" if self.total is not None
+                 else f"{self.done:,} rows"]  # fmt: skip
+        if self.total:
+            parts[0] += f" ({min(100.0, 100.0 * self.done / self.total):.0f}%)"
+        rate = self.rate(now)
+        if rate is not None:
+            parts.append(f"{rate:,.0f} rows/s")
+        eta = self.eta(now)
+        if eta is not None:
+            parts.append(f"ETA {_duration(eta)}")
+        return ", ".join(parts)
+
+    def _draw(self, now: float) -> None:
+        self._last_out = now
+        bar = ""
+        if self.total:
+            width = 24
+            filled = min(width, int(width * self.done / self.total))
+            bar = "[" + "#" * filled + "-" * (width - filled) + "] "
+        self.stream.write(f"\r{self.label}: {bar}{self._summary(now)}\x1b[K")
+        self.stream.flush()
+        self._drawn = True
+
+    def _line(self, text: str) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        self.stream.write(f"{stamp} schemashift: {text}\n")
+        self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    whole = round(seconds)
+    h, rest = divmod(whole, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+# --------------------------------------------------------------------------- key
+
+
+def resolve_table(conn: Connection, table: str) -> tuple[int, str, str]:
+    """(oid, schema, name) of ``table`` (``users``, ``app.users``, ``"My Table"``)."""
+    try:
+        split_name(table)
+    except ValueError as exc:
+        raise BackfillError(f"backfill: bad table name {table!r}: {exc}") from None
+    candidates = [table]
+    if not table.lstrip().startswith('"'):  # a catalog name given unquoted ("Users")
+        candidates.append(".".join('"' + p.replace('"', '""') + '"' for p in _raw_parts(table)))
+    for candidate in candidates:
+        row = conn.execute(
+            "SELECT c.oid, n.nspname, c.relname, c.relkind FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s)",
+            (candidate,),
+        ).fetchone()
+        if row is not None:
+            if row[3] not in ("r", "p"):
+                raise BackfillError(f"backfill: {table} is not a table (relkind {row[3]!r})")
+            return int(row[0]), str(row[1]), str(row[2])
+    raise BackfillError(f"backfill: table {table} does not exist (search_path or schema?)")
+
+
+def _raw_parts(name: str) -> list[str]:
+    return [p.strip() for p in name.split(".")]
+
+
+def resolve_key(conn: Connection, table: str, key: str = "{pk:table}") -> KeyInfo:
+    """The column to page on: for ``{pk:…}`` the table's single-column primary key, else a
+    unique index on one NOT NULL column; or the named column, which must be NOT NULL
+    (it need not be unique: batches are key ranges, so equal keys share a batch)."""
+    oid, schema, name = resolve_table(conn, table)
+    where = f"{schema}.{name}"
+    placeholder = _PLACEHOLDER.fullmatch(key.strip())
+    if placeholder is not None and placeholder.group(1) == "pk":
+        ref = placeholder.group(2).strip()
+        if ref not in ("table", table):
+            oid, schema, name = resolve_table(conn, ref)
+            where = f"{schema}.{name}"
+        rows = conn.execute(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), i.indisprimary, "
+            "i.indnkeyatts, a.attnotnull, i.indisunique, "
+            "(i.indpred IS NULL AND i.indexprs IS NULL AND i.indisvalid) "
+            "FROM pg_index i LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid "
+            "AND a.attnum = i.indkey[0] "
+            "WHERE i.indrelid = %s AND (i.indisprimary OR i.indisunique) "
+            "ORDER BY i.indisprimary DESC, i.indexrelid",
+            (oid,),
+        ).fetchall()
+        primary = [r for r in rows if r[2]]
+        if primary and primary[0][3] == 1 and primary[0][0] is not None:
+            return KeyInfo(oid, schema, name, str(primary[0][0]), str(primary[0][1]), True)
+        for r in rows:
+            if not r[2] and r[3] == 1 and r[0] is not None and r[4] and r[5] and r[6]:
+                return KeyInfo(oid, schema, name, str(r[0]), str(r[1]), False)
+        why = (
+            f"its primary key has {primary[0][3]} columns" if primary
+            else "it has no primary key"
+        )  # fmt: skip
+        raise BackfillError(
+            f"backfill: cannot page through {where}: {why} and no unique index on a single "
+            "NOT NULL column; add one (CREATE UNIQUE INDEX CONCURRENTLY) or name the key "
+            "column in the plan"
+        )
+    if placeholder is not None:
+        raise BackfillError(f"backfill: key {key!r} is not a column or {{pk:table}}")
+    try:
+        parts = split_name(key)
+    except ValueError as exc:
+        raise BackfillError(f"backfill: bad key column {key!r}: {exc}") from None
+    if len(parts) != 1:
+        raise BackfillError(f"backfill: key must be a column of {where}, got {key!r}")
+    # Quoted: verbatim. Unquoted: the catalog spelling as given first (the runner resolves
+    # {pk:…} to the catalog's name), then folded to lower case as SQL would.
+    names = [parts[0]] if key.strip().startswith('"') else [key.strip(), parts[0]]
+    for column in names:
+        row = conn.execute(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+            "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND "
+            "i.indisprimary AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum) "
+            "FROM pg_attribute a WHERE a.attrelid = %s AND a.attname = %s "
+            "AND a.attnum > 0 AND NOT a.attisdropped",
+            (oid, column),
+        ).fetchone()
+        if row is None:
+            continue
+        if not row[2]:
+            raise BackfillError(
+                f"backfill: key column {where}.{row[0]} is nullable: rows with a NULL key "
+                "would never be visited; page on a NOT NULL column"
+            )
+        return KeyInfo(oid, schema, name, str(row[0]), str(row[1]), bool(row[3]))
+    raise BackfillError(f"backfill: key column {key!r} not found in {where}")
+
+
+def _resolve_placeholders(conn: Connection, text: str, default_table: str) -> str:
+    """``{pk:t}`` → the key column, ``{type:t.c}`` → the column's type (the runner
+    normally did this already; direct callers need not)."""
+
+    def lookup(m: re.Match[str]) -> str:
+        kind, ref = m.group(1), m.group(2).strip()
+        if kind == "pk":
+            info = resolve_key(conn, default_table if ref == "table" else ref)
+            return sql.Identifier(info.column).as_string(conn)
+        table, _, column = ref.rpartition(".")
+        oid = resolve_table(conn, table or default_table)[0]
+        row = conn.execute(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = %s "
+            "AND attname = %s AND attnum > 0 AND NOT attisdropped",
+            (oid, split_name(column)[0]),
+        ).fetchone()
+        if row is None:
+            raise BackfillError(f"backfill: column {ref} not found: cannot resolve its type")
+        return str(row[0])
+
+    return _PLACEHOLDER.sub(lookup, text)
+
+
+# --------------------------------------------------------------------------- checkpoint
+
+
+def _progress_table(state_schema: str) -> sql.Identifier:
+    return sql.Identifier(state_schema, "backfill_progress")
+
+
+def ensure_progress_table(conn: Connection, state_schema: str = "schemashift") -> None:
+    """Create ``<state_schema>.backfill_progress`` if missing (the same layout the state
+    module creates; serialised on the same advisory lock)."""
+    exists = conn.execute(
+        "SELECT to_regclass(%s) IS NOT NULL",
+        (sql.Identifier(state_schema, "backfill_progress").as_string(conn),),
+    ).fetchone()
+    if exists and exists[0]:
+        return
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('schemashift:layout'))")
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(state_schema)))
+        conn.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (\n"
+                "    migration text NOT NULL,\n"
+                "    step int NOT NULL,\n"
+                "    last_key text,\n"
+                "    rows_done bigint NOT NULL DEFAULT 0,\n"
+                "    rows_total_estimate bigint,\n"
+                "    updated_at timestamptz NOT NULL DEFAULT now(),\n"
+                "    PRIMARY KEY (migration, step))"
+            ).format(_progress_table(state_schema))
+        )
+
+
+def estimate_rows(conn: Connection, oid: int, table_sql: sql.Identifier) -> int | None:
+    """Rows in the table: ``pg_class.reltuples`` (summed over partitions), or a count when
+    there are no statistics yet and the table is small, or a 1 % sample when it is not."""
+    row = conn.execute(
+        "SELECT sum(c.reltuples) FILTER (WHERE c.reltuples >= 0), "
+        "bool_or(c.reltuples < 0 AND c.relkind = 'r'), "
+        "sum(pg_relation_size(c.oid)) "
+        "FROM pg_partition_tree(%s::regclass) p JOIN pg_class c ON c.oid = p.relid "
+        "WHERE p.isleaf",
+        (oid,),
+    ).fetchone()
+    if row is None:
+        return None
+    known, unanalysed, size = row
+    if not unanalysed and known is not None:
+        return int(known)
+    if size is None or int(size) <= _COUNT_LIMIT_BYTES:
+        counted = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table_sql)).fetchone()
+        return int(counted[0]) if counted else None
+    sampled = conn.execute(
+        sql.SQL("SELECT count(*) * 100 FROM {} TABLESAMPLE SYSTEM (1)").format(table_sql)
+    ).fetchone()
+    return int(sampled[0]) if sampled else None
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def _escape_percent(fragment: str) -> str:
+    """SQL text from the plan goes into a query with %(name)s parameters."""
+    return fragment.replace("%", "%%")
+
+
+class _Batcher:
+    """The per-batch statements for one backfill, built once."""
+
+    def __init__(self, conn: Connection, key: KeyInfo, backfill: Backfill, state_schema: str,
+                 migration: str, step: int) -> None:  # fmt: skip
+        self.key = key
+        self.ident = {"migration": migration, "step": step}
+        assignments = _resolve_placeholders(conn, backfill.assignments, backfill.table).strip()
+        pending = _resolve_placeholders(conn, backfill.pending, backfill.table).strip()
+        if not assignments:
+            raise BackfillError("backfill: empty SET clause")
+        k = sql.Identifier(key.column)
+        ktype = sql.SQL(key.type)
+        parts = {
+            "t": key.table_sql,
+            "k": k,
+            "ktype": ktype,
+            "assignments": sql.SQL(_escape_percent(assignments)),
+            "pending": sql.SQL(_escape_percent(pending) if pending else "true"),
+        }
+        # The batch's upper bound is the n-th key after the checkpoint (an index-only skip
+        # over n entries), or the end key when fewer remain (the tail; only then are the
+        # remaining keys counted, for progress). The UPDATE is bounded by the key range.
+        template = (
+            "WITH _ss_nth AS MATERIALIZED (\n"
+            "    SELECT (SELECT {k} FROM {t} WHERE {lower} {k} <= %(end)s::{ktype}\n"
+            "            ORDER BY {k} OFFSET %(n)s - 1 LIMIT 1) AS _ss_k\n"
+            "), _ss_bound AS MATERIALIZED (\n"
+            "    SELECT coalesce(_ss_k, %(end)s::{ktype}) AS _ss_hi, _ss_k IS NULL AS _ss_tail\n"
+            "    FROM _ss_nth\n"
+            "), _ss_update AS (\n"
+            "    UPDATE {t} SET {assignments}\n"
+            "    WHERE {lower} {k} <= (SELECT _ss_hi FROM _ss_bound) AND ({pending})\n"
+            "    RETURNING 1\n"
+            ")\n"
+            "SELECT _ss_hi::text, _ss_tail,\n"
+            "       CASE WHEN _ss_tail THEN (SELECT count(*) FROM {t}\n"
+            "           WHERE {lower} {k} <= %(end)s::{ktype}) ELSE %(n)s END,\n"
+            "       (SELECT count(*) FROM _ss_update)\n"
+            "FROM _ss_bound"
+        )
+        lower = sql.SQL("{k} > %(last)s::{ktype} AND").format(k=k, ktype=ktype)
+        self.first_batch = sql.SQL(template).format(lower=sql.SQL(""), **parts)
+        self.next_batch = sql.SQL(template).format(lower=lower, **parts)
+        self.max_key = sql.SQL(
+            "SELECT {k}::text AS _ss_end FROM {t} ORDER BY {k} DESC LIMIT 1"
+        ).format(k=k, t=key.table_sql)
+        table = _progress_table(state_schema)
+        self.lock_checkpoint = sql.SQL(
+            "SELECT last_key, rows_done FROM {} WHERE migration = %(migration)s "
+            "AND step = %(step)s FOR UPDATE"
+        ).format(table)
+        self.save_checkpoint = sql.SQL(
+            "UPDATE {} SET last_key = %(last)s, rows_done = rows_done + %(rows)s, "
+            "updated_at = now() WHERE migration = %(migration)s AND step = %(step)s"
+        ).format(table)
+        self.init_checkpoint = sql.SQL(
+            "INSERT INTO {} AS p (migration, step, last_key, rows_done, rows_total_estimate) "
+            "VALUES (%(migration)s, %(step)s, NULL, 0, %(estimate)s) "
+            "ON CONFLICT (migration, step) DO UPDATE SET "
+            "rows_total_estimate = EXCLUDED.rows_total_estimate "
+            "RETURNING p.last_key, p.rows_done"
+        ).format(table)
+
+
+@dataclass
+class _Batch:
+    last_key: str | None  # the checkpoint after it (unchanged when it scanned nothing)
+    scanned: int
+    updated: int
+    total_done: int
+    tail: bool  # it reached the end key
+
+
+def run_backfill(
+    connect: Callable[[], Connection],
+    backfill: Backfill,
+    *,
+    migration: str,
+    step: int,
+    batch_size: int = 5000,
+    rows_per_second: float | None = None,
+    statement_timeout_ms: int = 30_000,
+    progress: Progress | None = None,
+    state_schema: str = "schemashift",
+    lock_timeout_ms: int = 1_000,
+    max_retries: int = 8,
+    backoff_base_s: float = 0.2,
+    backoff_cap_s: float = 10.0,
+    synchronous_commit: bool = False,
+    _after_update: BatchHook | None = None,
+) -> BackfillResult:
+    """Run (or resume) one backfill step; see the module docstring.
+
+    ``connect`` opens a new connection (this function owns and closes it).
+    ``rows_per_second`` caps the average rate of rows walked (sleeping between batches).
+    ``synchronous_commit``: off by default for the batch transactions. A server crash can
+    then lose the last few committed batches, but each together with its checkpoint
+    (they share a commit record), so the resumed run redoes exactly those; the batches no
+    longer wait for a WAL flush each, and the apps' commits stop queueing behind them.
+    ``_after_update`` (tests): called inside each batch's transaction after the UPDATE and
+    before the checkpoint write, with the connection and the batch's number in this call.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    if rows_per_second is not None and rows_per_second <= 0:
+        raise ValueError("rows_per_second must be positive")
+    started = time.monotonic()
+    conn = _open(connect)
+    try:
+        ensure_progress_table(conn, state_schema)
+        key = resolve_key(conn, backfill.table, backfill.key)
+        batcher = _Batcher(conn, key, backfill, state_schema, migration, step)
+        estimate = estimate_rows(conn, key.oid, key.table_sql)
+        row = conn.execute(batcher.init_checkpoint, {**batcher.ident, "estimate": estimate}
+                           ).fetchone()  # fmt: skip
+        assert row is not None
+        resumed_from: str | None = row[0]
+        total_done = int(row[1])
+        end_row = conn.execute(batcher.max_key).fetchone()
+        end_key: str | None = end_row[0] if end_row else None
+
+        label = f"backfill {key.schema}.{key.table} ({migration} step {step})"
+        if progress is not None:
+            note = f", resuming after {key.column} = {resumed_from}" if resumed_from else ""
+            progress.start(label, estimate, total_done if resumed_from else 0, note)
+        done_base = total_done if resumed_from else 0
+
+        result = BackfillResult(0, 0, 0.0, resumed_from, last_key=resumed_from,
+                                total_rows_done=total_done)  # fmt: skip
+        size = batch_size
+        walk_started = time.monotonic()
+        attempt = 0
+        while end_key is not None:
+            try:
+                if conn.closed:
+                    conn = _open(connect)
+                batch = _run_batch(
+                    conn,
+                    batcher,
+                    end_key,
+                    size,
+                    statement_timeout_ms,
+                    lock_timeout_ms,
+                    _after_update,
+                    result.batches + 1,
+                    "on" if synchronous_commit else "off",
+                )
+            except psycopg.Error as exc:
+                state = exc.sqlstate
+                lost = isinstance(exc, psycopg.OperationalError) and state is None
+                broken = conn.closed or conn.broken or lost
+                timeout = state == QUERY_CANCELED and "statement timeout" in str(exc)
+                if not (state in RETRYABLE_SQLSTATES or broken or (timeout and size > 1)):
+                    raise BackfillError(
+                        f"{label}: batch after {key.column} = {result.last_key} failed: "
+                        f"{_first_line(exc)}"
+                    ) from exc
+                if attempt >= max_retries:
+                    raise BackfillError(
+                        f"{label}: batch after {key.column} = {result.last_key} failed "
+                        f"{attempt + 1} times, giving up: {_first_line(exc)}"
+                    ) from exc
+                attempt += 1
+                result.retries += 1
+                if timeout:
+                    size = max(1, size // 2)
+                    why = f"statement_timeout, batch size now {size}"
+                elif broken:
+                    why = f"connection lost: {_first_line(exc)}"
+                    _close_quietly(conn)
+                else:
+                    why = f"{state}: {_first_line(exc)}"
+                delay = min(backoff_cap_s, backoff_base_s * 2 ** (attempt - 1))
+                delay *= 0.5 + random.random() / 2  # jitter: runs do not retry in lockstep
+                if progress is not None:
+                    progress.note(f"retry {attempt}/{max_retries} in {delay:.2f} s ({why})")
+                time.sleep(delay)
+                continue
+            attempt = 0
+            if batch.scanned == 0:
+                break
+            result.batches += 1
+            result.rows_done += batch.updated
+            result.rows_scanned += batch.scanned
+            result.last_key = batch.last_key
+            result.total_rows_done = batch.total_done
+            if progress is not None:
+                progress.update(done_base + result.rows_scanned, result.rows_done)
+            if batch.tail:
+                break
+            if rows_per_second is not None:
+                ahead = result.rows_scanned / rows_per_second - (time.monotonic() - walk_started)
+                if ahead > 0:
+                    time.sleep(ahead)
+        result.seconds = time.monotonic() - started
+        if progress is not None:
+            progress.finish(
+                f"done, {result.rows_done:,} rows updated ({result.rows_scanned:,} walked) in "
+                f"{result.batches} batches, {result.seconds:.1f} s"
+                + (f", {result.retries} retries" if result.retries else "")
+            )
+        return result
+    finally:
+        conn.close()
+
+
+def _run_batch(
+    conn: Connection,
+    b: _Batcher,
+    end_key: str,
+    size: int,
+    statement_timeout_ms: int,
+    lock_timeout_ms: int,
+    hook: BatchHook | None,
+    number: int,
+    sync: str,
+) -> _Batch:
+    with conn.transaction():
+        conn.execute(
+            "SELECT set_config('statement_timeout', %s, true), "
+            "set_config('lock_timeout', %s, true), set_config('synchronous_commit', %s, true)",
+            (str(int(statement_timeout_ms)), str(int(lock_timeout_ms)), sync),
+        )
+        row = conn.execute(b.lock_checkpoint, b.ident).fetchone()
+        if row is None:
+            raise BackfillError(
+                f"backfill: the checkpoint of {b.ident['migration']} step {b.ident['step']} "
+                "disappeared (rolled back meanwhile?)"
+            )
+        last, total_done = row[0], int(row[1])
+        params = {"last": last, "end": end_key, "n": size}
+        query = b.first_batch if last is None else b.next_batch
+        hi, tail, scanned, updated = _one(conn.execute(query, params).fetchone())
+        if hook is not None:
+            hook(conn, number)
+        if not scanned:
+            return _Batch(last, 0, 0, total_done, True)
+        conn.execute(b.save_checkpoint, {**b.ident, "last": hi, "rows": updated})
+    return _Batch(hi, int(scanned), int(updated), total_done + int(updated), bool(tail))
+
+
+def _one(row: tuple[Any, ...] | None) -> tuple[Any, ...]:
+    assert row is not None
+    return row
+
+
+def _open(connect: Callable[[], Connection]) -> Connection:
+    conn = connect()
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.rollback()
+    conn.autocommit = True
+    return conn
+
+
+def _close_quietly(conn: Connection) -> None:
+    with contextlib.suppress(Exception):  # already gone
+        conn.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -1,0 +1,44 @@
+"""``schemashift plan TARGET``: the phases a migration becomes (the work is in planner.py)."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("plan")
+@click.argument("target")
+@click.option(
+    "--format", "fmt", default="text", show_default=True,
+    type=click.Choice(["text", "json"]), help="Output format.",
+)  # fmt: skip
+def plan_command(target: str, fmt: str) -> None:
+    """Show the plan TARGET becomes: expand, backfill, verify and contract steps, each with
+    its SQL, its rollback and why it is there.
+
+    TARGET is the path of a .sql migration file (its migration id is the file name without
+    .sql). Errors are one line, exit 2.
+    """
+    import json
+    from pathlib import Path
+
+    from schemashift.analysis.engine import InputError, read_sources
+    from schemashift.cli import fail  # here: cli.py may import this module
+    from schemashift.config import ConfigError, load_config
+    from schemashift.phases.planner import PlanError, plan_sql, render_plan
+
+    path = Path(target)
+    if path.suffix.lower() != ".sql":
+        fail(
+            f"{target}: TARGET must be the path of a .sql migration file "
+            "(Alembic revisions as TARGET are not supported by plan yet)"
+        )
+    try:
+        config = load_config()
+        (source,) = read_sources([target])
+        plan = plan_sql(source.text, path.stem, config, file=source.name)
+    except (ConfigError, InputError, PlanError) as exc:
+        fail(str(exc))
+    if fmt == "json":
+        click.echo(json.dumps(plan.to_json(), indent=2))
+    else:
+        click.echo(render_plan(plan), nl=False)

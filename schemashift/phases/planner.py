@@ -1,0 +1,243 @@
+"""A migration's SQL → a plan: each change through its strategy, or passed through as is.
+
+The statements are classified by the lint engine (split, parse, dialect pricing: nothing
+re-implemented here). For each action the first strategy in
+``schemashift.strategies.STRATEGIES`` that applies writes the steps. A compatible change
+without a strategy passes through as one step in the phase its pricing says (expand, or
+backfill for data changes); a breaking one without a strategy runs at contract, once no old
+app version is live. Tables created earlier in the same migration are new: no app version
+uses them yet, so their changes always pass through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from schemashift.analysis.engine import Linter, parse_all
+from schemashift.config import Config
+from schemashift.model import COMPATIBLE, Change, LockClass, Phase, Statement
+from schemashift.phases.model import PHASE_ORDER, Plan, Step
+from schemashift.sql.actions import Action
+from schemashift.sql.split import split_sql
+from schemashift.strategies import StrategyError, find_strategy, strategy_name
+from schemashift.strategies.common import (
+    in_schema_of,
+    mysql_drop_column_if_exists,
+    mysql_drop_index_if_exists,
+    quote,
+    quote_table,
+    statement_text,
+)
+
+# Session settings and transaction control are the runner's business (it sets lock_timeout
+# and opens one transaction per step); copying them into steps would fight it.
+SKIPPED_KINDS = frozenset({"transaction", "set_option"})
+_PHASE_RANK = {phase: i for i, phase in enumerate(PHASE_ORDER)}
+
+
+class PlanError(ValueError):
+    """A migration that cannot be planned: one line naming the file and line, exit 2."""
+
+
+def plan_sql(sql: str, migration: str, config: Config, *, file: str | None = None) -> Plan:
+    """The plan for one migration's SQL. ``migration`` is its id (the .sql file's name
+    without .sql, or the revision id); ``file`` names it in errors."""
+    name = file or f"{migration}.sql"
+    dialect = config.dialect
+    linter = Linter(config)
+    split = split_sql(sql, name, dialect)
+    parsed = parse_all([item.statement.sql for item in split], dialect)
+    state = linter.new_state()
+    steps: list[Step] = []
+    used: list[str] = []
+    for item, actions in zip(split, parsed, strict=True):
+        stmt = item.statement
+        new_tables = {a.table for a in actions if a.table and state.is_new(a.table)}
+        report = linter.lint_range([item], [actions], state, frozenset())[0]
+        planned, label = _plan_statement(stmt, actions, report.changes, new_tables, dialect)
+        steps.extend(planned)
+        if label:
+            used.append(f"{stmt.file}:{stmt.line} {label}")
+    ordered = sorted(steps, key=lambda s: _PHASE_RANK[s.phase])  # stable: source order kept
+    return Plan(migration, dialect, tuple(ordered), source=sql, strategies=tuple(used))
+
+
+def _plan_statement(
+    stmt: Statement,
+    actions: Sequence[Action],
+    changes: Sequence[Change],
+    new_tables: set[str],
+    dialect: str,
+) -> tuple[list[Step], str | None]:
+    where = f"{stmt.file}:{stmt.line}"
+    for action, change in zip(actions, changes, strict=True):
+        if action.kind == "raw" or change.kind == "raw":
+            reason = action.reason or f"{action.kind.replace('_', ' ')} is not {dialect} SQL"
+            raise PlanError(
+                f"{where}: cannot plan a statement schemashift does not understand ({reason}); "
+                "rewrite it as plain DDL, or run it outside schemashift"
+            )
+    if all(a.kind in SKIPPED_KINDS for a in actions):
+        return [], None
+    pairs = [(a, c) for a, c in zip(actions, changes, strict=True) if a.kind not in SKIPPED_KINDS]
+    found = [
+        (a, c, None if a.table in new_tables else find_strategy(a, c, dialect)) for a, c in pairs
+    ]
+    planned = [(a, s) for a, _, s in found if s is not None]
+    if planned and len(pairs) > 1:
+        kinds = ", ".join(a.kind for a, _ in pairs)
+        raise PlanError(
+            f"{where}: split this statement into one statement per change ({kinds}): "
+            f"{strategy_name(planned[0][1])} needs steps of its own"
+        )
+    if planned:
+        action, strategy = planned[0]
+        try:
+            return strategy.steps(action, dialect, stmt.sql), strategy_name(strategy)
+        except StrategyError as exc:
+            raise PlanError(f"{where}: {strategy_name(strategy)}: {exc}") from None
+    return [_pass_through(stmt, pairs, new_tables, dialect)], "as written"
+
+
+def _phase_of(change: Change) -> Phase:
+    return change.phase if change.compatibility is COMPATIBLE else Phase.CONTRACT
+
+
+def _pass_through(
+    stmt: Statement,
+    pairs: Sequence[tuple[Action, Change]],
+    new_tables: set[str],
+    dialect: str,
+) -> Step:
+    phases = {_phase_of(c) for _, c in pairs}
+    if len(phases) > 1:
+        kinds = ", ".join(f"{a.kind} ({_phase_of(c).value})" for a, c in pairs)
+        raise PlanError(
+            f"{stmt.file}:{stmt.line}: split this statement into one statement per change: "
+            f"its changes belong to different phases ({kinds})"
+        )
+    phase = phases.pop()
+    concurrent = dialect == "postgres" and any(a.concurrently for a, _ in pairs)
+    rollback: tuple[str, ...] = ()
+    why = _why(pairs, phase, new_tables)
+    if phase is Phase.EXPAND:
+        undo = [_inverse(a, dialect) for a, _ in pairs]
+        if all(u is not None for u in undo):
+            rollback = tuple(sql for u in reversed(undo) for sql in u or ())
+        else:
+            why += "; rollback leaves it in place"
+    return Step(
+        phase,
+        _describe(stmt.sql),
+        sql=(statement_text(stmt.sql),),
+        concurrent=concurrent,
+        rollback=rollback,
+        why=why,
+    )
+
+
+def _why(pairs: Sequence[tuple[Action, Change]], phase: Phase, new_tables: set[str]) -> str:
+    kinds = ", ".join(sorted({a.kind.replace("_", " ") for a, _ in pairs}))
+    tables = [a.table for a, _ in pairs if a.table]
+    if tables and all(t in new_tables for t in tables):
+        return f"{kinds} on a table this migration creates: no app version uses it yet"
+    if any(c.compatibility is not COMPATIBLE for _, c in pairs):
+        return f"{kinds} breaks the old app version: runs at contract, once no old version is live"
+    locks = [
+        f"{c.lock} on {c.table}"
+        for _, c in pairs
+        if c.lock_class is not LockClass.NONE and c.table is not None
+    ]
+    lock = f" (takes {', '.join(locks)})" if locks else ""
+    if phase is Phase.BACKFILL:
+        return f"{kinds}: a data change, run after expand while both versions run{lock}"
+    if phase is Phase.CONTRACT:
+        return f"{kinds}: removes what only old app versions may need{lock}"
+    if phase is Phase.VERIFY:
+        return f"{kinds}: checks existing rows before contract{lock}"
+    return f"{kinds}: the old app version keeps working{lock}"
+
+
+def _inverse(action: Action, dialect: str) -> tuple[str, ...] | None:
+    """SQL undoing a passed-through expand action, when it is obvious; None otherwise."""
+    table = action.table
+    kind = action.kind
+    if kind in ("create_table", "create_view") and table:
+        what = "TABLE" if kind == "create_table" else "VIEW"
+        return (f"DROP {what} IF EXISTS {quote_table(table, dialect)}",)
+    if kind == "add_column" and table and action.column_def is not None:
+        column = action.column_def.name
+        if dialect == "mysql":
+            return mysql_drop_column_if_exists(table, column)
+        return (
+            f"ALTER TABLE {quote_table(table, dialect)} DROP COLUMN IF EXISTS "
+            f"{quote(column, dialect)}",
+        )
+    if kind == "create_index" and table and action.name:
+        if dialect == "mysql":
+            return mysql_drop_index_if_exists(table, action.name)
+        concurrently = " CONCURRENTLY" if action.concurrently else ""
+        return (f"DROP INDEX{concurrently} IF EXISTS {in_schema_of(table, action.name, dialect)}",)
+    if kind == "add_constraint" and table and action.name and dialect == "postgres":
+        return (
+            f"ALTER TABLE {quote_table(table, dialect)} DROP CONSTRAINT IF EXISTS "
+            f"{quote(action.name, dialect)}",
+        )
+    if kind in ("comment", "grant", "select", "validate_constraint"):
+        return ()
+    return None
+
+
+def _describe(sql: str) -> str:
+    text = " ".join(statement_text(sql).split())
+    return text if len(text) <= 72 else text[:71] + "…"
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def render_plan(plan: Plan) -> str:
+    """The plan as text: phases in order, each step with its SQL, rollback and why."""
+    out = [f"plan {plan.migration} ({plan.dialect}), checksum {plan.checksum}"]
+    if plan.strategies:
+        out.append("strategies:")
+        out.extend(f"  {s}" for s in plan.strategies)
+    for phase in PHASE_ORDER:
+        steps = plan.phase(phase)
+        if not steps:
+            continue
+        out.append("")
+        out.append(phase.value.upper())
+        for index, step in steps:
+            flag = " [outside a transaction]" if step.concurrent else ""
+            out.append(f"  {index + 1}. {step.description}{flag}")
+            if step.why:
+                out.append(f"     why: {step.why}")
+            if step.sql:
+                out.append("     sql:")
+                out.extend(_indented(step.sql))
+            if step.backfill is not None:
+                b = step.backfill
+                key = b.key.replace("{pk:table}", f"{{pk:{b.table}}}")
+                out.append(
+                    f"     backfill: UPDATE {b.table} SET {b.assignments} WHERE {b.pending}"
+                    f" - in batches on {key}"
+                )
+            if step.verify is not None:
+                out.append(f"     verify: {step.verify.description}")
+                out.extend(_indented((step.verify.sql,)))
+            if step.rollback:
+                out.append("     rollback:")
+                out.extend(_indented(step.rollback))
+    return "\n".join(out) + "\n"
+
+
+def _indented(statements: Sequence[str]) -> list[str]:
+    lines: list[str] = []
+    for sql in statements:
+        body = sql.splitlines() or [""]
+        lines.append(f"       {body[0]}" + (";" if len(body) == 1 else ""))
+        lines.extend(f"       {line}" for line in body[1:])
+        if len(body) > 1:
+            lines[-1] += ";"
+    return lines

@@ -1,0 +1,137 @@
+"""Add a NOT NULL column (or one whose default would rewrite the table) to an existing table.
+
+expand    add it nullable; its default (one that would rewrite the table: volatile like
+          ``gen_random_uuid()``, or any before PostgreSQL 11 - a constant one on 11+ passes
+          through as written) is set after the column exists, so it applies to new rows only
+backfill  existing rows get the default, in batches
+verify    no NULL left
+contract  PostgreSQL: CHECK NOT VALID → VALIDATE → SET NOT NULL → DROP CHECK;
+          MySQL: MODIFY … NOT NULL with LOCK=NONE (rebuilds in place, writes go on)
+rollback  drop the column
+
+Without a DEFAULT nothing can fill existing rows for you: the new app version (or an UPDATE
+in this migration, which runs as a backfill step) must, before verify.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from schemashift.dialects.postgres import SERIAL_TYPES
+from schemashift.model import BREAKING, Change, Phase
+from schemashift.phases.model import Backfill, Step, Verify
+from schemashift.sql.actions import Action
+from schemashift.strategies.common import (
+    mysql_drop_column_if_exists,
+    pg_not_null_steps,
+    pk_of,
+    quote,
+    quote_table,
+)
+
+KIND = "add_column"
+DIALECTS = ("postgres", "mysql")
+
+
+def applies(action: Action, change: Change, dialect: str) -> bool:
+    col = action.column_def
+    if col is None or not action.table:
+        return False
+    simple = (
+        not col.inline
+        and col.generated is None
+        and not col.identity
+        and col.data_type.split("(")[0].strip() not in SERIAL_TYPES
+    )
+    return simple and (change.compatibility is BREAKING or change.rewrites_table)
+
+
+def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
+    assert action.column_def is not None and action.table
+    col = action.column_def
+    table, column, dtype, default = action.table, col.name, col.data_type, col.default
+    if dialect == "mysql":
+        out = _mysql(table, column, dtype, default)
+    else:
+        out = _postgres(table, column, dtype, default)
+    if default is None and col.not_null:
+        why = (
+            f"no DEFAULT, so nothing fills {column} for existing rows: the new app version "
+            "(or an UPDATE in this migration) must, before verify"
+        )
+        out = [replace(s, why=why) if s.verify is not None else s for s in out]
+    if not col.not_null:
+        out = [s for s in out if s.phase in (Phase.EXPAND, Phase.BACKFILL)]
+    return out
+
+
+def _backfill(table: str, c: str, default: str | None) -> list[Step]:
+    if default is None:
+        return []
+    return [
+        Step(
+            Phase.BACKFILL,
+            f"give existing rows of {table} the default {default}",
+            backfill=Backfill(table, f"{c} = {default}", f"{c} IS NULL"),
+            why="in short batches instead of one table rewrite under ACCESS EXCLUSIVE",
+        )
+    ]
+
+
+def _postgres(table: str, column: str, dtype: str, default: str | None) -> list[Step]:
+    t = quote_table(table, "postgres")
+    c = quote(column, "postgres")
+    add: tuple[str, ...] = (f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {c} {dtype}",)
+    how = "old app versions do not know it, so it must accept their inserts"
+    if default is not None:
+        # Only a default that would rewrite gets here (volatile, or any before PostgreSQL
+        # 11): set after the column exists, it applies to new rows only - no rewrite.
+        add = (*add, f"ALTER TABLE {t} ALTER COLUMN {c} SET DEFAULT {default}")
+        how = "then its default for new rows: no table rewrite"
+    return [
+        Step(
+            Phase.EXPAND,
+            f"add {table}.{column} {dtype}, nullable",
+            sql=add,
+            rollback=(f"ALTER TABLE {t} DROP COLUMN IF EXISTS {c}",),
+            why=f"nullable first ({how})",
+        ),
+        *_backfill(table, c, default),
+        *pg_not_null_steps(table, column, why="NOT NULL comes last, when every row has a value"),
+    ]
+
+
+def _mysql(table: str, column: str, dtype: str, default: str | None) -> list[Step]:
+    t = quote_table(table, "mysql")
+    c = quote(column, "mysql")
+    with_default = f" DEFAULT {default}" if default is not None else ""
+    return [
+        Step(
+            Phase.EXPAND,
+            f"add {table}.{column} {dtype}, nullable",
+            sql=(f"ALTER TABLE {t} ADD COLUMN {c} {dtype} NULL{with_default}",),
+            rollback=mysql_drop_column_if_exists(table, column),
+            why="nullable first (INSTANT): old app versions do not know it, so it must accept "
+            "their inserts",
+        ),
+        *_backfill(table, c, default),
+        Step(
+            Phase.VERIFY,
+            f"no NULL left in {table}.{column}",
+            verify=Verify(
+                f"{table}.{column} has no NULL",
+                f"SELECT {pk_of(table)} FROM {t} WHERE {c} IS NULL",
+            ),
+            why="MODIFY … NOT NULL at contract fails on any NULL row",
+        ),
+        Step(
+            Phase.CONTRACT,
+            f"make {table}.{column} NOT NULL",
+            sql=(
+                f"ALTER TABLE {t} MODIFY COLUMN {c} {dtype} NOT NULL{with_default}, "
+                "ALGORITHM=INPLACE, LOCK=NONE",
+            ),
+            why="rebuilds the table in place while writes go on; LOCK=NONE makes the server "
+            "refuse rather than block them",
+        ),
+    ]

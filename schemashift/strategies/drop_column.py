@@ -1,0 +1,121 @@
+"""Drop a column once no old app version reads or writes it.
+
+expand    when the column is NOT NULL without a default, DROP NOT NULL so the new app
+          version can stop writing it (a default, identity or key column is left alone: the
+          new version can already omit it). The column's comment remembers it was NOT NULL,
+          for rollback - a static plan has no other place to keep what the catalog said.
+contract  the DROP COLUMN as written (destroys the data)
+rollback  restore NOT NULL (and the comment) when the expand removed it - unless the new
+          app version left NULLs meanwhile: then the column stays nullable (the old version
+          always writes it, so it does not mind) and a later rollback tries again
+"""
+
+from __future__ import annotations
+
+from schemashift.model import BREAKING, Change, Phase
+from schemashift.phases.model import Step
+from schemashift.sql.actions import Action
+from schemashift.strategies.common import (
+    WAS_NOT_NULL,
+    StrategyError,
+    attnum,
+    do_block,
+    literal,
+    mysql_definition,
+    mysql_dynamic,
+    mysql_info_where,
+    quote,
+    quote_table,
+    regclass,
+    statement_text,
+)
+
+KIND = "drop_column"
+DIALECTS = ("postgres", "mysql")
+
+
+def applies(action: Action, change: Change, dialect: str) -> bool:
+    return bool(action.table and action.column) and change.compatibility is BREAKING
+
+
+def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
+    if not sql:
+        raise StrategyError("drop_column needs the statement's text")
+    table, column = action.table or "", action.column or ""
+    expand, rollback = (
+        _mysql_relax(table, column) if dialect == "mysql" else _postgres_relax(table, column)
+    )
+    return [
+        Step(
+            Phase.EXPAND,
+            f"let the new app version stop writing {table}.{column}",
+            sql=expand,
+            rollback=rollback,
+            why=f"DROP NOT NULL when {column} has no default: otherwise inserts that omit it "
+            "fail; old app versions still read and write it",
+        ),
+        Step(
+            Phase.CONTRACT,
+            f"drop {table}.{column}",
+            sql=(statement_text(sql),),
+            why="only once no old app version reads or writes it - this destroys its data",
+        ),
+    ]
+
+
+def _postgres_relax(table: str, column: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    t = quote_table(table, "postgres")
+    c = quote(column, "postgres")
+    comment_on = f"COMMENT ON COLUMN {t}.{c} IS %L"
+    relax = do_block(
+        "DECLARE\n"
+        "    note text;\n"
+        "BEGIN\n"
+        "    IF EXISTS (SELECT 1 FROM pg_attribute a\n"
+        f"               WHERE a.attrelid = {regclass(table)} AND a.attname = {literal(column)}\n"
+        "                 AND a.attnotnull AND NOT a.atthasdef AND a.attidentity = ''\n"
+        "                 AND a.attgenerated = ''\n"
+        "                 AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid\n"
+        "                                 AND i.indisprimary AND a.attnum = ANY (i.indkey))) THEN\n"
+        f"        note := col_description({regclass(table)}, {attnum(table, column)});\n"
+        f"        ALTER TABLE {t} ALTER COLUMN {c} DROP NOT NULL;\n"
+        f"        EXECUTE format({literal(comment_on)}, {literal(WAS_NOT_NULL)} || coalesce(note, ''));\n"
+        "    END IF;\n"
+        "END"
+    )
+    restore = do_block(
+        "DECLARE\n"
+        "    note text;\n"
+        "BEGIN\n"
+        f"    note := col_description({regclass(table)}, {attnum(table, column)});\n"
+        f"    IF starts_with(note, {literal(WAS_NOT_NULL)})\n"
+        f"       AND NOT EXISTS (SELECT FROM {t} WHERE {c} IS NULL) THEN\n"
+        f"        ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL;\n"
+        f"        EXECUTE format({literal(comment_on)}, "
+        f"nullif(substr(note, {len(WAS_NOT_NULL) + 1}), ''));\n"
+        "    END IF;\n"
+        "END"
+    )
+    return (relax,), (restore,)
+
+
+def _mysql_relax(table: str, column: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    t = quote_table(table, "mysql")
+    c = quote(column, "mysql")
+    modify = literal(f"ALTER TABLE {t} MODIFY COLUMN {c} ", "mysql")
+    tail = literal(", LOCK=NONE", "mysql")
+    marker = literal(WAS_NOT_NULL, "mysql")
+    where = f"FROM information_schema.COLUMNS WHERE {mysql_info_where(table, column)}"
+    relax = mysql_dynamic(
+        "SELECT IF(IS_NULLABLE = 'NO' AND COLUMN_DEFAULT IS NULL AND COLUMN_KEY <> 'PRI' "
+        "AND EXTRA NOT LIKE '%auto_increment%', "
+        f"CONCAT({modify}, {mysql_definition(literal(' NULL'), f'CONCAT({marker}, COLUMN_COMMENT)')}, "
+        f"{tail}), NULL) {where}"
+    )
+    restore = mysql_dynamic(
+        f"SELECT IF(LEFT(COLUMN_COMMENT, {len(WAS_NOT_NULL)}) = {marker} "
+        f"AND NOT EXISTS (SELECT 1 FROM {t} WHERE {c} IS NULL), "
+        f"CONCAT({modify}, {mysql_definition(literal(' NOT NULL'), f'SUBSTRING(COLUMN_COMMENT, {len(WAS_NOT_NULL) + 1})')}, "
+        f"{tail}), NULL) {where}"
+    )
+    return relax, restore

@@ -1,0 +1,34 @@
+"""SET NOT NULL on an existing column without a long ACCESS EXCLUSIVE scan.
+
+expand    nothing: the new app version must stop writing NULLs (and a backfill - an UPDATE
+          in the same migration - fills the old ones)
+verify    no NULL left
+contract  CHECK (c IS NOT NULL) NOT VALID → VALIDATE (own transaction, SHARE UPDATE
+          EXCLUSIVE) → SET NOT NULL (no scan on PostgreSQL 12+) → DROP the CHECK
+
+The constraint is added at contract, not expand: it refuses NULL writes at once, and the old
+app version may still write them until it is gone.
+"""
+
+from __future__ import annotations
+
+from schemashift.model import BREAKING, Change
+from schemashift.phases.model import Step
+from schemashift.sql.actions import Action
+from schemashift.strategies.common import pg_not_null_steps
+
+KIND = "set_not_null"
+DIALECTS = ("postgres",)
+
+
+def applies(action: Action, change: Change, dialect: str) -> bool:
+    return bool(action.table and action.column) and (
+        change.compatibility is BREAKING or change.scans_table
+    )
+
+
+def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
+    table, column = action.table or "", action.column or ""
+    return pg_not_null_steps(
+        table, column, why="the old app version may still write NULL until contract"
+    )
