@@ -87,6 +87,11 @@ def _runner(database_url: str | None, config: Any, **options: Any) -> Any:
     return _guarded(lambda: Runner(url, config, RunOptions(**options)))
 
 
+def _report(plan: Any, result: Any) -> None:
+    note = "already done" if result.already_done else f"{result.steps_run} step(s) run"
+    click.echo(f"{plan.migration}: {result.phase.value} ok ({note})")
+
+
 def _phase_command(name: str, help_text: str) -> click.Command:
     @click.command(name, help=help_text)
     @click.argument("target")
@@ -99,9 +104,7 @@ def _phase_command(name: str, help_text: str) -> click.Command:
         config = _config()
         plan = _load_plan(target, config)
         runner = _runner(database_url, config, lock_timeout_ms=lock_timeout_ms)
-        result = _guarded(lambda: runner.run(plan, Phase(name)))
-        note = "already done" if result.already_done else f"{result.steps_run} step(s) run"
-        click.echo(f"{plan.migration}: {name} ok ({note})")
+        _report(plan, _guarded(lambda: runner.run(plan, Phase(name))))
 
     return command
 
@@ -132,9 +135,7 @@ def backfill_command(target: str, database_url: str | None, batch_size: int,
     runner = _runner(database_url, config, batch_size=batch_size,
                      rows_per_second=rows_per_second,
                      statement_timeout_ms=statement_timeout_ms)  # fmt: skip
-    result = _guarded(lambda: runner.run(plan, Phase.BACKFILL))
-    note = "already done" if result.already_done else f"{result.steps_run} step(s) run"
-    click.echo(f"{plan.migration}: backfill ok ({note})")
+    _report(plan, _guarded(lambda: runner.run(plan, Phase.BACKFILL)))
 
 
 @click.command("contract")
@@ -154,9 +155,7 @@ def contract_command(target: str, database_url: str | None, force: bool,
     config = _config()
     plan = _load_plan(target, config)
     runner = _runner(database_url, config, force=force, reason=reason)
-    result = _guarded(lambda: runner.run(plan, Phase.CONTRACT))
-    note = "already done" if result.already_done else f"{result.steps_run} step(s) run"
-    click.echo(f"{plan.migration}: contract ok ({note})")
+    _report(plan, _guarded(lambda: runner.run(plan, Phase.CONTRACT)))
 
 
 @click.command("rollback")
