@@ -165,6 +165,11 @@ def test_key_resolution(pg_conn: Any) -> None:
         resolve_key(pg_conn, "uq", "n")
     with pytest.raises(BackfillError, match="not found"):
         resolve_key(pg_conn, "pk", "nope")
+    pg_conn.execute("CREATE TABLE noidx (id int PRIMARY KEY, k int NOT NULL)")
+    with pytest.raises(BackfillError, match=r"no index leads with key column public\.noidx\.k"):
+        resolve_key(pg_conn, "noidx", "k")
+    pg_conn.execute("CREATE INDEX ON noidx (k, id)")
+    assert resolve_key(pg_conn, "noidx", "k").primary is False  # not unique: fine
     with pytest.raises(BackfillError, match="does not exist"):
         resolve_key(pg_conn, "missing")
     with pytest.raises(BackfillError, match="not a table"):
@@ -265,16 +270,26 @@ def test_sync_trigger_both_directions(pg_conn: Any) -> None:
     ex = pg_conn.execute
     ex('INSERT INTO s.t (id, "Old") VALUES (1, 10)')  # old app
     ex("INSERT INTO s.t (id, new) VALUES (2, 20)")  # new app
-    ex('INSERT INTO s.t (id, "Old", new) VALUES (3, 30, 31)')  # wrote both: kept
+    ex('INSERT INTO s.t (id, "Old", new) VALUES (3, 30, 30)')
     ex('INSERT INTO s.t (id, "Old") VALUES (4, 40)')
     ex('UPDATE s.t SET "Old" = 11 WHERE id = 1')
     ex("UPDATE s.t SET new = 21 WHERE id = 2")
-    ex('UPDATE s.t SET "Old" = 32, new = 33 WHERE id = 3')
-    ex("UPDATE s.t SET other = 1 WHERE id = 3")  # neither changed, both set: untouched
+    ex('UPDATE s.t SET "Old" = 32, new = 33 WHERE id = 3')  # both: the new one wins
+    ex("UPDATE s.t SET other = 1 WHERE id = 3")  # neither changed, both set: not called
     ex("UPDATE s.t SET new = NULL WHERE id = 4")  # nulls the new side: the old follows
     ex('INSERT INTO s.t (id, "Old", new) VALUES (5, 50, NULL)')
     rows = ex('SELECT id, "Old", new FROM s.t ORDER BY id').fetchall()
-    assert rows == [(1, 11, 11), (2, 21, 21), (3, 32, 33), (4, None, None), (5, 50, 50)]
+    assert rows == [(1, 11, 11), (2, 21, 21), (3, 33, 33), (4, None, None), (5, 50, 50)]
+    # the backfill's own batches (schemashift.backfill = on, transaction-local) skip it
+    with pg_conn.transaction():
+        ex("SELECT set_config('schemashift.backfill', 'on', true)")
+        ex("UPDATE s.t SET new = 12 WHERE id = 1")
+    ex("UPDATE s.t SET new = 13 WHERE id = 2")  # and the next transaction does not
+    assert ex('SELECT "Old", new FROM s.t WHERE id IN (1, 2) ORDER BY id').fetchall() == [
+        (11, 12),
+        (13, 13),
+    ]
+    ex('UPDATE s.t SET "Old" = 11, new = 11 WHERE id = 1')
     # a row from before the trigger (not backfilled) is filled by any update
     with pg_conn.transaction():
         for statement in drop:
@@ -293,6 +308,29 @@ def test_sync_trigger_both_directions(pg_conn: Any) -> None:
     assert left == 0
     assert ex("SELECT count(*) FROM pg_proc WHERE proname LIKE 'schemashift_sync%'"
               ).fetchone()[0] == 0  # fmt: skip
+
+
+def test_sync_trigger_with_defaults_and_not_null_on_the_old_column(pg_conn: Any) -> None:
+    """A BEFORE trigger sees the old column's DEFAULT as if written: the new column wins
+    when it is set; a NOT NULL old column is filled before the constraint is checked."""
+    ex = pg_conn.execute
+    ex("CREATE TABLE u (id int PRIMARY KEY, name text NOT NULL DEFAULT 'anon', "
+       "code int NOT NULL, full_name text, code2 bigint)")  # fmt: skip
+    for old, new in (("name", "full_name"), ("code", "code2")):
+        with pg_conn.transaction():
+            for statement in sync_trigger_sql("u", old, new)[0]:
+                ex(statement)
+    ex("INSERT INTO u (id, full_name, code2) VALUES (1, 'new-app', 7)")  # new app
+    ex("INSERT INTO u (id, name, code) VALUES (2, 'old-app', 8)")  # old app
+    ex("INSERT INTO u (id, code) VALUES (3, 9)")  # old app, name from its default
+    ex("INSERT INTO u (id, code2) VALUES (4, 10)")  # new app, no name: the old default
+    rows = ex("SELECT id, name, full_name, code, code2 FROM u ORDER BY id").fetchall()
+    assert rows == [
+        (1, "new-app", "new-app", 7, 7),
+        (2, "old-app", "old-app", 8, 8),
+        (3, "anon", "anon", 9, 9),
+        (4, "anon", "anon", 10, 10),
+    ]
 
 
 def test_identifier_helpers() -> None:
@@ -326,9 +364,11 @@ def test_resume_after_a_crash_neither_redoes_nor_skips(pg_conn: Any, connect: An
         if batch == 4:
             raise RuntimeError("simulated crash")
 
+    out = io.StringIO()
     with pytest.raises(RuntimeError, match="simulated crash"):
         run_backfill(connect, backfill, migration="m1", step=1, batch_size=10,
-                     _after_update=crash)  # fmt: skip
+                     progress=Progress(out, tty=False), _after_update=crash)  # fmt: skip
+    assert "stopped after 3 batches of this run (checkpoint: 30); run it again" in out.getvalue()
     assert checkpoint(pg_conn)[:2] == ("30", 30)  # type: ignore[index]
     assert wrong(pg_conn, "t", "touches <> 1") == 970
     assert wrong(pg_conn, "t", "id <= 30 AND touches <> 1") == 0
@@ -647,6 +687,7 @@ def test_kill_test_sigkill_at_random_points(big_table: Any, postgres_url: str,
         "count(*) FILTER (WHERE touches <> 1), count(*) FROM big"
     ).fetchone()
     assert bad == (0, 0, KILL_ROWS), f"seed {seed}: wrong, touched not once, rows: {bad}"
-    last_key, rows_done, _ = checkpoint(big_table, "kill", 0)  # type: ignore[misc]
-    assert (last_key, rows_done) == (str(3 * KILL_ROWS), KILL_ROWS)
+    final_checkpoint = checkpoint(big_table, "kill", 0)
+    assert final_checkpoint is not None
+    assert final_checkpoint[:2] == (str(3 * KILL_ROWS), KILL_ROWS)
     assert app_writes[0] > 0

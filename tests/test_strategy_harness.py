@@ -12,15 +12,12 @@ Per case:
 5. expand again, backfill, verify, contract: the final schema is the new one and every
    row is right in it.
 
-PostgreSQL runs through ``schemashift.execute.runner.Runner``. MySQL/MariaDB runs
-through the Runner too once it accepts MySQL URLs; until then through ``_MySQLSteps``
-below, a bare executor of the same plan (placeholders, statements, batches, verify
-queries, rollback in reverse) without the Runner's state, locks and retries.
+Both PostgreSQL and MySQL/MariaDB run through ``schemashift.execute.runner.Runner``
+(its state, run lock, lock timeouts and retries, and the dialect's batched backfill).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +26,7 @@ import pytest
 
 from schemashift.config import Config
 from schemashift.model import Phase
-from schemashift.phases.model import PHASE_ORDER, Plan, Step
+from schemashift.phases.model import PHASE_ORDER, Plan
 from schemashift.phases.planner import plan_sql
 
 runner_module = pytest.importorskip("schemashift.execute.runner")
@@ -447,11 +444,6 @@ USERS = (
     "CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL, email text);"
     "INSERT INTO users VALUES (1, 'ann', 'a@x'), (2, 'bob', NULL), (3, 'cid', NULL);"
 )
-TRIGGER_DEFAULT_BUG = (
-    "schemashift/execute/triggers.py: the INSERT trigger's WHEN (NEW.new IS NULL OR NEW.old "
-    "IS NULL) skips an insert by the new app when the old column has a DEFAULT, so old keeps "
-    "the default instead of the new value"
-)
 
 PG_CASES = [
     Case(
@@ -471,7 +463,6 @@ PG_CASES = [
         _rename_column_intermediate,
         lambda app: _expect(app, "SELECT id, name FROM users ORDER BY id", _RENAMED),
         _rename_column_default_final,
-        marks=(pytest.mark.xfail(reason=TRIGGER_DEFAULT_BUG, raises=AssertionError, strict=True),),
     ),
     Case(
         "rename_table",
@@ -741,75 +732,6 @@ def test_drop_column_rollback_keeps_nulls_written_meanwhile(
 # --------------------------------------------------------------------------- MySQL / MariaDB
 
 
-class _MySQLSteps:
-    """Runs a plan's steps on MySQL/MariaDB the way the Runner's contract says (placeholders
-    resolved from information_schema, statements in order, backfill in batches, verify
-    queries that list offending keys, rollback of the expand in reverse) - without the
-    Runner's state, locks and retries. For this harness only, until the Runner runs on
-    MySQL."""
-
-    def __init__(self, connect: Callable[[], Any]) -> None:
-        self.conn = connect()
-        self.done: set[int] = set()
-
-    def run(self, plan: Plan, phase: Phase) -> None:
-        for index, step in plan.phase(phase):
-            self._step(step)
-            if phase is Phase.EXPAND:
-                self.done.add(index)
-
-    def rollback(self, plan: Plan) -> None:
-        for index, step in reversed(plan.phase(Phase.EXPAND)):
-            if index in self.done:
-                self._execute(step.rollback)
-        self.done.clear()
-
-    def _step(self, step: Step) -> None:
-        self._execute(step.sql)
-        if step.backfill is not None:
-            b = step.backfill
-            key = self._resolve(b.key.replace("{pk:table}", f"{{pk:{b.table}}}"))
-            update = self._resolve(
-                f"UPDATE `{b.table}` SET {b.assignments} WHERE {b.pending} ORDER BY {key} LIMIT 2"
-            )
-            for _ in range(10_000):
-                with self.conn.cursor() as cur:
-                    if cur.execute(update) == 0:
-                        break
-        if step.verify is not None:
-            with self.conn.cursor() as cur:
-                cur.execute(f"SELECT * FROM ({self._resolve(step.verify.sql)}) AS o LIMIT 10")
-                rows = cur.fetchall()
-            if rows:
-                raise VerifyFailed(step.verify.description, [r[0] for r in rows])
-
-    def _execute(self, statements: Sequence[str]) -> None:
-        with self.conn.cursor() as cur:
-            for sql in statements:
-                cur.execute(self._resolve(sql))
-
-    def _resolve(self, sql: str) -> str:
-        def lookup(m: re.Match[str]) -> str:
-            with self.conn.cursor() as cur:
-                if m.group(1) == "type":
-                    table, _, column = m.group(2).rpartition(".")
-                    cur.execute(
-                        "SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE "
-                        "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND COLUMN_NAME = %s",
-                        (table, column),
-                    )
-                else:
-                    cur.execute(
-                        "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE "
-                        "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s "
-                        "AND CONSTRAINT_NAME = 'PRIMARY'",
-                        (m.group(2),),
-                    )
-                return str(cur.fetchone()[0])
-
-        return re.sub(r"\{(type|pk):([^{}]+)\}", lookup, sql)
-
-
 def _my_rename_intermediate(old: App, new: App) -> None:
     old.execute("INSERT INTO users (id, name, email) VALUES (10, 'old-app', 'o@x')")
     new.execute("INSERT INTO users (id, full_name, email) VALUES (11, 'new-app', 'n@x')")
@@ -946,12 +868,7 @@ MYSQL_CASES = [
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.name, marks=c.marks) for c in MYSQL_CASES])
 def test_mysql_strategy(case: Case, mysql_url: str, mysql_connect: Callable[..., Any]) -> None:
-    from schemashift.execute.database import DatabaseError
-
-    try:
-        runner: Any = Runner(mysql_url, Config(dialect="mysql"), RunOptions(quiet=True))
-    except DatabaseError:  # the Runner runs on PostgreSQL only for now
-        runner = _MySQLSteps(mysql_connect)
+    runner = Runner(mysql_url, Config(dialect="mysql"), RunOptions(quiet=True))
     _run_case(case, runner, mysql_connect, "mysql", mysql_schema)
 
 

@@ -4,7 +4,9 @@ A :class:`~schemashift.phases.model.Backfill` says which table, the ``SET`` clau
 condition of rows that still need it and the key to page on. :func:`run_backfill` walks
 the key in ranges of ``batch_size`` rows, one short transaction per batch:
 
-1. ``set_config('statement_timeout' / 'lock_timeout', …, true)``: both local to the batch;
+1. ``set_config(…, true)``, local to the batch: ``statement_timeout``, ``lock_timeout``,
+   ``synchronous_commit`` (off unless asked) and ``schemashift.backfill = on`` (the sync
+   trigger of execute/triggers.py skips the backfill's own updates);
 2. lock and read the checkpoint row (``SELECT … FOR UPDATE``). The checkpoint in the
    database, not a copy in memory, says where the batch starts: a second run of the same
    step queues behind this one instead of repeating its batches, and a run resumed while
@@ -44,7 +46,7 @@ from typing import Any, TextIO
 import psycopg
 from psycopg import sql
 
-from schemashift.execute.triggers import split_name
+from schemashift.execute.triggers import BACKFILL_SETTING, split_name
 from schemashift.phases.model import Backfill
 
 __all__ = ["BackfillError", "BackfillResult", "KeyInfo", "Progress", "resolve_key",
@@ -288,8 +290,9 @@ def _raw_parts(name: str) -> list[str]:
 
 def resolve_key(conn: Connection, table: str, key: str = "{pk:table}") -> KeyInfo:
     """The column to page on: for ``{pk:…}`` the table's single-column primary key, else a
-    unique index on one NOT NULL column; or the named column, which must be NOT NULL
-    (it need not be unique: batches are key ranges, so equal keys share a batch)."""
+    unique index on one NOT NULL column; or the named column, which must be NOT NULL and
+    lead a valid btree index (it need not be unique: batches are key ranges, so equal keys
+    share a batch)."""
     oid, schema, name = resolve_table(conn, table)
     where = f"{schema}.{name}"
     placeholder = _PLACEHOLDER.fullmatch(key.strip())
@@ -338,7 +341,11 @@ def resolve_key(conn: Connection, table: str, key: str = "{pk:table}") -> KeyInf
         row = conn.execute(
             "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
             "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND "
-            "i.indisprimary AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum) "
+            "i.indisprimary AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum), "
+            "EXISTS (SELECT 1 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid "
+            "JOIN pg_am am ON am.oid = ic.relam WHERE i.indrelid = a.attrelid AND "
+            "i.indkey[0] = a.attnum AND am.amname = 'btree' AND i.indisvalid AND "
+            "i.indpred IS NULL) "
             "FROM pg_attribute a WHERE a.attrelid = %s AND a.attname = %s "
             "AND a.attnum > 0 AND NOT a.attisdropped",
             (oid, column),
@@ -349,6 +356,12 @@ def resolve_key(conn: Connection, table: str, key: str = "{pk:table}") -> KeyInf
             raise BackfillError(
                 f"backfill: key column {where}.{row[0]} is nullable: rows with a NULL key "
                 "would never be visited; page on a NOT NULL column"
+            )
+        if not row[4]:
+            raise BackfillError(
+                f"backfill: no index leads with key column {where}.{row[0]}: every batch "
+                "would scan and sort the table; CREATE INDEX CONCURRENTLY on it first, or "
+                "page on the primary key"
             )
         return KeyInfo(oid, schema, name, str(row[0]), str(row[1]), bool(row[3]))
     raise BackfillError(f"backfill: key column {key!r} not found in {where}")
@@ -499,12 +512,16 @@ class _Batcher:
             "UPDATE {} SET last_key = %(last)s, rows_done = rows_done + %(rows)s, "
             "updated_at = now() WHERE migration = %(migration)s AND step = %(step)s"
         ).format(table)
+        # No row lock here: a killed run's batch may still hold it until its backend
+        # notices; the batches wait for it (under lock_timeout, with retries).
         self.init_checkpoint = sql.SQL(
-            "INSERT INTO {} AS p (migration, step, last_key, rows_done, rows_total_estimate) "
+            "INSERT INTO {} (migration, step, last_key, rows_done, rows_total_estimate) "
             "VALUES (%(migration)s, %(step)s, NULL, 0, %(estimate)s) "
-            "ON CONFLICT (migration, step) DO UPDATE SET "
-            "rows_total_estimate = EXCLUDED.rows_total_estimate "
-            "RETURNING p.last_key, p.rows_done"
+            "ON CONFLICT (migration, step) DO NOTHING"
+        ).format(table)
+        self.read_checkpoint = sql.SQL(
+            "SELECT last_key, rows_done, rows_total_estimate FROM {} "
+            "WHERE migration = %(migration)s AND step = %(step)s"
         ).format(table)
 
 
@@ -552,16 +569,21 @@ def run_backfill(
         raise ValueError("rows_per_second must be positive")
     started = time.monotonic()
     conn = _open(connect)
+    shown = finished = False
+    result = BackfillResult(0, 0, 0.0, None)
     try:
         ensure_progress_table(conn, state_schema)
         key = resolve_key(conn, backfill.table, backfill.key)
         batcher = _Batcher(conn, key, backfill, state_schema, migration, step)
         estimate = estimate_rows(conn, key.oid, key.table_sql)
-        row = conn.execute(batcher.init_checkpoint, {**batcher.ident, "estimate": estimate}
-                           ).fetchone()  # fmt: skip
-        assert row is not None
+        conn.execute(batcher.init_checkpoint, {**batcher.ident, "estimate": estimate})
+        row = conn.execute(batcher.read_checkpoint, batcher.ident).fetchone()
+        if row is None:
+            raise BackfillError(f"backfill: the checkpoint of {migration} step {step} vanished")
         resumed_from: str | None = row[0]
         total_done = int(row[1])
+        if estimate is None or (row[2] is not None and resumed_from is not None):
+            estimate = row[2]  # the table as the first run found it
         end_row = conn.execute(batcher.max_key).fetchone()
         end_key: str | None = end_row[0] if end_row else None
 
@@ -569,6 +591,7 @@ def run_backfill(
         if progress is not None:
             note = f", resuming after {key.column} = {resumed_from}" if resumed_from else ""
             progress.start(label, estimate, total_done if resumed_from else 0, note)
+            shown = True
         done_base = total_done if resumed_from else 0
 
         result = BackfillResult(0, 0, 0.0, resumed_from, last_key=resumed_from,
@@ -645,9 +668,15 @@ def run_backfill(
                 f"{result.batches} batches, {result.seconds:.1f} s"
                 + (f", {result.retries} retries" if result.retries else "")
             )
+        finished = True
         return result
     finally:
-        conn.close()
+        if shown and not finished and progress is not None:
+            progress.finish(
+                f"stopped after {result.batches} batches of this run (checkpoint: "
+                f"{result.last_key}); run it again to resume"
+            )
+        _close_quietly(conn)
 
 
 def _run_batch(
@@ -664,8 +693,9 @@ def _run_batch(
     with conn.transaction():
         conn.execute(
             "SELECT set_config('statement_timeout', %s, true), "
-            "set_config('lock_timeout', %s, true), set_config('synchronous_commit', %s, true)",
-            (str(int(statement_timeout_ms)), str(int(lock_timeout_ms)), sync),
+            "set_config('lock_timeout', %s, true), set_config('synchronous_commit', %s, true), "
+            "set_config(%s, 'on', true)",
+            (str(int(statement_timeout_ms)), str(int(lock_timeout_ms)), sync, BACKFILL_SETTING),
         )
         row = conn.execute(b.lock_checkpoint, b.ident).fetchone()
         if row is None:

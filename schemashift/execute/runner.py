@@ -1,14 +1,20 @@
-"""Run a plan's phases on a live PostgreSQL database, safely and resumably.
+"""Run a plan's phases on a live PostgreSQL or MySQL/MariaDB database, safely and resumably.
 
 - Phases run in order (expand → backfill → verify → contract); out of order is refused
   (``GateRefused``, exit 3) naming the phase that comes next. Re-running a finished phase
   does nothing; a phase that failed half-way resumes at its first unfinished step.
-- Two runs never interleave: a session advisory lock is held for the whole command.
-- Every DDL statement runs with ``lock_timeout`` (default 1 s) so it never queues behind
-  a long transaction and stalls other traffic; on timeout it is retried with exponential
+- Two runs never interleave: a run lock (PostgreSQL advisory lock, MySQL ``GET_LOCK``) is
+  held for the whole command.
+- Every DDL statement runs with a lock timeout (default 1 s; ``lock_timeout`` on
+  PostgreSQL, ``lock_wait_timeout`` in whole seconds on MySQL) so it never queues behind a
+  long transaction and stalls other traffic; on timeout it is retried with exponential
   backoff, jitter and a cap.
 - ``concurrent`` steps run outside a transaction; an INVALID index a failed concurrent
-  build left behind is dropped before the retry.
+  build left behind is dropped before the retry (PostgreSQL).
+- MySQL has no transactional DDL: a step's statement groups commit one by one and each is
+  recorded, so a retry or a later run resumes at the first group not done, and a rollback
+  also undoes a step that stopped half way.
+- What differs between databases lives in execute/backends.py.
 - The plan's checksum is pinned at expand: later phases refuse a changed plan.
 - Every step is recorded in the state tables, every phase run in the events log.
 """
@@ -24,18 +30,14 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from schemashift.config import Config
-from schemashift.execute.database import DatabaseError, Target, connect, parse_url
-from schemashift.execute.state import MigrationRow, PostgresState
+from schemashift.execute.backends import RUN_LOCK, Backend, backend_for
+from schemashift.execute.database import DatabaseError, Target, parse_url
+from schemashift.execute.state import MigrationRow, State
 from schemashift.model import Phase
 from schemashift.phases.model import PHASE_ORDER, Plan, Step
 
-ADVISORY_KEY = "schemashift:run"
+ADVISORY_KEY = RUN_LOCK
 _PLACEHOLDER = re.compile(r"\{(type|pk):([^{}]+)\}")
-_CONCURRENT_INDEX = re.compile(
-    r"CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?(\"[^\"]+\"|[\w.]+)",
-    re.IGNORECASE,
-)
-_RETRYABLE = {"55P03", "40P01", "40001"}  # lock_not_available, deadlock, serialization
 
 
 class GateRefused(RuntimeError):
@@ -80,38 +82,35 @@ class PhaseResult:
 class Runner:
     def __init__(self, database_url: str, config: Config, options: RunOptions | None = None):
         self.target: Target = parse_url(database_url)
-        if self.target.dialect != "postgres":
-            raise DatabaseError(
-                f"the phase engine runs on PostgreSQL for now, not {self.target.dialect} "
-                f"({self.target.safe})"
-            )
+        self.backend: Backend = backend_for(self.target)
         self.config = config
         self.options = options or RunOptions()
         self._conn: Any = None
 
     # -- connection, lock, state ------------------------------------------------------
 
-    def _connect(self) -> Any:
-        return connect(self.target, autocommit=True)
-
     def __enter__(self) -> Runner:
-        self._conn = self._connect()
-        got = self._conn.execute(
-            "SELECT pg_try_advisory_lock(hashtext(%s))", (ADVISORY_KEY,)
-        ).fetchone()[0]
+        self._conn = self.backend.connect()
+        try:
+            got = self.backend.try_lock(self._conn)
+        except BaseException:
+            self._conn.close()
+            self._conn = None
+            raise
         if not got:
             self._conn.close()
+            self._conn = None
             raise GateRefused(
                 "another schemashift run holds the lock on this database; wait for it to finish"
             )
-        self.state = PostgresState(self._conn, self.config.state_schema)
+        self.state: State = self.backend.state(self._conn, self.config.state_schema)
         self.state.ensure()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._conn is not None:
             try:
-                self._conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (ADVISORY_KEY,))
+                self.backend.unlock(self._conn)
             finally:
                 self._conn.close()
                 self._conn = None
@@ -148,7 +147,7 @@ class Runner:
                     skipped += 1
                     continue
                 self._say(f"{plan.migration}: {phase.value} step {index}: {step.description}")
-                self._run_step(plan, index, step)
+                self._run_step(plan, index, step, row.groups_done.get(index, 0))
                 self.state.step_done(plan.migration, index)
                 ran += 1
         except Exception as exc:
@@ -202,17 +201,21 @@ class Runner:
             if row.status == "rolled_back":
                 self._say(f"{plan.migration}: already rolled back")
                 return 0
-            if row.phase == Phase.CONTRACT.value or row.status == "done":
+            contracting = any(i in row.steps_done or i in row.groups_done
+                              for i, _ in plan.phase(Phase.CONTRACT))  # fmt: skip
+            if row.phase == Phase.CONTRACT.value or row.status == "done" or contracting:
                 raise GateRefused(
                     f"{plan.migration} is contracted: the old schema is gone, rollback is "
                     "refused; fix forward with a new migration"
                 )
             undone = 0
             for index, step in reversed(plan.phase(Phase.EXPAND)):
-                if index not in row.steps_done or not step.rollback:
+                # A step that stopped half way (MySQL: no transactional DDL) has effects too.
+                started = index in row.steps_done or index in row.groups_done
+                if not started or not step.rollback:
                     continue
                 self._say(f"{plan.migration}: rollback step {index}: {step.description}")
-                self._execute(plan, step.rollback, concurrent=step.concurrent)
+                self._execute(step.rollback, concurrent=step.concurrent)
                 undone += 1
             self.state.clear_steps(plan.migration)
             self.state.set_phase(plan.migration, None, "rolled_back")
@@ -225,11 +228,12 @@ class Runner:
 
     # -- steps ------------------------------------------------------------------------
 
-    def _run_step(self, plan: Plan, index: int, step: Step) -> None:
+    def _run_step(self, plan: Plan, index: int, step: Step, groups_done: int = 0) -> None:
         if step.sql:
-            self._execute(plan, step.sql, concurrent=step.concurrent)
+            self._execute(step.sql, concurrent=step.concurrent,
+                          record=(plan.migration, index), start=groups_done)  # fmt: skip
         if step.backfill is not None:
-            from schemashift.execute.backfill import Progress, run_backfill
+            from schemashift.execute.backfill import Progress
 
             backfill = step.backfill
             key = self._resolve(backfill.key.replace("{pk:table}", f"{{pk:{backfill.table}}}"))
@@ -239,59 +243,49 @@ class Runner:
                 pending=self._resolve(backfill.pending),
                 key=key,
             )
-            run_backfill(
-                lambda: connect(self.target),
+            self.backend.backfill(
                 resolved,
                 migration=plan.migration,
                 step=index,
                 batch_size=self.options.batch_size,
                 rows_per_second=self.options.rows_per_second,
                 statement_timeout_ms=self.options.statement_timeout_ms,
+                lock_timeout_ms=self.options.lock_timeout_ms,
                 progress=None if self.options.quiet else Progress(),
                 state_schema=self.config.state_schema,
             )
         if step.verify is not None:
             sql = self._resolve(step.verify.sql)
-            rows = self._conn.execute(f"SELECT * FROM ({sql}) AS offending LIMIT 10").fetchall()
+            rows = self.backend.query(self._conn, f"SELECT * FROM ({sql}) AS offending LIMIT 10")
             if rows:
                 raise VerifyFailed(
                     step.verify.description, [r[0] if len(r) == 1 else r for r in rows]
                 )
 
-    def _execute(self, plan: Plan, statements: tuple[str, ...], *, concurrent: bool) -> None:
-        sqls = [self._resolve(s) for s in statements]
-        if concurrent:
-            for sql in sqls:
-                self._with_retries(lambda sql=sql: self._concurrent(sql), sql)  # type: ignore[misc]
-        else:
-            self._with_retries(lambda: self._transaction(sqls), "; ".join(sqls))
+    def _execute(self, statements: tuple[str, ...], *, concurrent: bool,
+                 record: tuple[str, int] | None = None, start: int = 0) -> None:  # fmt: skip
+        """Run statements group by group (see Backend.groups), each with retries. Without
+        transactional DDL, ``record`` (migration, step) notes each committed group, and the
+        groups before ``start`` (committed by an earlier run) are skipped. Placeholders are
+        resolved group by group, against the catalog as the groups before left it."""
+        groups = self.backend.groups(statements, concurrent=concurrent)
+        track = record is not None and not self.backend.transactional_ddl
+        if track and start == 0:
+            assert record is not None
+            self.state.step_started(*record)
+        for number, raw in enumerate(groups):
+            if track and number < start:
+                continue
+            group = [self._resolve(s) for s in raw]
 
-    def _transaction(self, sqls: list[str]) -> None:
-        with self._conn.transaction():
-            self._conn.execute(f"SET LOCAL lock_timeout = {int(self.options.lock_timeout_ms)}")
-            for sql in sqls:
-                self._conn.execute(sql)
+            def run(group: list[str] = group) -> None:
+                self.backend.run_group(self._conn, group, concurrent=concurrent, say=self._say,
+                                       lock_timeout_ms=self.options.lock_timeout_ms)  # fmt: skip
 
-    def _concurrent(self, sql: str) -> None:
-        self._conn.execute(f"SET lock_timeout = {int(self.options.lock_timeout_ms)}")
-        try:
-            index = _CONCURRENT_INDEX.search(sql)
-            if index:
-                self._drop_invalid_index(index.group(1))
-            self._conn.execute(sql)
-        finally:
-            self._conn.execute("RESET lock_timeout")
-
-    def _drop_invalid_index(self, name: str) -> None:
-        """A concurrent build that failed leaves an INVALID index; IF NOT EXISTS would then
-        skip the rebuild and the retry would silently keep a useless index."""
-        row = self._conn.execute(
-            "SELECT NOT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(%s)",
-            (name.strip('"'),),
-        ).fetchone()
-        if row and row[0]:
-            self._say(f"dropping INVALID index {name} left by a failed build")
-            self._conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+            self._with_retries(run, "; ".join(group))
+            if track:
+                assert record is not None
+                self.state.groups_done(*record, number + 1)
 
     def _with_retries(self, action: Callable[[], None], what: str) -> None:
         attempt = 0
@@ -300,14 +294,14 @@ class Runner:
                 action()
                 return
             except Exception as exc:
-                state = getattr(exc, "sqlstate", None)
-                if state not in _RETRYABLE or attempt >= self.options.retries:
+                code = self.backend.retryable(exc)
+                if code is None or attempt >= self.options.retries:
                     raise
                 attempt += 1
                 delay = min(self.options.backoff_cap_s,
                             self.options.backoff_base_s * 2 ** (attempt - 1))  # fmt: skip
                 delay *= 0.5 + random.random() / 2  # jitter: runs do not retry in lockstep
-                self._say(f"lock not available ({state}), retry {attempt}/"
+                self._say(f"lock not available ({code}), retry {attempt}/"
                           f"{self.options.retries} in {delay:.2f} s: {what[:80]}")  # fmt: skip
                 time.sleep(delay)
 
@@ -320,23 +314,14 @@ class Runner:
         kind, ref = m.group(1), m.group(2)
         if kind == "type":
             table, _, column = ref.rpartition(".")
-            row = self._conn.execute(
-                "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
-                "WHERE a.attrelid = to_regclass(%s) AND a.attname = %s AND NOT a.attisdropped",
-                (table, column),
-            ).fetchone()
-            if row is None:
+            found = self.backend.column_type(self._conn, table, column)
+            if found is None:
                 raise DatabaseError(f"column {ref} not found: cannot resolve its type")
-            return str(row[0])
-        row = self._conn.execute(
-            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
-            "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = to_regclass(%s) AND i.indisprimary "
-            "AND i.indnatts = 1",
-            (ref,),
-        ).fetchone()
-        if row is None:
+            return found
+        key = self.backend.primary_key(self._conn, ref)
+        if key is None:
             raise DatabaseError(f"table {ref} has no single-column primary key to page on")
-        return str(row[0])
+        return key
 
 
 def _index(phase: Phase) -> int:

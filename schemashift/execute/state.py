@@ -1,24 +1,31 @@
 """schemashift's own tables in the target database (DESIGN §7).
 
-PostgreSQL: schema ``schemashift`` (configurable); elsewhere: tables prefixed
-``schemashift_``. Created on first use and migrated by schemashift itself: ``meta`` keeps
-the layout version, and each upgrade step below runs once.
+PostgreSQL: schema ``schemashift`` (configurable); MySQL/MariaDB: tables prefixed
+``schemashift_`` in the current database (the prefix is the configured state schema plus
+``_``). Created on first use and migrated by schemashift itself: ``meta`` keeps the layout
+version, and each upgrade step below runs once (they are idempotent).
 
 - ``migrations``: one row per migration: its plan, the checksum pinned at expand, the last
-  completed phase, status, steps done, timestamps, error, the app version it is for.
-- ``backfill_progress``: the checkpoint of each backfill step (see execute/backfill.py).
-- ``deployments``: which app versions run where (the deployment registry).
+  completed phase, status, steps done, timestamps, error, the app version it is for, and
+  ``groups_done`` (``{step: statement groups done}``) for steps that do not run in one
+  transaction (MySQL has no transactional DDL: a step resumes after its last group);
+- ``backfill_progress``: the checkpoint of each backfill step (see execute/backfill.py);
+- ``deployments``: which app versions run where (the deployment registry);
 - ``events``: append-only audit log of every phase run, gate decision and ``--force``.
+
+Timestamps are UTC: ``timestamptz`` on PostgreSQL, ``DATETIME(6)`` written with
+``UTC_TIMESTAMP(6)`` on MySQL (read back as aware datetimes either way).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 
 _PG_LAYOUT = [
     "CREATE SCHEMA IF NOT EXISTS {s}",
@@ -65,6 +72,78 @@ _PG_LAYOUT = [
         forced boolean NOT NULL DEFAULT false,
         reason text)""",
 ]
+# Upgrades: (layout version, statement); each runs once, when the stored version is older.
+_PG_UPGRADES = [
+    (
+        2,
+        "ALTER TABLE {s}.migrations ADD COLUMN IF NOT EXISTS groups_done jsonb NOT NULL "
+        "DEFAULT '{{}}'",
+    ),
+]
+
+# The same tables on MySQL 8 / MariaDB 10.5+ ({p}: the prefix). Keys are VARCHAR (TEXT
+# cannot be a key), case-sensitive like PostgreSQL's text (utf8mb4_bin); JSON is LONGTEXT
+# with a JSON_VALID check on MariaDB; InnoDB, so a backfill batch and its checkpoint commit
+# together.
+_MYSQL_TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+_MYSQL_LAYOUT = [
+    """CREATE TABLE IF NOT EXISTS `{p}meta` (
+        `key` VARCHAR(191) PRIMARY KEY,
+        value TEXT NOT NULL) """
+    + _MYSQL_TABLE_OPTIONS,
+    """CREATE TABLE IF NOT EXISTS `{p}migrations` (
+        migration VARCHAR(255) PRIMARY KEY,
+        plan JSON NOT NULL,
+        checksum VARCHAR(64) NOT NULL,
+        phase VARCHAR(32),
+        status VARCHAR(32) NOT NULL,
+        steps_done JSON NOT NULL DEFAULT ('[]'),
+        for_app VARCHAR(255),
+        for_version VARCHAR(255),
+        started_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+        updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+        finished_at DATETIME(6) NULL,
+        error TEXT,
+        groups_done JSON NOT NULL DEFAULT ('{{}}')) """
+    + _MYSQL_TABLE_OPTIONS,
+    """CREATE TABLE IF NOT EXISTS `{p}backfill_progress` (
+        migration VARCHAR(255) NOT NULL,
+        step INT NOT NULL,
+        last_key TEXT,
+        rows_done BIGINT NOT NULL DEFAULT 0,
+        rows_total_estimate BIGINT,
+        updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+        PRIMARY KEY (migration, step)) """
+    + _MYSQL_TABLE_OPTIONS,
+    """CREATE TABLE IF NOT EXISTS `{p}deployments` (
+        app VARCHAR(191) NOT NULL,
+        version VARCHAR(191) NOT NULL,
+        instance VARCHAR(191) NOT NULL,
+        environment VARCHAR(191) NOT NULL DEFAULT 'production',
+        slot VARCHAR(32),
+        traffic DECIMAL(6, 2),
+        first_seen DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+        last_seen DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+        retired_at DATETIME(6) NULL,
+        PRIMARY KEY (app, instance, environment)) """
+    + _MYSQL_TABLE_OPTIONS,
+    """CREATE TABLE IF NOT EXISTS `{p}events` (
+        id BIGINT AUTO_INCREMENT PRIMARY KEY,
+        at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+        migration VARCHAR(255),
+        phase VARCHAR(32),
+        action VARCHAR(64) NOT NULL,
+        detail JSON NOT NULL DEFAULT ('{{}}'),
+        forced BOOLEAN NOT NULL DEFAULT FALSE,
+        reason TEXT,
+        KEY `{p}events_migration` (migration, id)) """
+    + _MYSQL_TABLE_OPTIONS,
+]
+
+_COLUMNS = (
+    "migration, plan, checksum, phase, status, steps_done, for_app, for_version, "
+    "started_at, updated_at, finished_at, error, groups_done"
+)
 
 
 @dataclass(frozen=True)
@@ -81,131 +160,262 @@ class MigrationRow:
     updated_at: datetime
     finished_at: datetime | None
     error: str | None
+    # Steps started but not done, on a database without transactional DDL: how many of
+    # their statement groups are committed (0: started, maybe partly applied).
+    groups_done: dict[int, int] = field(default_factory=dict)
 
 
-class PostgresState:
-    """Reads and writes the state tables through a psycopg 3 connection."""
+class State:
+    """The state tables through a DB-API connection. The queries are shared; a dialect
+    supplies how to run them (``_q``, ``_rows``, ``_run``) and the few statements that
+    differ (upsert, JSON updates, the layout)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    # -- dialect hooks -----------------------------------------------------------------
+
+    def _q(self, sql: str) -> str:
+        """``{s}.name`` → the state table ``name``; ``{now}`` → the current time."""
+        raise NotImplementedError
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _run(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        raise NotImplementedError
+
+    def _time(self, value: Any) -> Any:
+        return value
+
+    _START_SQL = ""
+    _STEP_DONE_SQL = ""
+    _GROUPS_SQL = ""
+
+    def ensure(self) -> None:
+        """Create or upgrade the tables (idempotent; safe under concurrent first use)."""
+        raise NotImplementedError
+
+    # -- shared ------------------------------------------------------------------------
+
+    def get(self, migration: str) -> MigrationRow | None:
+        rows = self._rows(f"SELECT {_COLUMNS} FROM {{s}}.migrations WHERE migration = %s",
+                          (migration,))  # fmt: skip
+        return self._row(rows[0]) if rows else None
+
+    def all(self) -> list[MigrationRow]:
+        rows = self._rows(f"SELECT {_COLUMNS} FROM {{s}}.migrations "
+                          "ORDER BY started_at, migration")  # fmt: skip
+        return [self._row(r) for r in rows]
+
+    def start(self, migration: str, plan: dict[str, Any], checksum: str,
+              for_app: str | None, for_version: str | None) -> None:  # fmt: skip
+        self._run(self._START_SQL, (migration, json.dumps(plan), checksum, for_app, for_version))
+
+    def step_done(self, migration: str, step: int) -> None:
+        self._run(self._STEP_DONE_SQL, (step, migration, str(step)))
+
+    def step_started(self, migration: str, step: int) -> None:
+        """A step that does not run in one transaction began (its effects may be partial
+        from now on: a rollback undoes it even if it never finishes)."""
+        self.groups_done(migration, step, 0)
+
+    def groups_done(self, migration: str, step: int, groups: int) -> None:
+        """``groups`` statement groups of a non-transactional step are committed."""
+        self._run(self._GROUPS_SQL, (str(step), groups, migration))
+
+    def set_phase(self, migration: str, phase: str | None, status: str,
+                  error: str | None = None) -> None:  # fmt: skip
+        self._run(
+            "UPDATE {s}.migrations SET phase = %s, status = %s, error = %s, "
+            "updated_at = {now}, finished_at = CASE WHEN %s IN ('done', 'rolled_back') "
+            "THEN {now} ELSE NULL END WHERE migration = %s",
+            (phase, status, error, status, migration),
+        )
+
+    def clear_steps(self, migration: str) -> None:
+        self._run(
+            "UPDATE {s}.migrations SET steps_done = '[]', groups_done = '{{}}' "
+            "WHERE migration = %s",
+            (migration,),
+        )
+        self._run("DELETE FROM {s}.backfill_progress WHERE migration = %s", (migration,))
+
+    def event(self, migration: str | None, phase: str | None, action: str,
+              detail: dict[str, Any] | None = None, *, forced: bool = False,
+              reason: str | None = None) -> None:  # fmt: skip
+        self._run(
+            "INSERT INTO {s}.events (at, migration, phase, action, detail, forced, reason) "
+            "VALUES ({now}, %s, %s, %s, %s, %s, %s)",
+            (migration, phase, action, json.dumps(detail or {}), forced, reason),
+        )
+
+    def last_event(self, migration: str) -> tuple[datetime, str, str | None] | None:
+        rows = self._rows(
+            "SELECT at, action, phase FROM {s}.events WHERE migration = %s "
+            "ORDER BY id DESC LIMIT 1",
+            (migration,),
+        )
+        return (self._time(rows[0][0]), rows[0][1], rows[0][2]) if rows else None
+
+    def backfill_progress(self, migration: str) -> list[tuple[int, int, int | None]]:
+        rows = self._rows(
+            "SELECT step, rows_done, rows_total_estimate FROM {s}.backfill_progress "
+            "WHERE migration = %s ORDER BY step",
+            (migration,),
+        )
+        return [(int(r[0]), int(r[1]), None if r[2] is None else int(r[2])) for r in rows]
+
+    def _row(self, row: tuple[Any, ...]) -> MigrationRow:
+        plan = row[1] if isinstance(row[1], dict) else json.loads(row[1])
+        steps = row[5] if isinstance(row[5], list) else json.loads(row[5] or "[]")
+        groups = row[12] if isinstance(row[12], dict) else json.loads(row[12] or "{}")
+        return MigrationRow(row[0], plan, row[2], row[3], row[4], tuple(int(s) for s in steps),
+                            row[6], row[7], self._time(row[8]), self._time(row[9]),
+                            self._time(row[10]), row[11],
+                            {int(k): int(v) for k, v in groups.items()})  # fmt: skip
+
+
+class PostgresState(State):
+    """The state tables in schema ``schema`` through a psycopg 3 connection."""
 
     def __init__(self, conn: Any, schema: str = "schemashift") -> None:
-        self.conn = conn
+        super().__init__(conn)
         self.schema = schema
 
     def _q(self, sql: str) -> str:
         from psycopg import sql as psql
 
-        return psql.SQL(sql).format(s=psql.Identifier(self.schema)).as_string(self.conn)
+        return (
+            psql.SQL(sql)
+            .format(s=psql.Identifier(self.schema), now=psql.SQL("now()"))
+            .as_string(self.conn)
+        )
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return list(self.conn.execute(self._q(sql), params or None).fetchall())
+
+    def _run(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        self.conn.execute(self._q(sql), params or None)
+
+    _START_SQL = (
+        "INSERT INTO {s}.migrations (migration, plan, checksum, status, for_app, "
+        "for_version) VALUES (%s, %s, %s, 'running', %s, %s) "
+        "ON CONFLICT (migration) DO UPDATE SET plan = EXCLUDED.plan, "
+        "checksum = EXCLUDED.checksum, status = 'running', phase = NULL, "
+        "steps_done = '[]', groups_done = '{{}}', for_app = EXCLUDED.for_app, "
+        "for_version = EXCLUDED.for_version, error = NULL, finished_at = NULL, "
+        "updated_at = now()"
+    )
+    _STEP_DONE_SQL = (
+        "UPDATE {s}.migrations SET steps_done = steps_done || to_jsonb(%s::int), "
+        "updated_at = now() WHERE migration = %s AND NOT steps_done @> %s::jsonb"
+    )
+    _GROUPS_SQL = (
+        "UPDATE {s}.migrations SET groups_done = jsonb_set(groups_done, ARRAY[%s::text], "
+        "to_jsonb(%s::int)), updated_at = now() WHERE migration = %s"
+    )
 
     def ensure(self) -> None:
-        """Create or upgrade the tables (idempotent; safe under concurrent first use)."""
         with self.conn.transaction():
             # Serialise concurrent first uses: CREATE … IF NOT EXISTS can still race.
             self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('schemashift:layout'))")
             for statement in _PG_LAYOUT:
                 self.conn.execute(self._q(statement))
-            self.conn.execute(
-                self._q("INSERT INTO {s}.meta VALUES ('layout_version', %s) "
-                        "ON CONFLICT (key) DO NOTHING"), (str(LAYOUT_VERSION),),
-            )  # fmt: skip
+            row = self.conn.execute(
+                self._q("SELECT value FROM {s}.meta WHERE key = 'layout_version'")
+            ).fetchone()
+            stored = int(row[0]) if row else 0
+            for version, statement in _PG_UPGRADES:
+                if version > stored:
+                    self.conn.execute(self._q(statement))
+            if stored < LAYOUT_VERSION:
+                self.conn.execute(
+                    self._q("INSERT INTO {s}.meta VALUES ('layout_version', %s) "
+                            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"),
+                    (str(LAYOUT_VERSION),),
+                )  # fmt: skip
 
-    def get(self, migration: str) -> MigrationRow | None:
-        row = self.conn.execute(
-            self._q(
-                "SELECT migration, plan, checksum, phase, status, steps_done, for_app, "
-                "for_version, started_at, updated_at, finished_at, error "
-                "FROM {s}.migrations WHERE migration = %s"
-            ),
-            (migration,),
-        ).fetchone()
-        return _row(row) if row else None
 
-    def all(self) -> list[MigrationRow]:
-        rows = self.conn.execute(
-            self._q(
-                "SELECT migration, plan, checksum, phase, status, steps_done, for_app, "
-                "for_version, started_at, updated_at, finished_at, error "
-                "FROM {s}.migrations ORDER BY started_at, migration"
-            )
-        ).fetchall()
-        return [_row(r) for r in rows]
+_TABLE_REF = re.compile(r"\{s\}\.(\w+)")
+
+
+class MySQLState(State):
+    """The state tables ``<prefix>migrations`` … in the current database through a PyMySQL
+    connection (autocommit). Parameters go through the driver; the SQL holds no ``%``
+    other than its placeholders."""
+
+    def __init__(self, conn: Any, prefix: str = "schemashift_") -> None:
+        super().__init__(conn)
+        if not re.fullmatch(r"\w*", prefix):
+            raise ValueError(f"state table prefix must be letters, digits and _: {prefix!r}")
+        self.prefix = prefix
+
+    def table(self, name: str) -> str:
+        return f"`{self.prefix}{name}`"
+
+    def _q(self, sql: str) -> str:
+        sql = _TABLE_REF.sub(lambda m: self.table(m.group(1)), sql)
+        return sql.replace("{now}", "UTC_TIMESTAMP(6)").replace("{{}}", "{}")
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self.conn.cursor() as cur:
+            cur.execute(self._q(sql), params or None)
+            return [tuple(r) for r in cur.fetchall()]
+
+    def _run(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute(self._q(sql), params or None)
+
+    def _time(self, value: Any) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+    _START_SQL = (
+        "INSERT INTO {s}.migrations (migration, plan, checksum, status, for_app, "
+        "for_version, steps_done, groups_done, started_at, updated_at) "
+        "VALUES (%s, %s, %s, 'running', %s, %s, '[]', '{{}}', {now}, {now})"
+    )
+    _RESTART_SQL = (
+        "UPDATE {s}.migrations SET plan = %s, checksum = %s, status = 'running', "
+        "phase = NULL, steps_done = '[]', groups_done = '{{}}', for_app = %s, "
+        "for_version = %s, error = NULL, finished_at = NULL, updated_at = {now} "
+        "WHERE migration = %s"
+    )
 
     def start(self, migration: str, plan: dict[str, Any], checksum: str,
               for_app: str | None, for_version: str | None) -> None:  # fmt: skip
-        self.conn.execute(
-            self._q(
-                "INSERT INTO {s}.migrations (migration, plan, checksum, status, for_app, "
-                "for_version) VALUES (%s, %s, %s, 'running', %s, %s) "
-                "ON CONFLICT (migration) DO UPDATE SET plan = EXCLUDED.plan, "
-                "checksum = EXCLUDED.checksum, status = 'running', phase = NULL, "
-                "steps_done = '[]', for_app = EXCLUDED.for_app, "
-                "for_version = EXCLUDED.for_version, error = NULL, finished_at = NULL, "
-                "updated_at = now()"
-            ),
-            (migration, json.dumps(plan), checksum, for_app, for_version),
-        )
+        # No portable upsert (MySQL 8.0.20+ deprecates VALUES(), MariaDB lacks row aliases);
+        # the caller holds the run lock, so nobody else writes the row meanwhile.
+        if self.get(migration) is None:
+            super().start(migration, plan, checksum, for_app, for_version)
+        else:
+            self._run(self._RESTART_SQL,
+                      (json.dumps(plan), checksum, for_app, for_version, migration))  # fmt: skip
 
-    def step_done(self, migration: str, step: int) -> None:
-        self.conn.execute(
-            self._q(
-                "UPDATE {s}.migrations SET steps_done = steps_done || to_jsonb(%s::int), "
-                "updated_at = now() WHERE migration = %s AND NOT steps_done @> to_jsonb(%s::int)"
-            ),
-            (step, migration, step),
-        )
+    _STEP_DONE_SQL = (
+        "UPDATE {s}.migrations SET steps_done = JSON_ARRAY_APPEND(steps_done, '$', %s), "
+        "updated_at = {now} WHERE migration = %s AND NOT JSON_CONTAINS(steps_done, %s)"
+    )
+    _GROUPS_SQL = (
+        "UPDATE {s}.migrations SET groups_done = JSON_SET(groups_done, "
+        "CONCAT('$.\"', %s, '\"'), %s), updated_at = {now} WHERE migration = %s"
+    )
 
-    def set_phase(self, migration: str, phase: str | None, status: str,
-                  error: str | None = None) -> None:  # fmt: skip
-        self.conn.execute(
-            self._q(
-                "UPDATE {s}.migrations SET phase = %s, status = %s, error = %s, "
-                "updated_at = now(), finished_at = CASE WHEN %s IN ('done', 'rolled_back') "
-                "THEN now() ELSE NULL END WHERE migration = %s"
-            ),
-            (phase, status, error, status, migration),
-        )
+    def ensure(self) -> None:
+        """Create or upgrade the tables. Each CREATE commits on its own (no transactional
+        DDL); ``IF NOT EXISTS`` and ``INSERT IGNORE`` make concurrent first uses safe."""
+        existing = {r[0] for r in self._rows(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+            "AND TABLE_NAME LIKE %s", (self.prefix.replace("_", "\\_") + "%",))}  # fmt: skip
+        names = ("meta", "migrations", "backfill_progress", "deployments", "events")
+        if any(self.prefix + n not in existing for n in names):
+            for statement in _MYSQL_LAYOUT:
+                self._run(statement.replace("{p}", self.prefix).replace("{{}}", "{}"))
+        self._run("INSERT IGNORE INTO {s}.meta (`key`, value) VALUES ('layout_version', %s)",
+                  (str(LAYOUT_VERSION),))  # fmt: skip
 
-    def clear_steps(self, migration: str) -> None:
-        self.conn.execute(
-            self._q("UPDATE {s}.migrations SET steps_done = '[]' WHERE migration = %s"),
-            (migration,),
-        )
-        self.conn.execute(
-            self._q("DELETE FROM {s}.backfill_progress WHERE migration = %s"), (migration,)
-        )
-
-    def event(self, migration: str | None, phase: str | None, action: str,
-              detail: dict[str, Any] | None = None, *, forced: bool = False,
-              reason: str | None = None) -> None:  # fmt: skip
-        self.conn.execute(
-            self._q(
-                "INSERT INTO {s}.events (migration, phase, action, detail, forced, reason) "
-                "VALUES (%s, %s, %s, %s, %s, %s)"
-            ),
-            (migration, phase, action, json.dumps(detail or {}), forced, reason),
-        )
-
-    def last_event(self, migration: str) -> tuple[datetime, str, str | None] | None:
-        row = self.conn.execute(
-            self._q(
-                "SELECT at, action, phase FROM {s}.events WHERE migration = %s "
-                "ORDER BY id DESC LIMIT 1"
-            ),
-            (migration,),
-        ).fetchone()
-        return (row[0], row[1], row[2]) if row else None
-
-    def backfill_progress(self, migration: str) -> list[tuple[int, int, int | None]]:
-        rows = self.conn.execute(
-            self._q(
-                "SELECT step, rows_done, rows_total_estimate FROM {s}.backfill_progress "
-                "WHERE migration = %s ORDER BY step"
-            ),
-            (migration,),
-        ).fetchall()
-        return [(r[0], r[1], r[2]) for r in rows]
-
-
-def _row(row: Any) -> MigrationRow:
-    plan = row[1] if isinstance(row[1], dict) else json.loads(row[1])
-    steps = row[5] if isinstance(row[5], list) else json.loads(row[5] or "[]")
-    return MigrationRow(row[0], plan, row[2], row[3], row[4], tuple(steps), row[6], row[7],
-                        row[8], row[9], row[10], row[11])  # fmt: skip
+    def ensure_backfill_progress(self) -> None:
+        """Only ``<prefix>backfill_progress`` (the backfill's own first use)."""
+        self._run(_MYSQL_LAYOUT[2].replace("{p}", self.prefix))

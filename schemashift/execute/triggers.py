@@ -8,15 +8,29 @@ the ones that drop it (contract and rollback).
 
 What it does, ``old`` → ``new`` (and the same the other way round):
 
-- ``INSERT``: the app set one of the two (the other is NULL): copy it across;
-- ``UPDATE``: the app changed one of the two: copy the changed one across; it changed both:
-  keep what it wrote; it changed neither and one is NULL (a row the backfill has not reached
-  yet): fill it now.
+- ``INSERT``: ``new`` is NULL (the old app, which does not know it): ``new := old``;
+  otherwise ``old := new`` - the new app set it, and ``old`` holds NULL or its DEFAULT
+  (a BEFORE trigger cannot tell a default from a value written, so the new column wins);
+- ``UPDATE``: the app changed ``new``: ``old := new`` (also when it changed both: the
+  columns stay equal, which is what verify checks); it changed only ``old``: ``new :=
+  old``; it changed neither and one is NULL (a row the backfill has not reached yet): fill
+  it from the other.
 
-Speed (benchmarks/backfill.py): two triggers, one per event, each with a ``WHEN`` clause,
-so the plpgsql function is not even called for the common case of an update that leaves
-both columns alone on a row already in sync, nor for an insert that sets both; the bodies
-are a few branches with no ``TG_OP`` test, no dynamic SQL and no catalog lookup.
+So the new column must have no DEFAULT while the trigger is installed (an old-app insert
+would otherwise get the new column's default copied over its own value): expand adds it
+bare and contract carries the old column's default over, as the rename strategy does. The
+old column may keep its DEFAULT and NOT NULL: the BEFORE trigger fills it before the
+constraint is checked.
+
+Speed (benchmarks/backfill.py): two triggers, one per event; the update trigger has a
+``WHEN`` clause, so the plpgsql function is not even called for the common case of an
+update that leaves both columns alone on a row already in sync. The bodies are a few
+branches with no ``TG_OP`` test, no dynamic SQL and no catalog lookup.
+
+The backfill's own updates (``SET new = old``) skip the update trigger: its batches set
+``schemashift.backfill = on`` for their transaction and the ``WHEN`` clause checks it. The
+trigger would only copy the value back where it came from, at the price of a plpgsql call
+per row (measured: +60-100% on the UPDATE).
 
 The copy is an identity (with plpgsql's assignment cast, e.g. ``int`` → ``bigint``): the
 backfill that goes with it is ``SET new = old WHERE new IS DISTINCT FROM old``. A
@@ -29,6 +43,8 @@ import hashlib
 import re
 
 PG_MAX_IDENTIFIER = 63
+# Set (transaction-local) by the backfill's batches: the update trigger stays out of them.
+BACKFILL_SETTING = "schemashift.backfill"
 
 _UNQUOTED = re.compile(r"[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_$\x80-\U0010ffff]*")
 _PLAIN = re.compile(r"[a-z_][a-z0-9_$]*")
@@ -149,7 +165,8 @@ def sync_trigger_sql(table: str, old: str, new: str) -> tuple[list[str], list[st
 
     insert_body = (
         "BEGIN\n"
-        "    -- schemashift sync trigger (INSERT): the app set one of the two columns.\n"
+        "    -- schemashift sync trigger (INSERT): the new column wins unless it is NULL\n"
+        "    -- (the old one may hold its DEFAULT: a trigger cannot tell it from a value).\n"
         f"    IF NEW.{w} IS NULL THEN\n"
         f"        NEW.{w} := NEW.{o};\n"
         "    ELSE\n"
@@ -161,31 +178,29 @@ def sync_trigger_sql(table: str, old: str, new: str) -> tuple[list[str], list[st
     update_body = (
         "BEGIN\n"
         "    -- schemashift sync trigger (UPDATE): copy the column the app changed.\n"
-        f"    IF NEW.{o} IS DISTINCT FROM OLD.{o} THEN\n"
-        f"        IF NEW.{w} IS NOT DISTINCT FROM OLD.{w} THEN\n"
-        f"            NEW.{w} := NEW.{o};\n"
-        "        END IF;  -- both changed: the app wrote both, keep them\n"
-        f"    ELSIF NEW.{w} IS DISTINCT FROM OLD.{w} THEN\n"
-        f"        NEW.{o} := NEW.{w};\n"
+        f"    IF NEW.{w} IS DISTINCT FROM OLD.{w} THEN\n"
+        f"        NEW.{o} := NEW.{w};  -- the new app (or both changed: keep them equal)\n"
+        f"    ELSIF NEW.{o} IS DISTINCT FROM OLD.{o} THEN\n"
+        f"        NEW.{w} := NEW.{o};  -- the old app\n"
         f"    ELSIF NEW.{w} IS NULL THEN\n"
         f"        NEW.{w} := NEW.{o};  -- a row the backfill has not reached yet\n"
-        "    ELSE\n"
+        f"    ELSIF NEW.{o} IS NULL THEN\n"
         f"        NEW.{o} := NEW.{w};\n"
         "    END IF;\n"
         "    RETURN NEW;\n"
         "END"
     )
-    insert_when = f"NEW.{w} IS NULL OR NEW.{o} IS NULL"
     update_when = (
-        f"NEW.{o} IS DISTINCT FROM OLD.{o} OR NEW.{w} IS DISTINCT FROM OLD.{w} "
-        f"OR NEW.{w} IS NULL OR NEW.{o} IS NULL"
+        f"(NEW.{o} IS DISTINCT FROM OLD.{o} OR NEW.{w} IS DISTINCT FROM OLD.{w} "
+        f"OR NEW.{w} IS NULL OR NEW.{o} IS NULL) "
+        f"AND current_setting('{BACKFILL_SETTING}', true) IS DISTINCT FROM 'on'"
     )
     create = [
         _function(ins_fn, insert_body),
         _function(upd_fn, update_body),
         f"DROP TRIGGER IF EXISTS {quote_ident(ins)} ON {qtable}",
         f"CREATE TRIGGER {quote_ident(ins)} BEFORE INSERT ON {qtable} FOR EACH ROW "
-        f"WHEN ({insert_when}) EXECUTE FUNCTION {ins_fn}()",
+        f"EXECUTE FUNCTION {ins_fn}()",
         f"DROP TRIGGER IF EXISTS {quote_ident(upd)} ON {qtable}",
         f"CREATE TRIGGER {quote_ident(upd)} BEFORE UPDATE ON {qtable} FOR EACH ROW "
         f"WHEN ({update_when}) EXECUTE FUNCTION {upd_fn}()",

@@ -1,0 +1,495 @@
+"""The backfill phase on MySQL 8 / MariaDB: keyset-paginated batches, checkpointed,
+resumable. The same contract as the PostgreSQL one (execute/backfill.py), whose
+:class:`Progress` and :class:`BackfillResult` it uses.
+
+:func:`run_backfill_mysql` walks the key in ranges of ``batch_size`` rows, one short
+InnoDB transaction per batch:
+
+1. ``SELECT … FOR UPDATE`` the checkpoint row in ``<prefix>backfill_progress``: the
+   checkpoint in the database says where the batch starts, and a second run of the same
+   step queues behind this one instead of repeating its batches;
+2. the batch's upper bound first: the ``batch_size``-th key after the checkpoint (an index
+   range scan), or the end key when fewer remain (the tail, only then are the remaining
+   keys counted);
+3. ``UPDATE … WHERE key > last AND key <= upper AND (pending)``: a key range, so rows
+   inserted into it meanwhile are covered too;
+4. move the checkpoint to the upper bound (the highest *scanned* key) and add the rows
+   updated;
+5. ``COMMIT``: the batch and its checkpoint commit together or not at all.
+
+The walk stops at the highest key that existed when the run started; later writes are the
+sync triggers' job (expand installs them first).
+
+Timeouts: each session sets ``lock_wait_timeout`` and ``innodb_lock_wait_timeout`` (whole
+seconds, at least 1) and a statement timeout: ``max_statement_time`` (seconds, MariaDB;
+it covers the UPDATE too) or ``max_execution_time`` (milliseconds, MySQL; it applies to
+read-only SELECTs only, so there the UPDATE is bounded by the batch size and the lock
+timeouts alone). A batch that hits a lock wait timeout (1205) or a deadlock (1213) is
+rolled back and retried with exponential backoff and jitter; one that hits the statement
+timeout is retried at half the size; a lost connection is reopened.
+
+The checkpoint is stored as text: integer keys as their digits, binary keys in hex, other
+keys (strings, dates, decimals) as MySQL prints them, compared back in the key's type.
+Floating-point, ENUM/SET, JSON and spatial keys are refused (their order or text form does
+not round-trip).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from schemashift.execute.backends import mysql_error_code, mysql_lock_seconds, quote_mysql
+from schemashift.execute.backfill import BackfillError, BackfillResult, Progress
+from schemashift.execute.state import MySQLState
+from schemashift.phases.model import Backfill
+
+__all__ = ["MySQLKey", "resolve_key_mysql", "run_backfill_mysql"]
+
+RETRYABLE = frozenset({1205, 1213})  # lock wait timeout, deadlock
+# max_statement_time (MariaDB 1969), max_execution_time (MySQL 3024)
+STATEMENT_TIMEOUT = frozenset({1969, 3024})
+CONNECTION_LOST = frozenset({2006, 2013, 2014, 2055, 0})
+_COUNT_LIMIT_ROWS = 1_000_000
+
+_INTEGER = {"tinyint", "smallint", "mediumint", "int", "integer", "bigint"}
+_BINARY = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"}
+_TEXTUAL = {"char", "varchar", "tinytext", "text", "mediumtext", "longtext", "date",
+            "datetime", "timestamp", "time", "year", "decimal", "numeric"}  # fmt: skip
+_PK = re.compile(r"\{pk:([^{}]+)\}")
+
+BatchHook = Callable[[Any, int], None]
+
+
+@dataclass(frozen=True)
+class MySQLKey:
+    schema: str
+    table: str
+    column: str
+    data_type: str  # information_schema.COLUMNS.DATA_TYPE
+    column_type: str  # COLUMN_TYPE, e.g. "decimal(12,2)"
+    primary: bool
+
+    @property
+    def table_sql(self) -> str:
+        return f"{quote_mysql(self.schema)}.{quote_mysql(self.table)}"
+
+    @property
+    def column_sql(self) -> str:
+        return quote_mysql(self.column)
+
+    def as_text(self) -> str:
+        """The key as the checkpoint's text."""
+        if self.data_type in _BINARY:
+            return f"HEX({self.column_sql})"
+        if self.data_type in _INTEGER:
+            return self.column_sql
+        return f"CAST({self.column_sql} AS CHAR)"
+
+    def from_text(self) -> str:
+        """A ``%s`` parameter (the checkpoint's text) back in the key's type."""
+        if self.data_type in _BINARY:
+            return "UNHEX(%s)"
+        if self.data_type in ("decimal", "numeric"):
+            return f"CAST(%s AS {self.column_type.replace('unsigned', '').strip()})"
+        return "%s"
+
+    def param(self, text: str) -> Any:
+        return int(text) if self.data_type in _INTEGER else text
+
+
+def _rows(conn: Any, sql: str, params: tuple[Any, ...] | None = None) -> list[tuple[Any, ...]]:
+    with conn.cursor() as cur:
+        cur.execute(sql, params)
+        return [tuple(r) for r in cur.fetchall()]
+
+
+def _run(conn: Any, sql: str, params: tuple[Any, ...] | None = None) -> int:
+    with conn.cursor() as cur:
+        return int(cur.execute(sql, params))
+
+
+def _split(name: str) -> tuple[str | None, str]:
+    parts = [p.strip().strip("`") for p in name.strip().split(".")]
+    if len(parts) > 2 or not all(parts):
+        raise BackfillError(f"backfill: bad table name {name!r}")
+    return (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
+
+
+def resolve_table_mysql(conn: Any, table: str) -> tuple[str, str]:
+    schema, name = _split(table)
+    rows = _rows(
+        conn,
+        "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, ENGINE FROM information_schema.TABLES "
+        "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s",
+        (schema, name),
+    )
+    if not rows:
+        raise BackfillError(f"backfill: table {table} does not exist in the current database")
+    if rows[0][2] != "BASE TABLE":
+        raise BackfillError(f"backfill: {table} is not a table ({rows[0][2]})")
+    return str(rows[0][0]), str(rows[0][1])
+
+
+def resolve_key_mysql(conn: Any, table: str, key: str = "{pk:table}") -> MySQLKey:
+    """The column to page on: for ``{pk:…}`` the single-column primary key, else a unique
+    index on one NOT NULL column; or the named column, which must be NOT NULL and lead an
+    index (it need not be unique: batches are key ranges)."""
+    schema, name = resolve_table_mysql(conn, table)
+    where = f"{schema}.{name}"
+    placeholder = _PK.fullmatch(key.strip())
+    columns = {
+        str(r[0]): (str(r[1]).lower(), str(r[2]).lower(), r[3] == "YES")
+        for r in _rows(
+            conn,
+            "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE FROM "
+            "information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
+            (schema, name),
+        )
+    }
+    # (index, position, column, non_unique)
+    index_rows = _rows(
+        conn,
+        "SELECT INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME, NON_UNIQUE, SUB_PART FROM "
+        "information_schema.STATISTICS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s "
+        "ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX",
+        (schema, name),
+    )
+    indexes: dict[str, list[tuple[str, bool, bool]]] = {}
+    for index, _, column, non_unique, sub_part in index_rows:
+        indexes.setdefault(str(index), []).append(
+            (str(column), not int(non_unique), sub_part is None)
+        )
+
+    def key_of(column: str, primary: bool) -> MySQLKey:
+        data_type, column_type, _ = columns[column]
+        if data_type not in _INTEGER | _BINARY | _TEXTUAL:
+            raise BackfillError(
+                f"backfill: cannot page on {where}.{column} of type {column_type}: use an "
+                "integer, string, binary, decimal or date/time key"
+            )
+        return MySQLKey(schema, name, column, data_type, column_type, primary)
+
+    if placeholder is not None:
+        ref = placeholder.group(1).strip()
+        if ref not in ("table", table):
+            return resolve_key_mysql(conn, ref, key)
+        primary = indexes.get("PRIMARY")
+        if primary and len(primary) == 1:
+            return key_of(primary[0][0], True)
+        for index_name, parts in indexes.items():
+            if index_name == "PRIMARY" or len(parts) != 1:
+                continue
+            column, unique, whole = parts[0]
+            if unique and whole and not columns[column][2]:
+                return key_of(column, False)
+        why = f"its primary key has {len(primary)} columns" if primary else "it has no primary key"
+        raise BackfillError(
+            f"backfill: cannot page through {where}: {why} and no unique index on a single "
+            "NOT NULL column; add one or name the key column in the plan"
+        )
+    column = key.strip().strip("`")
+    if column not in columns:
+        raise BackfillError(f"backfill: key column {key!r} not found in {where}")
+    if columns[column][2]:
+        raise BackfillError(
+            f"backfill: key column {where}.{column} is nullable: rows with a NULL key would "
+            "never be visited; page on a NOT NULL column"
+        )
+    leads = any(parts[0][0] == column and parts[0][2] for parts in indexes.values())
+    if not leads:
+        raise BackfillError(
+            f"backfill: no index leads with key column {where}.{column}: every batch would "
+            "scan and sort the table; add an index on it first, or page on the primary key"
+        )
+    primary = indexes.get("PRIMARY")
+    return key_of(column, bool(primary and len(primary) == 1 and primary[0][0] == column))
+
+
+def estimate_rows_mysql(conn: Any, key: MySQLKey) -> int | None:
+    """InnoDB's estimate (information_schema.TABLES.TABLE_ROWS), counted when it is small
+    (statistics of a freshly filled table are often 0)."""
+    rows = _rows(
+        conn,
+        "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "
+        "AND TABLE_NAME = %s",
+        (key.schema, key.table),
+    )
+    estimate = int(rows[0][0]) if rows and rows[0][0] is not None else None
+    if estimate is None or estimate < _COUNT_LIMIT_ROWS:
+        counted = _rows(conn, f"SELECT COUNT(*) FROM {key.table_sql}")
+        return int(counted[0][0])
+    return estimate
+
+
+class _Batcher:
+    def __init__(self, key: MySQLKey, backfill: Backfill, progress_table: str,
+                 migration: str, step: int) -> None:  # fmt: skip
+        self.key = key
+        self.ident = (migration, step)
+        assignments = backfill.assignments.strip()
+        pending = backfill.pending.strip() or "TRUE"
+        if not assignments:
+            raise BackfillError("backfill: empty SET clause")
+        k, t, p = key.column_sql, key.table_sql, key.from_text()
+        # Plan SQL is pasted into statements that also carry %s parameters: escape it.
+        assignments, pending = assignments.replace("%", "%%"), pending.replace("%", "%%")
+        self.nth_first = (
+            f"SELECT {key.as_text()} FROM {t} WHERE {k} <= {p} ORDER BY {k} LIMIT 1 OFFSET %s"
+        )
+        self.nth_next = (
+            f"SELECT {key.as_text()} FROM {t} WHERE {k} > {p} AND {k} <= {p} "
+            f"ORDER BY {k} LIMIT 1 OFFSET %s"
+        )
+        self.count_first = f"SELECT COUNT(*) FROM {t} WHERE {k} <= {p}"
+        self.count_next = f"SELECT COUNT(*) FROM {t} WHERE {k} > {p} AND {k} <= {p}"
+        self.update_first = f"UPDATE {t} SET {assignments} WHERE {k} <= {p} AND ({pending})"
+        self.update_next = (
+            f"UPDATE {t} SET {assignments} WHERE {k} > {p} AND {k} <= {p} AND ({pending})"
+        )
+        self.max_key = f"SELECT {key.as_text()} FROM {t} ORDER BY {k} DESC LIMIT 1"
+        self.lock_checkpoint = (
+            f"SELECT last_key, rows_done FROM {progress_table} WHERE migration = %s "
+            "AND step = %s FOR UPDATE"
+        )
+        self.save_checkpoint = (
+            f"UPDATE {progress_table} SET last_key = %s, rows_done = rows_done + %s, "
+            "updated_at = UTC_TIMESTAMP(6) WHERE migration = %s AND step = %s"
+        )
+        self.read_checkpoint = (
+            f"SELECT last_key, rows_done FROM {progress_table} WHERE migration = %s AND step = %s"
+        )
+        self.init_checkpoint = (
+            f"INSERT IGNORE INTO {progress_table} (migration, step, last_key, rows_done, "
+            "rows_total_estimate, updated_at) VALUES (%s, %s, NULL, 0, %s, UTC_TIMESTAMP(6))"
+        )
+        self.set_estimate = (
+            f"UPDATE {progress_table} SET rows_total_estimate = %s WHERE migration = %s "
+            "AND step = %s"
+        )
+
+
+@dataclass
+class _Batch:
+    last_key: str | None
+    scanned: int
+    updated: int
+    total_done: int
+    tail: bool
+
+
+def run_backfill_mysql(
+    connect: Callable[[], Any],
+    backfill: Backfill,
+    *,
+    migration: str,
+    step: int,
+    batch_size: int = 5000,
+    rows_per_second: float | None = None,
+    statement_timeout_ms: int = 30_000,
+    progress: Progress | None = None,
+    state_prefix: str = "schemashift_",
+    lock_timeout_ms: int = 1_000,
+    max_retries: int = 8,
+    backoff_base_s: float = 0.2,
+    backoff_cap_s: float = 10.0,
+    _after_update: BatchHook | None = None,
+) -> BackfillResult:
+    """Run (or resume) one backfill step on MySQL/MariaDB; see the module docstring.
+
+    ``connect`` opens a new PyMySQL connection (this function owns and closes it); the
+    backfill's placeholders must be resolved already (the runner does). ``_after_update``
+    (tests): called inside each batch's transaction after the UPDATE and before the
+    checkpoint write, with the connection and the batch's number in this call.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    if rows_per_second is not None and rows_per_second <= 0:
+        raise ValueError("rows_per_second must be positive")
+    started = time.monotonic()
+    timeouts = _Timeouts(statement_timeout_ms, lock_timeout_ms)
+    conn = _open(connect, timeouts)
+    try:
+        state = MySQLState(conn, state_prefix)
+        state.ensure_backfill_progress()
+        progress_table = state.table("backfill_progress")
+        key = resolve_key_mysql(conn, backfill.table, backfill.key)
+        batcher = _Batcher(key, backfill, progress_table, migration, step)
+        estimate = estimate_rows_mysql(conn, key)
+        _run(conn, batcher.init_checkpoint, (*batcher.ident, estimate))
+        _run(conn, batcher.set_estimate, (estimate, *batcher.ident))
+        row = _rows(conn, batcher.read_checkpoint, batcher.ident)[0]
+        resumed_from: str | None = None if row[0] is None else str(row[0])
+        total_done = int(row[1])
+        end_rows = _rows(conn, batcher.max_key)
+        end_key: str | None = str(end_rows[0][0]) if end_rows else None
+
+        label = f"backfill {key.schema}.{key.table} ({migration} step {step})"
+        if progress is not None:
+            note = f", resuming after {key.column} = {resumed_from}" if resumed_from else ""
+            progress.start(label, estimate, total_done if resumed_from else 0, note)
+        done_base = total_done if resumed_from else 0
+
+        result = BackfillResult(0, 0, 0.0, resumed_from, last_key=resumed_from,
+                                total_rows_done=total_done)  # fmt: skip
+        size = batch_size
+        walk_started = time.monotonic()
+        attempt = 0
+        while end_key is not None:
+            try:
+                if conn is None:
+                    conn = _open(connect, timeouts)
+                batch = _run_batch(conn, batcher, end_key, size, _after_update,
+                                   result.batches + 1)  # fmt: skip
+            except Exception as exc:
+                code = mysql_error_code(exc)
+                if code is None and not _is_connection_error(exc):
+                    raise
+                lost = code in CONNECTION_LOST or _is_connection_error(exc)
+                timeout = code in STATEMENT_TIMEOUT
+                if not (code in RETRYABLE or lost or (timeout and size > 1)):
+                    raise BackfillError(
+                        f"{label}: batch after {key.column} = {result.last_key} failed: "
+                        f"{_first_line(exc)}"
+                    ) from exc
+                if attempt >= max_retries:
+                    raise BackfillError(
+                        f"{label}: batch after {key.column} = {result.last_key} failed "
+                        f"{attempt + 1} times, giving up: {_first_line(exc)}"
+                    ) from exc
+                attempt += 1
+                result.retries += 1
+                if timeout:
+                    size = max(1, size // 2)
+                    why = f"statement timeout, batch size now {size}"
+                elif lost:
+                    why = f"connection lost: {_first_line(exc)}"
+                    _close_quietly(conn)
+                    conn = None
+                else:
+                    why = f"MySQL error {code}: {_first_line(exc)}"
+                delay = min(backoff_cap_s, backoff_base_s * 2 ** (attempt - 1))
+                delay *= 0.5 + random.random() / 2  # jitter: runs do not retry in lockstep
+                if progress is not None:
+                    progress.note(f"retry {attempt}/{max_retries} in {delay:.2f} s ({why})")
+                time.sleep(delay)
+                continue
+            attempt = 0
+            if batch.scanned == 0:
+                break
+            result.batches += 1
+            result.rows_done += batch.updated
+            result.rows_scanned += batch.scanned
+            result.last_key = batch.last_key
+            result.total_rows_done = batch.total_done
+            if progress is not None:
+                progress.update(done_base + result.rows_scanned, result.rows_done)
+            if batch.tail:
+                break
+            if rows_per_second is not None:
+                ahead = result.rows_scanned / rows_per_second - (time.monotonic() - walk_started)
+                if ahead > 0:
+                    time.sleep(ahead)
+        result.seconds = time.monotonic() - started
+        if progress is not None:
+            progress.finish(
+                f"done, {result.rows_done:,} rows updated ({result.rows_scanned:,} walked) in "
+                f"{result.batches} batches, {result.seconds:.1f} s"
+                + (f", {result.retries} retries" if result.retries else "")
+            )
+        return result
+    finally:
+        if conn is not None:
+            _close_quietly(conn)
+
+
+@dataclass(frozen=True)
+class _Timeouts:
+    statement_ms: int
+    lock_ms: int
+
+
+def _open(connect: Callable[[], Any], timeouts: _Timeouts) -> Any:
+    conn = connect()
+    try:
+        conn.autocommit(True)
+        seconds = mysql_lock_seconds(timeouts.lock_ms)
+        _run(conn, f"SET SESSION lock_wait_timeout = {seconds}, "
+                   f"innodb_lock_wait_timeout = {seconds}")  # fmt: skip
+        version = str(_rows(conn, "SELECT VERSION()")[0][0])
+        if "mariadb" in version.lower():
+            # Seconds (fractions allowed); covers every statement, the UPDATE included.
+            _run(conn, f"SET SESSION max_statement_time = {timeouts.statement_ms / 1000:.3f}")
+        else:
+            # Milliseconds; MySQL applies it to read-only SELECTs only (the bound lookups).
+            _run(conn, f"SET SESSION max_execution_time = {int(timeouts.statement_ms)}")
+    except BaseException:
+        _close_quietly(conn)
+        raise
+    return conn
+
+
+def _run_batch(conn: Any, b: _Batcher, end_key: str, size: int, hook: BatchHook | None,
+               number: int) -> _Batch:  # fmt: skip
+    key = b.key
+    end = key.param(end_key)
+    _run(conn, "START TRANSACTION")
+    try:
+        rows = _rows(conn, b.lock_checkpoint, b.ident)
+        if not rows:
+            raise BackfillError(
+                f"backfill: the checkpoint of {b.ident[0]} step {b.ident[1]} disappeared "
+                "(rolled back meanwhile?)"
+            )
+        last = None if rows[0][0] is None else str(rows[0][0])
+        total_done = int(rows[0][1])
+        if last is None:
+            bound: tuple[Any, ...] = (end,)
+            nth = _rows(conn, b.nth_first, (*bound, size - 1))
+        else:
+            bound = (key.param(last), end)
+            nth = _rows(conn, b.nth_next, (*bound, size - 1))
+        tail = not nth
+        if tail:
+            counted = _rows(conn, b.count_first if last is None else b.count_next, bound)
+            scanned = int(counted[0][0])
+            hi = end_key
+        else:
+            scanned = size
+            hi = str(nth[0][0])
+        if not scanned:
+            _run(conn, "COMMIT")
+            return _Batch(last, 0, 0, total_done, True)
+        upper = key.param(hi)
+        update = b.update_first if last is None else b.update_next
+        updated = _run(conn, update, (upper,) if last is None else (key.param(last), upper))
+        if hook is not None:
+            hook(conn, number)
+        _run(conn, b.save_checkpoint, (hi, updated, *b.ident))
+        _run(conn, "COMMIT")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            _run(conn, "ROLLBACK")
+        raise
+    return _Batch(hi, scanned, updated, total_done + updated, tail)
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    import pymysql
+
+    return isinstance(exc, pymysql.err.InterfaceError)
+
+
+def _close_quietly(conn: Any) -> None:
+    with contextlib.suppress(Exception):
+        conn.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
