@@ -366,13 +366,17 @@ def test_operations_render_offline() -> None:
 
 def test_sync_trigger_sql_and_other_dialects() -> None:
     sql = sql_of([CreateSyncTriggerOp("users", "name", "full_name")])
+    # One implementation with the strategies: execute/triggers.py (an INSERT and an UPDATE
+    # trigger, each with its function).
     name = "schemashift_sync_users_name_full_name"
-    assert f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger" in sql
-    assert f"CREATE TRIGGER {name} BEFORE INSERT OR UPDATE ON users" in sql
+    for part in ("ins", "upd"):
+        assert f"CREATE OR REPLACE FUNCTION {name}_{part}() RETURNS trigger" in sql
+        assert f"CREATE TRIGGER {name}_{part} BEFORE" in sql
     assert "NEW.full_name := NEW.name" in sql  # the colon survived text()
     dropped = sql_of([DropSyncTriggerOp("users", "name", "full_name")])
-    assert f"DROP TRIGGER IF EXISTS {name} ON users" in dropped
-    assert f"DROP FUNCTION IF EXISTS {name}()" in dropped
+    for part in ("ins", "upd"):
+        assert f"DROP TRIGGER IF EXISTS {name}_{part} ON users" in dropped
+        assert f"DROP FUNCTION IF EXISTS {name}_{part}()" in dropped
     with pytest.raises(NotImplementedError, match="PostgreSQL only"):
         render_operations([CreateSyncTriggerOp("users", "name", "full_name")], "sqlite")
     long = sync_trigger_name("t" * 40, "o" * 20, "n" * 20)

@@ -29,7 +29,6 @@ op.get_context().autocommit_block():`` around ``CONCURRENTLY`` statements),
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -39,6 +38,13 @@ from alembic.autogenerate.api import AutogenContext
 from alembic.autogenerate.render import render_op, renderers
 from alembic.operations import MigrateOperation, Operations
 from alembic.operations.ops import ExecuteSQLOp
+
+from schemashift.execute.triggers import (
+    quote_ident,
+    quote_name,
+    sync_trigger_names,
+    sync_trigger_sql,
+)
 
 __all__ = [
     "AutocommitBlockOp",
@@ -50,32 +56,25 @@ __all__ = [
     "ReversibleSQLOp",
     "VerificationError",
     "VerifyOp",
-    "short_name",
     "sync_trigger_name",
 ]
 
 # The line a generated revision needs so that ``op.schemashift_*`` exist when it runs.
 IMPORT_LINE = "import schemashift.alembic.ops  # noqa: F401 - registers op.schemashift_*"
 
-PG_MAX_IDENTIFIER = 63
-
 
 class VerificationError(RuntimeError):
     """A ``schemashift_verify`` check found rows that violate it."""
 
 
-def short_name(name: str) -> str:
-    """``name`` within PostgreSQL's 63 bytes: a longer one keeps a prefix and gets a hash,
-    so two long names never collide after truncation."""
-    if len(name.encode()) <= PG_MAX_IDENTIFIER:
-        return name
-    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
-    return name.encode()[: PG_MAX_IDENTIFIER - 9].decode(errors="ignore") + "_" + digest
-
-
 def sync_trigger_name(table_name: str, old_column: str, new_column: str) -> str:
-    """``schemashift_sync_<table>_<old>_<new>`` (see :func:`short_name`)."""
-    return short_name(f"schemashift_sync_{table_name}_{old_column}_{new_column}")
+    """The name of the sync trigger pair's INSERT trigger (see execute/triggers.py)."""
+    return sync_trigger_names(quote_ident(table_name), quote_ident(old_column),
+                              quote_ident(new_column))[0]  # fmt: skip
+
+
+def _sql_table(table_name: str, schema: str | None) -> str:
+    return quote_name((schema, table_name)) if schema else quote_ident(table_name)
 
 
 def _escape_colons(sql: str) -> str:
@@ -400,47 +399,17 @@ def _postgres_only(operations: Operations, op: _SyncTriggerBase) -> _Quoter:
 def create_sync_trigger_sql(
     q: _Quoter, table_name: str, old_column: str, new_column: str, schema: str | None
 ) -> list[str]:
-    """The PostgreSQL statements that create the function and the trigger."""
-    name = sync_trigger_name(table_name, old_column, new_column)
-    table = q.table(table_name, schema)
-    function = q.table(name, schema)
-    old, new = q(old_column), q(new_column)
-    body = (
-        f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $schemashift$\n"
-        "BEGIN\n"
-        "    -- Kept in sync while the old app version writes the old column and the new\n"
-        "    -- version writes the new one. Dropped by the contract phase.\n"
-        "    IF TG_OP = 'INSERT' THEN\n"
-        f"        IF NEW.{new} IS NULL THEN\n"
-        f"            NEW.{new} := NEW.{old};\n"
-        "        ELSE\n"
-        f"            NEW.{old} := NEW.{new};\n"
-        "        END IF;\n"
-        f"    ELSIF NEW.{new} IS DISTINCT FROM OLD.{new} THEN\n"
-        f"        NEW.{old} := NEW.{new};\n"
-        f"    ELSIF NEW.{old} IS DISTINCT FROM OLD.{old} OR NEW.{new} IS DISTINCT FROM NEW.{old} THEN\n"
-        f"        NEW.{new} := NEW.{old};\n"
-        "    END IF;\n"
-        "    RETURN NEW;\n"
-        "END\n"
-        "$schemashift$"
-    )
-    return [
-        body,
-        f"DROP TRIGGER IF EXISTS {q(name)} ON {table}",
-        f"CREATE TRIGGER {q(name)} BEFORE INSERT OR UPDATE ON {table} "
-        f"FOR EACH ROW EXECUTE FUNCTION {function}()",
-    ]
+    """The statements that install the sync trigger: the one implementation the
+    strategies use too (schemashift.execute.triggers)."""
+    table = _sql_table(table_name, schema)
+    return sync_trigger_sql(table, quote_ident(old_column), quote_ident(new_column))[0]
 
 
 def drop_sync_trigger_sql(
     q: _Quoter, table_name: str, old_column: str, new_column: str, schema: str | None
 ) -> list[str]:
-    name = sync_trigger_name(table_name, old_column, new_column)
-    return [
-        f"DROP TRIGGER IF EXISTS {q(name)} ON {q.table(table_name, schema)}",
-        f"DROP FUNCTION IF EXISTS {q.table(name, schema)}()",
-    ]
+    table = _sql_table(table_name, schema)
+    return sync_trigger_sql(table, quote_ident(old_column), quote_ident(new_column))[1]
 
 
 @Operations.implementation_for(CreateSyncTriggerOp)

@@ -61,8 +61,8 @@ from schemashift.alembic.ops import (
     DropSyncTriggerOp,
     ReversibleSQLOp,
     VerifyOp,
-    short_name,
 )
+from schemashift.execute.triggers import short_name
 from schemashift.model import Compatibility
 
 RENAME_MODES = ("auto", "ask", "never")
