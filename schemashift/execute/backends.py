@@ -195,6 +195,7 @@ class PostgresBackend:
             batch_size=batch_size,
             rows_per_second=rows_per_second,
             statement_timeout_ms=statement_timeout_ms,
+            lock_timeout_ms=lock_timeout_ms,
             progress=progress,
             state_schema=state_schema,
         )

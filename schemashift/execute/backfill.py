@@ -34,22 +34,23 @@ from __future__ import annotations
 
 import contextlib
 import math
-import random
 import re
 import sys
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 import psycopg
 from psycopg import sql
 
+from schemashift.execute.retry import backoff_delay
 from schemashift.execute.triggers import BACKFILL_SETTING, split_name
 from schemashift.phases.model import Backfill
 
-__all__ = ["BackfillError", "BackfillResult", "KeyInfo", "Progress", "resolve_key",
+__all__ = ["BackfillError", "BackfillResult", "BatchFailure", "BatchOutcome", "KeyInfo",
+           "Progress", "drive_batches", "finish_backfill", "resolve_key",
            "run_backfill"]  # fmt: skip
 
 # lock_not_available (lock_timeout), deadlock_detected, serialization_failure
@@ -257,6 +258,126 @@ def _duration(seconds: float) -> str:
     h, rest = divmod(whole, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+# --------------------------------------------------------------------------- the driver
+
+
+@dataclass
+class BatchOutcome:
+    """What one committed batch did (either dialect)."""
+
+    last_key: str | None  # the checkpoint after it (unchanged when it scanned nothing)
+    scanned: int
+    updated: int
+    total_done: int
+    tail: bool  # it reached the end key
+
+
+@dataclass(frozen=True)
+class BatchFailure:
+    """A dialect's verdict on an error a batch raised.
+
+    ``timeout``: the statement timeout; retried at half the size (fatal at size 1).
+    ``lost``: the connection is gone; closed, reopened and retried.
+    ``retryable``: a lock timeout, deadlock or serialization failure; retried as it was.
+    ``fatal``: any other database error; the backfill gives up.
+    ``name`` says which in the retry note ("statement_timeout", "55P03", "MySQL error 1205").
+    """
+
+    kind: Literal["timeout", "lost", "retryable", "fatal"]
+    name: str = ""
+
+
+def drive_batches(
+    run_batch: Callable[[int], BatchOutcome],
+    classify: Callable[[Exception], BatchFailure | None],
+    on_lost: Callable[[], None],
+    result: BackfillResult,
+    *,
+    label: str,
+    key_column: str,
+    batch_size: int,
+    rows_per_second: float | None,
+    max_retries: int,
+    backoff_base_s: float,
+    backoff_cap_s: float,
+    progress: Progress | None,
+    done_base: int,
+) -> None:
+    """Run batches until one reaches the end key or scans nothing, adding them up in
+    ``result``; both dialects' backfills walk their keys with it.
+
+    ``run_batch(size)`` runs (and commits) one batch of at most ``size`` keys after the
+    checkpoint, reopening the connection first when it was lost. ``classify`` judges what
+    it raised: None for an error that is not the database's (raised as it is), else a
+    :class:`BatchFailure`. ``on_lost`` closes a lost connection. Retries wait
+    :func:`~schemashift.execute.retry.backoff_delay`; ``rows_per_second`` caps the
+    average rate of rows walked. ``done_base``: rows walked by earlier runs (progress).
+    """
+    size = batch_size
+    walk_started = time.monotonic()
+    attempt = 0
+    while True:
+        try:
+            batch = run_batch(size)
+        except Exception as exc:
+            failure = classify(exc)
+            if failure is None:
+                raise
+            timeout = failure.kind == "timeout"
+            if not (failure.kind in ("retryable", "lost") or (timeout and size > 1)):
+                raise BackfillError(
+                    f"{label}: batch after {key_column} = {result.last_key} failed: "
+                    f"{_first_line(exc)}"
+                ) from exc
+            if attempt >= max_retries:
+                raise BackfillError(
+                    f"{label}: batch after {key_column} = {result.last_key} failed "
+                    f"{attempt + 1} times, giving up: {_first_line(exc)}"
+                ) from exc
+            attempt += 1
+            result.retries += 1
+            if timeout:
+                size = max(1, size // 2)
+                why = f"{failure.name}, batch size now {size}"
+            elif failure.kind == "lost":
+                why = f"connection lost: {_first_line(exc)}"
+                on_lost()
+            else:
+                why = f"{failure.name}: {_first_line(exc)}"
+            delay = backoff_delay(attempt, backoff_base_s, backoff_cap_s)
+            if progress is not None:
+                progress.note(f"retry {attempt}/{max_retries} in {delay:.2f} s ({why})")
+            time.sleep(delay)
+            continue
+        attempt = 0
+        if batch.scanned == 0:
+            break
+        result.batches += 1
+        result.rows_done += batch.updated
+        result.rows_scanned += batch.scanned
+        result.last_key = batch.last_key
+        result.total_rows_done = batch.total_done
+        if progress is not None:
+            progress.update(done_base + result.rows_scanned, result.rows_done)
+        if batch.tail:
+            break
+        if rows_per_second is not None:
+            ahead = result.rows_scanned / rows_per_second - (time.monotonic() - walk_started)
+            if ahead > 0:
+                time.sleep(ahead)
+
+
+def finish_backfill(result: BackfillResult, started: float, progress: Progress | None) -> None:
+    """Set the run's duration and write the final progress line."""
+    result.seconds = time.monotonic() - started
+    if progress is not None:
+        progress.finish(
+            f"done, {result.rows_done:,} rows updated ({result.rows_scanned:,} walked) in "
+            f"{result.batches} batches, {result.seconds:.1f} s"
+            + (f", {result.retries} retries" if result.retries else "")
+        )
 
 
 # --------------------------------------------------------------------------- key
@@ -525,15 +646,6 @@ class _Batcher:
         ).format(table)
 
 
-@dataclass
-class _Batch:
-    last_key: str | None  # the checkpoint after it (unchanged when it scanned nothing)
-    scanned: int
-    updated: int
-    total_done: int
-    tail: bool  # it reached the end key
-
-
 def run_backfill(
     connect: Callable[[], Connection],
     backfill: Backfill,
@@ -596,78 +708,34 @@ def run_backfill(
 
         result = BackfillResult(0, 0, 0.0, resumed_from, last_key=resumed_from,
                                 total_rows_done=total_done)  # fmt: skip
-        size = batch_size
-        walk_started = time.monotonic()
-        attempt = 0
-        while end_key is not None:
-            try:
+        if end_key is not None:
+            end: str = end_key
+            sync = "on" if synchronous_commit else "off"
+
+            def one_batch(size: int) -> BatchOutcome:
+                nonlocal conn
                 if conn.closed:
                     conn = _open(connect)
-                batch = _run_batch(
-                    conn,
-                    batcher,
-                    end_key,
-                    size,
-                    statement_timeout_ms,
-                    lock_timeout_ms,
-                    _after_update,
-                    result.batches + 1,
-                    "on" if synchronous_commit else "off",
-                )
-            except psycopg.Error as exc:
-                state = exc.sqlstate
-                lost = isinstance(exc, psycopg.OperationalError) and state is None
-                broken = conn.closed or conn.broken or lost
-                timeout = state == QUERY_CANCELED and "statement timeout" in str(exc)
-                if not (state in RETRYABLE_SQLSTATES or broken or (timeout and size > 1)):
-                    raise BackfillError(
-                        f"{label}: batch after {key.column} = {result.last_key} failed: "
-                        f"{_first_line(exc)}"
-                    ) from exc
-                if attempt >= max_retries:
-                    raise BackfillError(
-                        f"{label}: batch after {key.column} = {result.last_key} failed "
-                        f"{attempt + 1} times, giving up: {_first_line(exc)}"
-                    ) from exc
-                attempt += 1
-                result.retries += 1
-                if timeout:
-                    size = max(1, size // 2)
-                    why = f"statement_timeout, batch size now {size}"
-                elif broken:
-                    why = f"connection lost: {_first_line(exc)}"
-                    _close_quietly(conn)
-                else:
-                    why = f"{state}: {_first_line(exc)}"
-                delay = min(backoff_cap_s, backoff_base_s * 2 ** (attempt - 1))
-                delay *= 0.5 + random.random() / 2  # jitter: runs do not retry in lockstep
-                if progress is not None:
-                    progress.note(f"retry {attempt}/{max_retries} in {delay:.2f} s ({why})")
-                time.sleep(delay)
-                continue
-            attempt = 0
-            if batch.scanned == 0:
-                break
-            result.batches += 1
-            result.rows_done += batch.updated
-            result.rows_scanned += batch.scanned
-            result.last_key = batch.last_key
-            result.total_rows_done = batch.total_done
-            if progress is not None:
-                progress.update(done_base + result.rows_scanned, result.rows_done)
-            if batch.tail:
-                break
-            if rows_per_second is not None:
-                ahead = result.rows_scanned / rows_per_second - (time.monotonic() - walk_started)
-                if ahead > 0:
-                    time.sleep(ahead)
-        result.seconds = time.monotonic() - started
-        if progress is not None:
-            progress.finish(
-                f"done, {result.rows_done:,} rows updated ({result.rows_scanned:,} walked) in "
-                f"{result.batches} batches, {result.seconds:.1f} s"
-                + (f", {result.retries} retries" if result.retries else "")
+                return _run_batch(conn, batcher, end, size, statement_timeout_ms,
+                                  lock_timeout_ms, _after_update, result.batches + 1,
+                                  sync)  # fmt: skip
+
+            drive_batches(
+                one_batch,
+                lambda exc: _classify(exc, conn),
+                lambda: _close_quietly(conn),
+                result,
+                label=label,
+                key_column=key.column,
+                batch_size=batch_size,
+                rows_per_second=rows_per_second,
+                max_retries=max_retries,
+                backoff_base_s=backoff_base_s,
+                backoff_cap_s=backoff_cap_s,
+                progress=progress,
+                done_base=done_base,
             )
+        finish_backfill(result, started, progress)
         finished = True
         return result
     finally:
@@ -689,7 +757,7 @@ def _run_batch(
     hook: BatchHook | None,
     number: int,
     sync: str,
-) -> _Batch:
+) -> BatchOutcome:
     with conn.transaction():
         conn.execute(
             "SELECT set_config('statement_timeout', %s, true), "
@@ -710,9 +778,23 @@ def _run_batch(
         if hook is not None:
             hook(conn, number)
         if not scanned:
-            return _Batch(last, 0, 0, total_done, True)
+            return BatchOutcome(last, 0, 0, total_done, True)
         conn.execute(b.save_checkpoint, {**b.ident, "last": hi, "rows": updated})
-    return _Batch(hi, int(scanned), int(updated), total_done + int(updated), bool(tail))
+    return BatchOutcome(hi, int(scanned), int(updated), total_done + int(updated), bool(tail))
+
+
+def _classify(exc: Exception, conn: Connection) -> BatchFailure | None:
+    if not isinstance(exc, psycopg.Error):
+        return None
+    state = exc.sqlstate
+    if state == QUERY_CANCELED and "statement timeout" in str(exc):
+        return BatchFailure("timeout", "statement_timeout")
+    lost = isinstance(exc, psycopg.OperationalError) and state is None
+    if conn.closed or conn.broken or lost:
+        return BatchFailure("lost")
+    if state in RETRYABLE_SQLSTATES:
+        return BatchFailure("retryable", str(state))
+    return BatchFailure("fatal")
 
 
 def _one(row: tuple[Any, ...] | None) -> tuple[Any, ...]:

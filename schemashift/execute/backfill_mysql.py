@@ -1,6 +1,7 @@
 """The backfill phase on MySQL 8 / MariaDB: keyset-paginated batches, checkpointed,
 resumable. The same contract as the PostgreSQL one (execute/backfill.py), whose
-:class:`Progress` and :class:`BackfillResult` it uses.
+:class:`Progress` and :class:`BackfillResult` it uses, and whose :func:`drive_batches`
+runs its batches (retries, halving, reconnects, throttle, progress).
 
 :func:`run_backfill_mysql` walks the key in ranges of ``batch_size`` rows, one short
 InnoDB transaction per batch:
@@ -37,7 +38,6 @@ not round-trip).
 from __future__ import annotations
 
 import contextlib
-import random
 import re
 import time
 from collections.abc import Callable
@@ -45,7 +45,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemashift.execute.backends import mysql_error_code, mysql_lock_seconds, quote_mysql
-from schemashift.execute.backfill import BackfillError, BackfillResult, Progress
+from schemashift.execute.backfill import (
+    BackfillError,
+    BackfillResult,
+    BatchFailure,
+    BatchOutcome,
+    Progress,
+    drive_batches,
+    finish_backfill,
+)
 from schemashift.execute.state import MySQLState
 from schemashift.phases.model import Backfill
 
@@ -274,15 +282,6 @@ class _Batcher:
         )
 
 
-@dataclass
-class _Batch:
-    last_key: str | None
-    scanned: int
-    updated: int
-    total_done: int
-    tail: bool
-
-
 def run_backfill_mysql(
     connect: Callable[[], Any],
     backfill: Backfill,
@@ -337,71 +336,37 @@ def run_backfill_mysql(
 
         result = BackfillResult(0, 0, 0.0, resumed_from, last_key=resumed_from,
                                 total_rows_done=total_done)  # fmt: skip
-        size = batch_size
-        walk_started = time.monotonic()
-        attempt = 0
-        while end_key is not None:
-            try:
+        if end_key is not None:
+            end: str = end_key
+
+            def one_batch(size: int) -> BatchOutcome:
+                nonlocal conn
                 if conn is None:
                     conn = _open(connect, timeouts)
-                batch = _run_batch(conn, batcher, end_key, size, _after_update,
-                                   result.batches + 1)  # fmt: skip
-            except Exception as exc:
-                code = mysql_error_code(exc)
-                if code is None and not _is_connection_error(exc):
-                    raise
-                lost = code in CONNECTION_LOST or _is_connection_error(exc)
-                timeout = code in STATEMENT_TIMEOUT
-                if not (code in RETRYABLE or lost or (timeout and size > 1)):
-                    raise BackfillError(
-                        f"{label}: batch after {key.column} = {result.last_key} failed: "
-                        f"{_first_line(exc)}"
-                    ) from exc
-                if attempt >= max_retries:
-                    raise BackfillError(
-                        f"{label}: batch after {key.column} = {result.last_key} failed "
-                        f"{attempt + 1} times, giving up: {_first_line(exc)}"
-                    ) from exc
-                attempt += 1
-                result.retries += 1
-                if timeout:
-                    size = max(1, size // 2)
-                    why = f"statement timeout, batch size now {size}"
-                elif lost:
-                    why = f"connection lost: {_first_line(exc)}"
-                    _close_quietly(conn)
-                    conn = None
-                else:
-                    why = f"MySQL error {code}: {_first_line(exc)}"
-                delay = min(backoff_cap_s, backoff_base_s * 2 ** (attempt - 1))
-                delay *= 0.5 + random.random() / 2  # jitter: runs do not retry in lockstep
-                if progress is not None:
-                    progress.note(f"retry {attempt}/{max_retries} in {delay:.2f} s ({why})")
-                time.sleep(delay)
-                continue
-            attempt = 0
-            if batch.scanned == 0:
-                break
-            result.batches += 1
-            result.rows_done += batch.updated
-            result.rows_scanned += batch.scanned
-            result.last_key = batch.last_key
-            result.total_rows_done = batch.total_done
-            if progress is not None:
-                progress.update(done_base + result.rows_scanned, result.rows_done)
-            if batch.tail:
-                break
-            if rows_per_second is not None:
-                ahead = result.rows_scanned / rows_per_second - (time.monotonic() - walk_started)
-                if ahead > 0:
-                    time.sleep(ahead)
-        result.seconds = time.monotonic() - started
-        if progress is not None:
-            progress.finish(
-                f"done, {result.rows_done:,} rows updated ({result.rows_scanned:,} walked) in "
-                f"{result.batches} batches, {result.seconds:.1f} s"
-                + (f", {result.retries} retries" if result.retries else "")
+                return _run_batch(conn, batcher, end, size, _after_update,
+                                  result.batches + 1)  # fmt: skip
+
+            def on_lost() -> None:
+                nonlocal conn
+                _close_quietly(conn)
+                conn = None
+
+            drive_batches(
+                one_batch,
+                _classify,
+                on_lost,
+                result,
+                label=label,
+                key_column=key.column,
+                batch_size=batch_size,
+                rows_per_second=rows_per_second,
+                max_retries=max_retries,
+                backoff_base_s=backoff_base_s,
+                backoff_cap_s=backoff_cap_s,
+                progress=progress,
+                done_base=done_base,
             )
+        finish_backfill(result, started, progress)
         return result
     finally:
         if conn is not None:
@@ -435,7 +400,7 @@ def _open(connect: Callable[[], Any], timeouts: _Timeouts) -> Any:
 
 
 def _run_batch(conn: Any, b: _Batcher, end_key: str, size: int, hook: BatchHook | None,
-               number: int) -> _Batch:  # fmt: skip
+               number: int) -> BatchOutcome:  # fmt: skip
     key = b.key
     end = key.param(end_key)
     _run(conn, "START TRANSACTION")
@@ -464,7 +429,7 @@ def _run_batch(conn: Any, b: _Batcher, end_key: str, size: int, hook: BatchHook 
             hi = str(nth[0][0])
         if not scanned:
             _run(conn, "COMMIT")
-            return _Batch(last, 0, 0, total_done, True)
+            return BatchOutcome(last, 0, 0, total_done, True)
         upper = key.param(hi)
         update = b.update_first if last is None else b.update_next
         updated = _run(conn, update, (upper,) if last is None else (key.param(last), upper))
@@ -476,7 +441,21 @@ def _run_batch(conn: Any, b: _Batcher, end_key: str, size: int, hook: BatchHook 
         with contextlib.suppress(Exception):
             _run(conn, "ROLLBACK")
         raise
-    return _Batch(hi, scanned, updated, total_done + updated, tail)
+    return BatchOutcome(hi, scanned, updated, total_done + updated, tail)
+
+
+def _classify(exc: Exception) -> BatchFailure | None:
+    code = mysql_error_code(exc)
+    connection_error = _is_connection_error(exc)
+    if code is None and not connection_error:
+        return None
+    if code in STATEMENT_TIMEOUT:
+        return BatchFailure("timeout", "statement timeout")
+    if code in CONNECTION_LOST or connection_error:
+        return BatchFailure("lost")
+    if code in RETRYABLE:
+        return BatchFailure("retryable", f"MySQL error {code}")
+    return BatchFailure("fatal")
 
 
 def _is_connection_error(exc: BaseException) -> bool:
@@ -488,8 +467,3 @@ def _is_connection_error(exc: BaseException) -> bool:
 def _close_quietly(conn: Any) -> None:
     with contextlib.suppress(Exception):
         conn.close()
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__

@@ -21,7 +21,6 @@
 
 from __future__ import annotations
 
-import random
 import re
 import sys
 import time
@@ -32,6 +31,7 @@ from typing import Any, TextIO
 from schemashift.config import Config
 from schemashift.execute.backends import RUN_LOCK, Backend, backend_for
 from schemashift.execute.database import DatabaseError, Target, parse_url
+from schemashift.execute.retry import backoff_delay
 from schemashift.execute.state import MigrationRow, State
 from schemashift.model import Phase
 from schemashift.phases.model import PHASE_ORDER, Plan, Step
@@ -298,9 +298,8 @@ class Runner:
                 if code is None or attempt >= self.options.retries:
                     raise
                 attempt += 1
-                delay = min(self.options.backoff_cap_s,
-                            self.options.backoff_base_s * 2 ** (attempt - 1))  # fmt: skip
-                delay *= 0.5 + random.random() / 2  # jitter: runs do not retry in lockstep
+                delay = backoff_delay(attempt, self.options.backoff_base_s,
+                                      self.options.backoff_cap_s)  # fmt: skip
                 self._say(f"lock not available ({code}), retry {attempt}/"
                           f"{self.options.retries} in {delay:.2f} s: {what[:80]}")  # fmt: skip
                 time.sleep(delay)
