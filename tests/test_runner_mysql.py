@@ -350,12 +350,11 @@ def test_backfill_key_must_be_pageable(mysql_conn: Any) -> None:
     assert resolve_key_mysql(mysql_conn, "nokey").column == "b"  # unique NOT NULL column
 
 
-def test_sqlite_is_refused_in_one_line() -> None:
-    with pytest.raises(DatabaseError) as refused:
-        Runner("sqlite:///x.db", Config())
-    assert str(refused.value) == (
-        "the phase engine runs on PostgreSQL and MySQL/MariaDB; SQLite is not supported yet"
-    )
+def test_sqlite_has_its_own_backend() -> None:
+    # SQLite used to be refused here; it has a backend now (tests/test_demo.py runs it).
+    from schemashift.execute.backends import SQLiteBackend
+
+    assert isinstance(Runner("sqlite:///x.db", Config()).backend, SQLiteBackend)
 
 
 def test_unreachable_mysql_is_a_database_error() -> None:

@@ -542,7 +542,7 @@ def test_plan_command_errors(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.chdir(tmp_path)
     result = _invoke("abc123")
     assert result.exit_code == 2
-    assert "Alembic revisions as TARGET are not supported" in result.output
+    assert "abc123: not a .sql migration, and no Alembic project here" in result.output
     result = _invoke("missing.sql")
     assert result.exit_code == 2 and "no such file" in result.output
     (tmp_path / "bad.sql").write_text("SELECT 1;\nDO $$ BEGIN END $$;\n")

@@ -4,7 +4,8 @@ The runner (execute/runner.py) owns the phase logic: order, checksum pin, state,
 with backoff, rollback. A :class:`Backend` owns what differs between databases:
 
 - connecting, and the run lock that keeps two runs from interleaving (PostgreSQL: a session
-  advisory lock; MySQL: ``GET_LOCK``). Both are scoped to the database, not the server;
+  advisory lock; MySQL: ``GET_LOCK``; SQLite: a ``run_lock`` row in ``schemashift_meta``
+  holding the pid). All are scoped to the database, not the server;
 - how a step's statements are grouped and run with a lock timeout. PostgreSQL runs a step
   in one transaction (``SET LOCAL lock_timeout``), ``concurrent`` steps statement by
   statement in autocommit. MySQL has no transactional DDL: every DDL statement commits on
@@ -22,12 +23,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
+import os
 import re
+import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from schemashift.execute.database import DatabaseError, Target, connect
-from schemashift.execute.state import MySQLState, PostgresState, State
+from schemashift.execute.state import MySQLState, PostgresState, SQLiteState, State
 from schemashift.phases.model import Backfill
 
 if TYPE_CHECKING:
@@ -80,14 +83,14 @@ class Backend(Protocol):
         """Run (or resume) one backfill step with its placeholders resolved."""
 
 
-def backend_for(target: Target) -> Backend:
+def backend_for(target: Target, state_schema: str = "schemashift") -> Backend:
     if target.dialect == "postgres":
         return PostgresBackend(target)
     if target.dialect == "mysql":
         return MySQLBackend(target)
-    raise DatabaseError(
-        "the phase engine runs on PostgreSQL and MySQL/MariaDB; SQLite is not supported yet"
-    )
+    if target.dialect == "sqlite":
+        return SQLiteBackend(target, state_schema)
+    raise DatabaseError(f"the phase engine does not run on {target.dialect} ({target.safe})")
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -364,6 +367,176 @@ class MySQLBackend:
         from schemashift.execute.backfill_mysql import run_backfill_mysql
 
         run_backfill_mysql(
+            lambda: connect(self.target),
+            backfill,
+            migration=migration,
+            step=step,
+            batch_size=batch_size,
+            rows_per_second=rows_per_second,
+            statement_timeout_ms=statement_timeout_ms,
+            lock_timeout_ms=lock_timeout_ms,
+            progress=progress,
+            state_prefix=f"{state_schema}_",
+        )
+
+
+# --------------------------------------------------------------------------- SQLite
+
+SQLITE_LOCK_KEY = "run_lock"
+SQLITE_MIN_VERSION = (3, 35, 0)
+
+
+def sqlite_busy(exc: BaseException) -> bool:
+    """SQLITE_BUSY / SQLITE_LOCKED: "database is locked", "database table is locked"."""
+    import sqlite3
+
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc).lower()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def quote_sqlite(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _split_sqlite_name(name: str) -> tuple[str, str]:
+    parts = [p.strip().strip('"`[]') for p in name.strip().split(".")]
+    return (parts[0], parts[1]) if len(parts) == 2 else ("main", parts[-1])
+
+
+class SQLiteBackend:
+    """An embedded SQLite database (3.35+ for DROP COLUMN) through the sqlite3 module.
+
+    Writers serialize on one database lock: every step runs in one ``BEGIN IMMEDIATE``
+    transaction (SQLite's DDL is transactional) that waits for the write lock at most the
+    lock timeout (``PRAGMA busy_timeout``); "database is locked" is retried with backoff.
+    The run lock is a ``run_lock`` row in ``<state>_meta`` holding ``pid:token``, taken in a
+    ``BEGIN IMMEDIATE`` transaction; a row whose process is gone is stale and taken over
+    (the database is a local file: the pid is on this machine)."""
+
+    dialect = "sqlite"
+    transactional_ddl = True
+
+    def __init__(self, target: Target, state_schema: str = "schemashift") -> None:
+        self.target = target
+        self.prefix = f"{state_schema}_"
+        self._token: str | None = None
+
+    def connect(self) -> Any:
+        import sqlite3
+
+        if sqlite3.sqlite_version_info < SQLITE_MIN_VERSION:
+            raise DatabaseError(
+                f"the phase engine needs SQLite {'.'.join(map(str, SQLITE_MIN_VERSION))}+ "
+                f"(DROP COLUMN); this Python has {sqlite3.sqlite_version}"
+            )
+        return connect(self.target, autocommit=True)
+
+    @property
+    def _meta(self) -> str:
+        return quote_sqlite(f"{self.prefix}meta")
+
+    def try_lock(self, conn: Any) -> bool:
+        from schemashift.execute.state import sqlite_layout
+
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(sqlite_layout(self.prefix)[0])
+            row = conn.execute(f"SELECT value FROM {self._meta} WHERE key = ?",
+                               (SQLITE_LOCK_KEY,)).fetchone()  # fmt: skip
+            if row is not None:
+                pid_text = str(row[0]).split(":", 1)[0]
+                if pid_text.isdigit() and _pid_alive(int(pid_text)):
+                    conn.execute("ROLLBACK")
+                    return False
+            token = f"{os.getpid()}:{uuid.uuid4().hex}"
+            conn.execute(f"INSERT INTO {self._meta} (key, value) VALUES (?, ?) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                         (SQLITE_LOCK_KEY, token))  # fmt: skip
+        except BaseException:
+            with contextlib.suppress(Exception):
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        self._token = token
+        return True
+
+    def unlock(self, conn: Any) -> None:
+        if self._token is None:
+            return
+        conn.execute(f"DELETE FROM {self._meta} WHERE key = ? AND value = ?",
+                     (SQLITE_LOCK_KEY, self._token))  # fmt: skip
+        self._token = None
+
+    def state(self, conn: Any, state_schema: str) -> State:
+        return SQLiteState(conn, f"{state_schema}_")
+
+    def groups(self, statements: Sequence[str], *, concurrent: bool) -> list[list[str]]:
+        return [list(statements)] if statements else []
+
+    def run_group(self, conn: Any, statements: Sequence[str], *, lock_timeout_ms: int,
+                  concurrent: bool, say: Say) -> None:  # fmt: skip
+        conn.execute(f"PRAGMA busy_timeout = {int(lock_timeout_ms)}")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for sql in statements:
+                    conn.execute(sql)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            from schemashift.execute.database import SQLITE_BUSY_TIMEOUT_MS
+
+            conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+
+    def retryable(self, exc: BaseException) -> str | None:
+        return "SQLITE_BUSY" if sqlite_busy(exc) else None
+
+    @staticmethod
+    def _columns(conn: Any, table: str) -> list[tuple[Any, ...]]:
+        schema, name = _split_sqlite_name(table)
+        sql = f"PRAGMA {quote_sqlite(schema)}.table_info({quote_sqlite(name)})"
+        return [tuple(r) for r in conn.execute(sql).fetchall()]
+
+    def column_type(self, conn: Any, table: str, column: str) -> str | None:
+        wanted = column.strip().strip('"`[]')
+        for _cid, name, declared, _notnull, _default, _pk in self._columns(conn, table):
+            if name == wanted:
+                return str(declared or "")
+        return None
+
+    def primary_key(self, conn: Any, table: str) -> str | None:
+        columns = self._columns(conn, table)
+        keys = [c[1] for c in columns if c[5]]
+        if len(keys) == 1:
+            return quote_sqlite(str(keys[0]))
+        if not keys and columns:  # a rowid table without a declared key
+            return "rowid"
+        return None
+
+    def query(self, conn: Any, sql: str) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in conn.execute(sql).fetchall()]
+
+    def backfill(self, backfill: Backfill, *, migration: str, step: int, batch_size: int,
+                 rows_per_second: float | None, statement_timeout_ms: int,
+                 lock_timeout_ms: int, progress: Progress | None,
+                 state_schema: str) -> None:  # fmt: skip
+        from schemashift.execute.backfill_sqlite import run_backfill_sqlite
+
+        run_backfill_sqlite(
             lambda: connect(self.target),
             backfill,
             migration=migration,

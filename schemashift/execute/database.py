@@ -86,7 +86,7 @@ def resolve_url(option: str | None, alembic_url: str | None = None) -> str:
 
 
 def connect(target: Target, *, autocommit: bool = False) -> Any:
-    """A DB-API connection: psycopg 3 for PostgreSQL, PyMySQL for MySQL/MariaDB."""
+    """A DB-API connection: psycopg 3 for PostgreSQL, PyMySQL for MySQL/MariaDB, sqlite3."""
     try:
         if target.dialect == "postgres":
             import psycopg
@@ -106,9 +106,33 @@ def connect(target: Target, *, autocommit: bool = False) -> Any:
                 user=target.user or "root", password=target.password or "",
                 database=target.database, autocommit=autocommit, connect_timeout=10,
             )  # fmt: skip
+        if target.dialect == "sqlite":
+            return connect_sqlite(target)
     except Exception as exc:
         raise DatabaseError(f"cannot connect to {target.safe}: {_first_line(exc)}") from None
     raise DatabaseError(f"the phase engine does not run on {target.dialect} yet ({target.safe})")
+
+
+SQLITE_BUSY_TIMEOUT_MS = 5_000
+
+
+def connect_sqlite(target: Target, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Any:
+    """A sqlite3 connection usable from any thread, in autocommit mode (transactions are
+    explicit ``BEGIN IMMEDIATE``), waiting up to ``busy_timeout_ms`` for the database's
+    write lock, in WAL mode (readers go on while one writer writes)."""
+    import sqlite3
+
+    path = target.database or ":memory:"
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
+                           timeout=busy_timeout_ms / 1000)  # fmt: skip
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        if path != ":memory:":
+            conn.execute("PRAGMA journal_mode = WAL")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def _first_line(exc: BaseException) -> str:

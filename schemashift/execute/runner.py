@@ -1,10 +1,11 @@
-"""Run a plan's phases on a live PostgreSQL or MySQL/MariaDB database, safely and resumably.
+"""Run a plan's phases on a live PostgreSQL, MySQL/MariaDB or SQLite database, safely and
+resumably.
 
 - Phases run in order (expand → backfill → verify → contract); out of order is refused
   (``GateRefused``, exit 3) naming the phase that comes next. Re-running a finished phase
   does nothing; a phase that failed half-way resumes at its first unfinished step.
-- Two runs never interleave: a run lock (PostgreSQL advisory lock, MySQL ``GET_LOCK``) is
-  held for the whole command.
+- Two runs never interleave: a run lock (PostgreSQL advisory lock, MySQL ``GET_LOCK``,
+  SQLite a pid row in the meta table) is held for the whole command.
 - Every DDL statement runs with a lock timeout (default 1 s; ``lock_timeout`` on
   PostgreSQL, ``lock_wait_timeout`` in whole seconds on MySQL) so it never queues behind a
   long transaction and stalls other traffic; on timeout it is retried with exponential
@@ -82,7 +83,7 @@ class PhaseResult:
 class Runner:
     def __init__(self, database_url: str, config: Config, options: RunOptions | None = None):
         self.target: Target = parse_url(database_url)
-        self.backend: Backend = backend_for(self.target)
+        self.backend: Backend = backend_for(self.target, config.state_schema)
         self.config = config
         self.options = options or RunOptions()
         self._conn: Any = None

@@ -419,3 +419,129 @@ class MySQLState(State):
     def ensure_backfill_progress(self) -> None:
         """Only ``<prefix>backfill_progress`` (the backfill's own first use)."""
         self._run(_MYSQL_LAYOUT[2].replace("{p}", self.prefix))
+
+
+# The same tables on SQLite ({p}: the prefix; one database file, no schemas). JSON is text
+# (the json1 functions are built in); timestamps are UTC text 'YYYY-MM-DD HH:MM:SS.SSS'.
+_SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
+_SQLITE_LAYOUT = [
+    "CREATE TABLE IF NOT EXISTS {p}meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS {p}migrations (
+        migration TEXT PRIMARY KEY,
+        plan TEXT NOT NULL,
+        checksum TEXT NOT NULL,
+        phase TEXT,
+        status TEXT NOT NULL,
+        steps_done TEXT NOT NULL DEFAULT '[]',
+        for_app TEXT,
+        for_version TEXT,
+        started_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        finished_at TEXT,
+        error TEXT,
+        groups_done TEXT NOT NULL DEFAULT '{}')""",
+    """CREATE TABLE IF NOT EXISTS {p}backfill_progress (
+        migration TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        last_key TEXT,
+        rows_done INTEGER NOT NULL DEFAULT 0,
+        rows_total_estimate INTEGER,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (migration, step))""",
+    """CREATE TABLE IF NOT EXISTS {p}deployments (
+        app TEXT NOT NULL,
+        version TEXT NOT NULL,
+        instance TEXT NOT NULL,
+        environment TEXT NOT NULL DEFAULT 'production',
+        slot TEXT,
+        traffic NUMERIC,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        retired_at TEXT,
+        PRIMARY KEY (app, instance, environment))""",
+    """CREATE TABLE IF NOT EXISTS {p}events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        migration TEXT,
+        phase TEXT,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}',
+        forced INTEGER NOT NULL DEFAULT 0,
+        reason TEXT)""",
+    "CREATE INDEX IF NOT EXISTS {p}events_migration ON {p}events (migration, id)",
+]
+
+
+def sqlite_layout(prefix: str) -> list[str]:
+    return [statement.replace("{p}", prefix) for statement in _SQLITE_LAYOUT]
+
+
+class SQLiteState(State):
+    """The state tables ``<prefix>migrations`` … in the SQLite database through a sqlite3
+    connection in autocommit mode (each write is its own transaction)."""
+
+    def __init__(self, conn: Any, prefix: str = "schemashift_") -> None:
+        super().__init__(conn)
+        if not re.fullmatch(r"\w*", prefix):
+            raise ValueError(f"state table prefix must be letters, digits and _: {prefix!r}")
+        self.prefix = prefix
+
+    def table(self, name: str) -> str:
+        return f'"{self.prefix}{name}"'
+
+    def _q(self, sql: str) -> str:
+        sql = _TABLE_REF.sub(lambda m: self.table(m.group(1)), sql)
+        sql = sql.replace("%s", "?")  # before {now}: strftime's format holds % too
+        return sql.replace("{now}", _SQLITE_NOW).replace("{{}}", "{}")
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self.conn.execute(self._q(sql), params).fetchall()]
+
+    def _run(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        self.conn.execute(self._q(sql), params)
+
+    def _time(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+        return value
+
+    _START_SQL = (
+        "INSERT INTO {s}.migrations (migration, plan, checksum, status, for_app, "
+        "for_version, steps_done, groups_done, started_at, updated_at) "
+        "VALUES (%s, %s, %s, 'running', %s, %s, '[]', '{{}}', {now}, {now}) "
+        "ON CONFLICT (migration) DO UPDATE SET plan = excluded.plan, "
+        "checksum = excluded.checksum, status = 'running', phase = NULL, "
+        "steps_done = '[]', groups_done = '{{}}', for_app = excluded.for_app, "
+        "for_version = excluded.for_version, error = NULL, finished_at = NULL, "
+        "updated_at = {now}"
+    )
+    _STEP_DONE_SQL = (
+        "UPDATE {s}.migrations SET steps_done = json_insert(steps_done, '$[#]', %s), "
+        "updated_at = {now} WHERE migration = %s AND NOT EXISTS "
+        "(SELECT 1 FROM json_each(steps_done) WHERE value = CAST(%s AS INTEGER))"
+    )
+    _GROUPS_SQL = (
+        "UPDATE {s}.migrations SET groups_done = json_set(groups_done, "
+        "'$.\"' || %s || '\"', %s), updated_at = {now} WHERE migration = %s"
+    )
+
+    def event(self, migration: str | None, phase: str | None, action: str,
+              detail: dict[str, Any] | None = None, *, forced: bool = False,
+              reason: str | None = None) -> None:  # fmt: skip
+        super().event(migration, phase, action, detail, forced=bool(forced), reason=reason)
+
+    def ensure(self) -> None:
+        """Create the tables (``IF NOT EXISTS``: safe under concurrent first use)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in sqlite_layout(self.prefix):
+                self.conn.execute(statement)
+            self.conn.execute(
+                self._q("INSERT INTO {s}.meta (key, value) VALUES ('layout_version', %s) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+                (str(LAYOUT_VERSION),),
+            )  # fmt: skip
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")

@@ -1,7 +1,9 @@
 """``schemashift expand | backfill | verify | contract | rollback | status``.
 
 TARGET is the path of a ``.sql`` migration (its plan is what ``schemashift plan`` prints
-for it; the migration id is the file name without ``.sql``). Exit codes: 0 ok, 2 usage or
+for it; the migration id is the file name without ``.sql``) or an Alembic revision id, the
+expand or the contract revision of a pair ``schemashift revision`` wrote (the migration id
+is the contract revision's; see schemashift/alembic/plan_revision.py). Exit codes: 0 ok, 2 usage or
 input error, 3 gate refused (out of order, verify failed, plan changed, another run holds
 the lock, rollback after contract), 4 database error.
 """
@@ -9,6 +11,7 @@ the lock, rollback after contract), 4 database error.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +23,8 @@ EXIT_USAGE, EXIT_GATE, EXIT_DATABASE = 2, 3, 4
 
 database_url_option = click.option(
     "--database-url", "database_url", metavar="URL",
-    help="SQLAlchemy URL (default: SCHEMASHIFT_DATABASE_URL).",
+    help="SQLAlchemy URL (default: SCHEMASHIFT_DATABASE_URL, else the Alembic config's "
+         "sqlalchemy.url).",
 )  # fmt: skip
 
 
@@ -36,8 +40,7 @@ def _load_plan(target: str, config: Any) -> Any:
 
     path = Path(target)
     if path.suffix != ".sql":
-        _fail(f"{target}: TARGET must be a .sql migration for now (Alembic revisions as "
-              "TARGET are not supported yet)", EXIT_USAGE)  # fmt: skip
+        return _load_revision_plan(target, config)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -48,6 +51,46 @@ def _load_plan(target: str, config: Any) -> Any:
         return plan_sql(text, path.stem, config)
     except PlanError as exc:
         _fail(str(exc), EXIT_USAGE)
+
+
+def _alembic_config_path(config: Any) -> Path | None:
+    """``[tool.schemashift] alembic_config``, else alembic.ini / pyproject.toml
+    [tool.alembic] in the current directory."""
+    from schemashift.alembic.history import find_alembic_config
+
+    if config.alembic_config:
+        return Path(config.alembic_config)
+    return find_alembic_config(Path.cwd())
+
+
+def _load_revision_plan(target: str, config: Any) -> Any:
+    """TARGET as an Alembic revision id (either one of an expand/contract pair)."""
+    from schemashift.alembic.history import HistoryError
+    from schemashift.alembic.plan_revision import plan_revision
+
+    found = _alembic_config_path(config)
+    if found is None:
+        _fail(f"{target}: not a .sql migration, and no Alembic project here to find it in "
+              "(no alembic.ini or pyproject.toml [tool.alembic]; set [tool.schemashift] "
+              "alembic_config)", EXIT_USAGE)  # fmt: skip
+    try:
+        return plan_revision(found, target, config.dialect)
+    except HistoryError as exc:
+        _fail(str(exc), EXIT_USAGE)
+
+
+def _alembic_url(config: Any) -> str | None:
+    """``sqlalchemy.url`` of the Alembic config, if there is one (the last resort)."""
+    found = _alembic_config_path(config)
+    if found is None:
+        return None
+    try:
+        from schemashift.alembic.history import load_config
+
+        url = load_config(found).get_main_option("sqlalchemy.url")
+    except Exception:
+        return None
+    return url or None
 
 
 def _config() -> Any:
@@ -81,7 +124,8 @@ def _runner(database_url: str | None, config: Any, **options: Any) -> Any:
     from schemashift.execute.runner import Runner, RunOptions
 
     try:
-        url = resolve_url(database_url)
+        url = resolve_url(database_url, None if database_url or os.environ.get(
+            "SCHEMASHIFT_DATABASE_URL") else _alembic_url(config))  # fmt: skip
     except DatabaseError as exc:
         _fail(str(exc), EXIT_USAGE)
     return _guarded(lambda: Runner(url, config, RunOptions(**options)))

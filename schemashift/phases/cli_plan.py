@@ -16,7 +16,8 @@ def plan_command(target: str, fmt: str) -> None:
     its SQL, its rollback and why it is there.
 
     TARGET is the path of a .sql migration file (its migration id is the file name without
-    .sql). Errors are one line, exit 2.
+    .sql), or an Alembic revision id: the expand or contract revision of a pair written by
+    `schemashift revision`. Errors are one line, exit 2.
     """
     import json
     from pathlib import Path
@@ -27,15 +28,15 @@ def plan_command(target: str, fmt: str) -> None:
     from schemashift.phases.planner import PlanError, plan_sql, render_plan
 
     path = Path(target)
-    if path.suffix.lower() != ".sql":
-        fail(
-            f"{target}: TARGET must be the path of a .sql migration file "
-            "(Alembic revisions as TARGET are not supported by plan yet)"
-        )
     try:
         config = load_config()
-        (source,) = read_sources([target])
-        plan = plan_sql(source.text, path.stem, config, file=source.name)
+        if path.suffix.lower() != ".sql":
+            from schemashift.phases.cli_phases import _load_revision_plan
+
+            plan = _load_revision_plan(target, config)
+        else:
+            (source,) = read_sources([target])
+            plan = plan_sql(source.text, path.stem, config, file=source.name)
     except (ConfigError, InputError, PlanError) as exc:
         fail(str(exc))
     if fmt == "json":

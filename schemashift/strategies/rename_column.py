@@ -10,6 +10,12 @@ contract  drop the trigger, give ``new`` old's NOT NULL / default / sequence, dr
 rollback  drop the trigger and ``new``
 
 A MySQL ``CHANGE old new <definition>`` is the same with the definition's type.
+
+SQLite (3.35+ for DROP COLUMN): triggers cannot assign NEW, so the sync is three AFTER
+triggers (INSERT, UPDATE OF old, UPDATE OF new) that ``UPDATE … WHERE rowid = NEW.rowid``,
+guarded by WHEN clauses so their own updates do not fire them again. An AFTER trigger runs
+after the NOT NULL checks: inserts naming only ``new`` need ``old`` nullable or with a
+default. Contract cannot carry NOT NULL or a default over (that needs a table rebuild).
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from schemashift.strategies.common import (
 )
 
 KIND = "rename_column"
-DIALECTS = ("postgres", "mysql")
+DIALECTS = ("postgres", "mysql", "sqlite")
 
 
 def applies(action: Action, change: Change, dialect: str) -> bool:
@@ -83,7 +89,75 @@ def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
     table, old, new = action.table or "", action.column or "", action.new_name or ""
     if dialect == "mysql":
         return _mysql(action, table, old, new, sql)
+    if dialect == "sqlite":
+        return _sqlite(table, old, new)
     return _postgres(table, old, new)
+
+
+def sqlite_sync_trigger_sql(table: str, old: str, new: str) -> tuple[list[str], list[str]]:
+    """SQLite: (create, drop) of the AFTER INSERT / UPDATE OF old / UPDATE OF new triggers
+    that keep ``old`` and ``new`` equal. Each updates the row once, only when the two
+    differ, so the UPDATE it runs does not fire the others again (their WHEN is false)."""
+    base = f"schemashift_sync_{split_table(table)[1]}_{old}_{new}"
+    ins, upd_old, upd_new = (quote(f"{base}_{s}", "sqlite") for s in ("ins", "upd_old", "upd_new"))
+    # A trigger's ON and body name unqualified tables (it lives in the table's schema).
+    t = quote(split_table(table)[1], "sqlite")
+    o, n = quote(old, "sqlite"), quote(new, "sqlite")
+    create = [
+        # The new column wins unless it is NULL (the old one may hold its DEFAULT).
+        f"CREATE TRIGGER IF NOT EXISTS {ins} AFTER INSERT ON {t} FOR EACH ROW "
+        f"WHEN NEW.{n} IS NOT NEW.{o} BEGIN UPDATE {t} SET "
+        f"{n} = COALESCE(NEW.{n}, NEW.{o}), {o} = COALESCE(NEW.{n}, NEW.{o}) "
+        f"WHERE rowid = NEW.rowid; END",
+        # The old app changed old (and not new): copy it over.
+        f"CREATE TRIGGER IF NOT EXISTS {upd_old} AFTER UPDATE OF {o} ON {t} FOR EACH ROW "
+        f"WHEN NEW.{o} IS NOT OLD.{o} AND NEW.{n} IS OLD.{n} AND NEW.{n} IS NOT NEW.{o} "
+        f"BEGIN UPDATE {t} SET {n} = NEW.{o} WHERE rowid = NEW.rowid; END",
+        # The new app changed new (or both changed: the new one wins).
+        f"CREATE TRIGGER IF NOT EXISTS {upd_new} AFTER UPDATE OF {n} ON {t} FOR EACH ROW "
+        f"WHEN NEW.{n} IS NOT OLD.{n} AND NEW.{n} IS NOT NEW.{o} AND NEW.{n} IS NOT NULL "
+        f"BEGIN UPDATE {t} SET {o} = NEW.{n} WHERE rowid = NEW.rowid; END",
+    ]
+    drop = [f"DROP TRIGGER IF EXISTS {name}" for name in (ins, upd_old, upd_new)]
+    return create, drop
+
+
+def _sqlite(table: str, old: str, new: str) -> list[Step]:
+    t = quote_table(table, "sqlite")
+    o, n = quote(old, "sqlite"), quote(new, "sqlite")
+    create_trigger, drop_trigger = sqlite_sync_trigger_sql(table, old, new)
+    return [
+        Step(
+            Phase.EXPAND,
+            f"add {table}.{new} as a copy of {old}, kept equal by triggers",
+            sql=(f"ALTER TABLE {t} ADD COLUMN {n} {type_of(table, old)}", *create_trigger),
+            rollback=(*drop_trigger, f"ALTER TABLE {t} DROP COLUMN {n}"),
+            why=f"the old app version writes {old} and the new one {new}: AFTER INSERT/UPDATE "
+            "triggers copy each write to the other column (ADD COLUMN changes only the schema)",
+        ),
+        Step(
+            Phase.BACKFILL,
+            f"copy {old} into {new} for existing rows",
+            backfill=Backfill(table, f"{n} = {o}", f"{n} IS NOT {o}"),
+            why="rows written before the triggers existed have no value in the new column",
+        ),
+        Step(
+            Phase.VERIFY,
+            f"{new} equals {old} on every row",
+            verify=Verify(
+                f"{table}.{new} equals {old}",
+                f"SELECT {pk_of(table)} FROM {t} WHERE {n} IS NOT {o}",
+            ),
+            why=f"contract drops {old}: any row where they differ would lose its value",
+        ),
+        Step(
+            Phase.CONTRACT,
+            f"drop the sync triggers and {table}.{old}",
+            sql=(*drop_trigger, f"ALTER TABLE {t} DROP COLUMN {o}"),
+            why=f"no old app version writes {old} any more; one write transaction (DROP "
+            "COLUMN rewrites the rows; SQLite 3.35+)",
+        ),
+    ]
 
 
 def _postgres(table: str, old: str, new: str) -> list[Step]:
