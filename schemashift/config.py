@@ -53,6 +53,7 @@ class Config:
     per_file_ignores: Mapping[str, frozenset[str]] = field(default_factory=dict)
     fail_on: str | None = None
     alembic_config: str | None = None  # path of alembic.ini, relative to pyproject.toml
+    lock_timeout_ms: int = 1000  # lock_timeout of every DDL the phase engine runs
     source: str | None = None  # the pyproject.toml it came from
 
     def rule_enabled(self, rule_id: str) -> bool:
@@ -142,6 +143,11 @@ def parse_config(table: Mapping[str, Any], source: str = "pyproject.toml") -> Co
         if not isinstance(value, str) or not value:
             raise ConfigError(f'{where} alembic-config must be a path like "alembic.ini"')
         out["alembic_config"] = str(Path(source).parent / value) if source else value
+    if "lock_timeout" in raw:
+        value = raw["lock_timeout"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{where} lock-timeout must be a number of milliseconds, like 1000")
+        out["lock_timeout_ms"] = value
     if "fail_on" in raw:
         if raw["fail_on"] not in ("error", "warning", "breaking"):
             raise ConfigError(f"{where} fail-on must be error, warning or breaking")

@@ -153,6 +153,7 @@ def test_bad_server_version() -> None:
         ("[tool.schemashift]\nfrobnicate = 1\n", "unknown key"),
         ('[tool.schemashift]\nunknown = "ignore"\n', "unknown must be"),
         ("[tool.schemashift\n", "cannot read"),
+        ('[tool.schemashift]\nlock-timeout = "1s"\n', "lock-timeout must be"),
     ],
 )
 def test_invalid_config(tmp_path: Path, toml: str, needle: str) -> None:
@@ -183,3 +184,14 @@ def test_sarif_output_validates_against_the_schema() -> None:
     assert len(rules) >= 40 and all(r["helpUri"].endswith(f"{r['id']}.md") for r in rules)
     for result in sarif["runs"][0]["results"]:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+
+
+def test_lock_timeout_comes_from_the_option_then_the_config(tmp_path: Path) -> None:
+    from schemashift.config import parse_config
+    from schemashift.phases.cli_phases import _runner
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    config = parse_config({"lock-timeout": 250})
+    assert _runner(url, config).options.lock_timeout_ms == 250
+    assert _runner(url, config, lock_timeout_ms=75).options.lock_timeout_ms == 75
+    assert _runner(url, parse_config({})).options.lock_timeout_ms == 1000

@@ -21,6 +21,11 @@ import click
 
 EXIT_USAGE, EXIT_GATE, EXIT_DATABASE = 2, 3, 4
 
+lock_timeout_option = click.option(
+    "--lock-timeout", "lock_timeout_ms", type=click.IntRange(1), default=None,
+    help="lock_timeout for every DDL statement, in ms (default: [tool.schemashift] "
+    "lock-timeout, else 1000).",
+)  # fmt: skip
 database_url_option = click.option(
     "--database-url", "database_url", metavar="URL",
     help="SQLAlchemy URL (default: SCHEMASHIFT_DATABASE_URL, else the Alembic config's "
@@ -128,6 +133,8 @@ def _runner(database_url: str | None, config: Any, **options: Any) -> Any:
             "SCHEMASHIFT_DATABASE_URL") else _alembic_url(config))  # fmt: skip
     except DatabaseError as exc:
         _fail(str(exc), EXIT_USAGE)
+    if options.get("lock_timeout_ms") is None:
+        options["lock_timeout_ms"] = config.lock_timeout_ms
     return _guarded(lambda: Runner(url, config, RunOptions(**options)))
 
 
@@ -140,9 +147,8 @@ def _phase_command(name: str, help_text: str) -> click.Command:
     @click.command(name, help=help_text)
     @click.argument("target")
     @database_url_option
-    @click.option("--lock-timeout", "lock_timeout_ms", type=click.IntRange(1), default=1000,
-                  show_default=True, help="lock_timeout for every DDL statement, in ms.")  # fmt: skip
-    def command(target: str, database_url: str | None, lock_timeout_ms: int) -> None:
+    @lock_timeout_option
+    def command(target: str, database_url: str | None, lock_timeout_ms: int | None) -> None:
         from schemashift.model import Phase
 
         config = _config()
@@ -169,14 +175,16 @@ verify_command = _phase_command(
               help="Throttle the backfill to this average rate.")  # fmt: skip
 @click.option("--statement-timeout", "statement_timeout_ms", type=click.IntRange(1),
               default=30_000, show_default=True, help="Per batch, in ms.")  # fmt: skip
-def backfill_command(target: str, database_url: str | None, batch_size: int,
+@lock_timeout_option
+def backfill_command(target: str, database_url: str | None, lock_timeout_ms: int | None,
+                     batch_size: int,
                      rows_per_second: float | None, statement_timeout_ms: int) -> None:  # fmt: skip
     """Run the backfill phase of TARGET: batched, resumable after a kill."""
     from schemashift.model import Phase
 
     config = _config()
     plan = _load_plan(target, config)
-    runner = _runner(database_url, config, batch_size=batch_size,
+    runner = _runner(database_url, config, lock_timeout_ms=lock_timeout_ms, batch_size=batch_size,
                      rows_per_second=rows_per_second,
                      statement_timeout_ms=statement_timeout_ms)  # fmt: skip
     _report(plan, _guarded(lambda: runner.run(plan, Phase.BACKFILL)))
@@ -189,7 +197,9 @@ def backfill_command(target: str, database_url: str | None, batch_size: int,
     "--force", is_flag=True, help="Run even if a gate refuses (recorded in the audit log)."
 )
 @click.option("--reason", help="Why --force was needed (recorded with it).")
-def contract_command(target: str, database_url: str | None, force: bool,
+@lock_timeout_option
+def contract_command(target: str, database_url: str | None, lock_timeout_ms: int | None,
+                     force: bool,
                      reason: str | None) -> None:  # fmt: skip
     """Run the contract phase of TARGET: remove what only old app versions used."""
     from schemashift.model import Phase
@@ -198,18 +208,21 @@ def contract_command(target: str, database_url: str | None, force: bool,
         _fail("--force needs --reason TEXT: it is recorded in the audit log", EXIT_USAGE)
     config = _config()
     plan = _load_plan(target, config)
-    runner = _runner(database_url, config, force=force, reason=reason)
+    runner = _runner(
+        database_url, config, lock_timeout_ms=lock_timeout_ms, force=force, reason=reason
+    )
     _report(plan, _guarded(lambda: runner.run(plan, Phase.CONTRACT)))
 
 
 @click.command("rollback")
 @click.argument("target")
 @database_url_option
-def rollback_command(target: str, database_url: str | None) -> None:
+@lock_timeout_option
+def rollback_command(target: str, database_url: str | None, lock_timeout_ms: int | None) -> None:
     """Undo the expand of TARGET (any time before contract; after it, fix forward)."""
     config = _config()
     plan = _load_plan(target, config)
-    runner = _runner(database_url, config)
+    runner = _runner(database_url, config, lock_timeout_ms=lock_timeout_ms)
     undone = _guarded(lambda: runner.rollback(plan))
     click.echo(f"{plan.migration}: rolled back ({undone} step(s) undone)")
 
