@@ -244,7 +244,8 @@ def _register_subcommands() -> None:
     """Commands that live with their feature (imports stay cheap: click objects only)."""
     from schemashift.alembic.cli_init import init_command
     from schemashift.alembic.cli_revision import revision_command
-    from schemashift.demo import demo_command
+    from schemashift.cli_demo import demo_command
+    from schemashift.cli_deploy import COMMANDS as DEPLOY_COMMANDS
     from schemashift.phases.cli_phases import COMMANDS
     from schemashift.phases.cli_plan import plan_command
 
@@ -253,6 +254,8 @@ def _register_subcommands() -> None:
     cli.add_command(plan_command, "plan")
     cli.add_command(demo_command, "demo")
     for name, command in COMMANDS.items():
+        cli.add_command(command, name)
+    for name, command in DEPLOY_COMMANDS.items():
         cli.add_command(command, name)
 
 

@@ -8,6 +8,8 @@ disable = ["SS601"]             # rules never reported
 enable = []                     # when set, only these rules are reported
 unknown = "breaking"            # or "warn": how SQL we cannot parse is treated
 state-schema = "schemashift"
+heartbeat-ttl = 120             # seconds before a silent app instance stops blocking contract
+for-app = "api@2.4.0"           # default of expand --for-app
 
 [tool.schemashift.severity]     # per-rule overrides
 SS402 = "error"
@@ -33,7 +35,8 @@ from schemashift.model import Severity
 RULE_ID = re.compile(r"^SS\d{3}$")
 _KNOWN_KEYS = {
     "dialect", "server_version", "disable", "enable", "unknown", "state_schema", "severity",
-    "per_file_ignores", "fail_on", "lock_timeout", "alembic_config",
+    "per_file_ignores", "fail_on", "lock_timeout", "alembic_config", "heartbeat_ttl",
+    "for_app",
 }  # fmt: skip
 
 
@@ -54,6 +57,8 @@ class Config:
     fail_on: str | None = None
     alembic_config: str | None = None  # path of alembic.ini, relative to pyproject.toml
     lock_timeout_ms: int = 1000  # lock_timeout of every DDL the phase engine runs
+    heartbeat_ttl: int = 120  # seconds without a heartbeat before an instance is not live
+    for_app: str | None = None  # default of expand --for-app (APP@VERSION)
     source: str | None = None  # the pyproject.toml it came from
 
     def rule_enabled(self, rule_id: str) -> bool:
@@ -148,6 +153,16 @@ def parse_config(table: Mapping[str, Any], source: str = "pyproject.toml") -> Co
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{where} lock-timeout must be a number of milliseconds, like 1000")
         out["lock_timeout_ms"] = value
+    if "heartbeat_ttl" in raw:
+        value = raw["heartbeat_ttl"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{where} heartbeat-ttl must be a number of seconds, like 120")
+        out["heartbeat_ttl"] = value
+    if "for_app" in raw:
+        value = raw["for_app"]
+        if not isinstance(value, str) or "@" not in value:
+            raise ConfigError(f'{where} for-app must look like "api@2.4.0"')
+        out["for_app"] = value
     if "fail_on" in raw:
         if raw["fail_on"] not in ("error", "warning", "breaking"):
             raise ConfigError(f"{where} fail-on must be error, warning or breaking")

@@ -13,10 +13,7 @@ request failed or a row was lost.
 from __future__ import annotations
 
 import contextlib
-import os
 import random
-import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -154,34 +151,6 @@ class _Timeline:
         rows = self.db.run("SELECT COUNT(*) FROM users")[0][0]
         errors = sum(len(a.errors) for a in self.apps)
         click.echo(f"{ms:>6.0f} ms  {event:<50} {rows:>7}  {errors}")
-
-
-@click.command(
-    "demo",
-    help="Run the whole story on the bundled example: an old and a new app version write "
-    "concurrently while expand → backfill → verify → contract rename users.name to "
-    "full_name. An embedded SQLite database by default.",
-)
-@click.option(
-    "--database-url",
-    default=None,
-    help="PostgreSQL (an empty database) or sqlite:///path; default: a temp SQLite",
-)
-@click.option(
-    "--rows",
-    default=20_000,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="rows in the users table before the migration",
-)
-@click.option("--seconds-per-phase", default=1.5, show_default=True,
-              type=click.FloatRange(min=0.0), help="app traffic between phases")  # fmt: skip
-def demo_command(database_url: str | None, rows: int, seconds_per_phase: float) -> None:
-    with tempfile.TemporaryDirectory(prefix="schemashift-demo-") as tmp:
-        url = database_url or f"sqlite:///{os.path.join(tmp, 'demo.db')}"
-        failed, lost = _demo(url, rows, seconds_per_phase)
-    if failed or lost:
-        sys.exit(1)
 
 
 def _demo(url: str, rows: int, pause: float) -> tuple[int, int]:

@@ -195,3 +195,17 @@ def test_lock_timeout_comes_from_the_option_then_the_config(tmp_path: Path) -> N
     assert _runner(url, config).options.lock_timeout_ms == 250
     assert _runner(url, config, lock_timeout_ms=75).options.lock_timeout_ms == 75
     assert _runner(url, parse_config({})).options.lock_timeout_ms == 1000
+
+
+def test_help_imports_nothing_heavy() -> None:
+    """`schemashift --help` must start fast: the engine, parsers and drivers load lazily.
+    (The time itself is measured by benchmarks/help_time.py, not asserted here.)"""
+    code = (
+        "import sys, schemashift.cli; "
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('sqlglot', 'alembic', 'sqlalchemy', 'psycopg', 'pymysql', 'packaging') "
+        "or m in ('schemashift.analysis.engine', 'schemashift.execute.runner', "
+        "'schemashift.phases.planner', 'schemashift.sql.recognize'))))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == ""

@@ -33,7 +33,7 @@ from schemashift.config import Config
 from schemashift.execute.backends import RUN_LOCK, Backend, backend_for
 from schemashift.execute.database import DatabaseError, Target, parse_url
 from schemashift.execute.retry import backoff_delay
-from schemashift.execute.state import MigrationRow, State
+from schemashift.execute.state import DeploymentRow, MigrationRow, State
 from schemashift.model import Phase
 from schemashift.phases.model import PHASE_ORDER, Plan, Step
 
@@ -137,6 +137,8 @@ class Runner:
         if row.phase is not None and _index(Phase(row.phase)) >= _index(phase):
             self._say(f"{plan.migration}: {phase.value} already done")
             return PhaseResult(plan.migration, phase, 0, 0, already_done=True)
+        if phase is Phase.CONTRACT:
+            self._gate_contract(plan, row)
         self.state.event(plan.migration, phase.value, "phase_start",
                          {"checksum": plan.checksum}, forced=self.options.force,
                          reason=self.options.reason)  # fmt: skip
@@ -192,6 +194,57 @@ class Runner:
             raise GateRefused(
                 f"{plan.migration}: {phase.value} comes after {needed.value}; run {nxt.value} first"
             )
+
+    def _blockers(self, row: MigrationRow) -> list[DeploymentRow]:
+        from schemashift.deploy import contract_blockers
+
+        return contract_blockers(self.state, row, self.config.heartbeat_ttl)
+
+    def _gate_contract(self, plan: Plan, row: MigrationRow) -> None:
+        """The deployment gate: no live instance of ``for_app`` older than ``for_version``.
+        Every decision (allowed, refused, forced) goes to the events log."""
+        from schemashift.deploy import blocker_json, describe
+
+        blockers = self._blockers(row)
+        detail: dict[str, Any] = {"for_app": row.for_app, "for_version": row.for_version,
+                                  "blockers": blocker_json(blockers)}  # fmt: skip
+        if not blockers:
+            self.state.event(plan.migration, Phase.CONTRACT.value, "gate_allowed", detail)
+            return
+        if self.options.force:
+            self.state.event(plan.migration, Phase.CONTRACT.value, "gate_forced", detail,
+                             forced=True, reason=self.options.reason)  # fmt: skip
+            self._say(f"{plan.migration}: contract forced past {len(blockers)} live older "
+                      f"instance(s) of {row.for_app}: {self.options.reason}")  # fmt: skip
+            return
+        self.state.event(plan.migration, Phase.CONTRACT.value, "gate_refused", detail)
+        raise GateRefused(self._refusal(plan, row, blockers) + "\n" + describe(blockers))
+
+    @staticmethod
+    def _refusal(plan: Plan, row: MigrationRow, blockers: list[DeploymentRow]) -> str:
+        return (
+            f"{plan.migration}: contract refused: {len(blockers)} live instance(s) of "
+            f"{row.for_app} run a version older than {row.for_version} (retire them with "
+            "`schemashift deploy retire`, or --force --reason TEXT):"
+        )
+
+    def gate_contract(self, plan: Plan) -> list[DeploymentRow]:
+        """Whether contract may run now (order, checksum, live versions), without running
+        it: the blockers (empty: it may). Order problems raise GateRefused."""
+        with self:
+            row = self.state.get(plan.migration)
+            self._check_order(plan, Phase.CONTRACT, row)
+            assert row is not None
+            if row.phase == Phase.CONTRACT.value:
+                return []
+            blockers = self._blockers(row)
+            from schemashift.deploy import blocker_json
+
+            self.state.event(plan.migration, "gate",
+                             "gate_refused" if blockers else "gate_allowed",
+                             {"for_app": row.for_app, "for_version": row.for_version,
+                              "blockers": blocker_json(blockers), "check_only": True})  # fmt: skip
+            return blockers
 
     def rollback(self, plan: Plan) -> int:
         """Undo the expand (drop the new columns, triggers, indexes). Refused after contract."""

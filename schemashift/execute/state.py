@@ -165,6 +165,27 @@ class MigrationRow:
     groups_done: dict[int, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class DeploymentRow:
+    app: str
+    version: str
+    instance: str
+    environment: str
+    slot: str | None
+    traffic: float | None
+    first_seen: datetime
+    last_seen: datetime
+    retired_at: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "app": self.app, "version": self.version, "instance": self.instance,
+            "environment": self.environment, "slot": self.slot, "traffic": self.traffic,
+            "first_seen": self.first_seen.isoformat(), "last_seen": self.last_seen.isoformat(),
+            "retired_at": None if self.retired_at is None else self.retired_at.isoformat(),
+        }  # fmt: skip
+
+
 class State:
     """The state tables through a DB-API connection. The queries are shared; a dialect
     supplies how to run them (``_q``, ``_rows``, ``_run``) and the few statements that
@@ -265,6 +286,69 @@ class State:
             (migration,),
         )
         return [(int(r[0]), int(r[1]), None if r[2] is None else int(r[2])) for r in rows]
+
+    # -- the deployment registry (schemashift/deploy.py) -------------------------------
+
+    def db_now(self) -> datetime:
+        """The database's current time (UTC, aware): heartbeats are compared with it."""
+        value = self._time(self._rows("SELECT {now}")[0][0])
+        assert isinstance(value, datetime)
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+    def record_deployment(self, app: str, version: str, instance: str, environment: str,
+                          slot: str | None, traffic: float | None) -> None:  # fmt: skip
+        """Upsert one instance: bumps last_seen, clears retired_at (first_seen kept unless
+        the version changed)."""
+        key = (app, instance, environment)
+        where = "WHERE app = %s AND instance = %s AND environment = %s"
+        found = self._rows(f"SELECT version FROM {{s}}.deployments {where}", key)
+        if found:
+            self._run(
+                # first_seen first: MySQL evaluates SET left to right (sees the new version)
+                "UPDATE {s}.deployments SET first_seen = CASE WHEN version = %s "
+                "THEN first_seen ELSE {now} END, version = %s, slot = %s, traffic = %s, "
+                f"last_seen = {{now}}, retired_at = NULL {where}",
+                (version, version, slot, traffic, *key),
+            )
+            return
+        try:
+            self._run(
+                "INSERT INTO {s}.deployments (app, version, instance, environment, slot, "
+                "traffic, first_seen, last_seen) VALUES (%s, %s, %s, %s, %s, %s, {now}, {now})",
+                (app, version, instance, environment, slot, traffic),
+            )
+        except Exception:
+            # Another heartbeat of the same instance inserted it meanwhile: update instead.
+            if not self._rows(f"SELECT version FROM {{s}}.deployments {where}", key):
+                raise
+            self.record_deployment(app, version, instance, environment, slot, traffic)
+
+    def retire_deployments(self, app: str, instance: str | None = None,
+                           version: str | None = None) -> int:  # fmt: skip
+        """Mark the matching live rows retired; how many there were."""
+        where, params = "app = %s AND retired_at IS NULL", [app]
+        if instance is not None:
+            where, params = where + " AND instance = %s", [*params, instance]
+        if version is not None:
+            where, params = where + " AND version = %s", [*params, version]
+        count = int(self._rows(f"SELECT count(*) FROM {{s}}.deployments WHERE {where}",
+                               tuple(params))[0][0])  # fmt: skip
+        if count:
+            self._run(f"UPDATE {{s}}.deployments SET retired_at = {{now}} WHERE {where}",
+                      tuple(params))  # fmt: skip
+        return count
+
+    def deployments(self, app: str | None = None) -> list[DeploymentRow]:
+        sql = ("SELECT app, version, instance, environment, slot, traffic, first_seen, "
+               "last_seen, retired_at FROM {s}.deployments")  # fmt: skip
+        rows = (self._rows(sql + " WHERE app = %s ORDER BY app, instance, environment", (app,))
+                if app is not None else
+                self._rows(sql + " ORDER BY app, instance, environment"))  # fmt: skip
+        return [
+            DeploymentRow(r[0], r[1], r[2], r[3], r[4], None if r[5] is None else float(r[5]),
+                          self._time(r[6]), self._time(r[7]), self._time(r[8]))
+            for r in rows
+        ]  # fmt: skip
 
     def _row(self, row: tuple[Any, ...]) -> MigrationRow:
         plan = row[1] if isinstance(row[1], dict) else json.loads(row[1])

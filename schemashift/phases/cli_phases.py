@@ -159,9 +159,34 @@ def _phase_command(name: str, help_text: str) -> click.Command:
     return command
 
 
-expand_command = _phase_command(
-    "expand", "Run the expand phase of TARGET: additive, backward-compatible changes."
-)
+@click.command("expand")
+@click.argument("target")
+@database_url_option
+@click.option("--for-app", "for_app", metavar="APP@VERSION",
+              help="The app version that first works without the old schema (contract is "
+                   "refused while older instances of APP are live; default: "
+                   "[tool.schemashift] for-app).")  # fmt: skip
+@lock_timeout_option
+def expand_command(target: str, database_url: str | None, lock_timeout_ms: int | None,
+                   for_app: str | None) -> None:  # fmt: skip
+    """Run the expand phase of TARGET: additive, backward-compatible changes."""
+    from schemashift.deploy import VersionError, parse_app_version
+    from schemashift.model import Phase
+
+    config = _config()
+    app = version = None
+    spec = for_app or config.for_app
+    if spec:
+        try:
+            app, version = parse_app_version(spec)
+        except VersionError as exc:
+            _fail(f"--for-app: {exc}", EXIT_USAGE)
+    plan = _load_plan(target, config)
+    runner = _runner(database_url, config, lock_timeout_ms=lock_timeout_ms, for_app=app,
+                     for_version=version)  # fmt: skip
+    _report(plan, _guarded(lambda: runner.run(plan, Phase.EXPAND)))
+
+
 verify_command = _phase_command(
     "verify", "Run the verify phase of TARGET: checks that must hold before contract."
 )

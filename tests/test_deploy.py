@@ -1,0 +1,338 @@
+"""The deployment registry and the contract gate (DESIGN §4) on real PostgreSQL and
+MariaDB: record/retire/list, heartbeat TTL, PEP 440 ordering, contract refused while an
+older instance is live, --force recorded, `gate contract`, the runtime API, and a
+blue-green rollout with two real app processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from schemashift import deploy, runtime
+from schemashift.config import Config
+from schemashift.execute.runner import GateRefused, Runner, RunOptions
+from schemashift.model import Phase
+
+ROOT = Path(__file__).parent.parent
+
+
+def cli(*args: str, url: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SCHEMASHIFT_DEBUG", "SCHEMASHIFT_DATABASE_URL")}  # fmt: skip
+    if url:
+        env["SCHEMASHIFT_DATABASE_URL"] = url
+    return subprocess.run([sys.executable, "-m", "schemashift", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+
+
+# -- versions (no database) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("older", "newer"), [
+    ("2.9.1", "2.10.0"), ("2.4.0rc1", "2.4.0"), ("1.0", "1.0.1"), ("2.4.0.dev1", "2.4.0a1"),
+    ("1.2.3-beta.2", "1.2.3"), ("1.2.3-alpha", "1.2.3-beta"), ("v1.9.0", "v1.10.0"),
+])  # fmt: skip
+def test_version_ordering(older: str, newer: str) -> None:
+    assert deploy.compare_versions(older, newer) == -1
+    assert deploy.compare_versions(newer, older) == 1
+    assert deploy.is_older(older, newer) and not deploy.is_older(newer, older)
+
+
+def test_version_equality_and_app_spec() -> None:
+    assert deploy.compare_versions("2.4", "2.4.0") == 0
+    assert deploy.parse_app_version("api@2.4.0") == ("api", "2.4.0")
+    with pytest.raises(deploy.VersionError):
+        deploy.parse_app_version("api")
+    with pytest.raises(deploy.VersionError):
+        deploy.parse_app_version("api@not a version")
+    assert deploy.is_older("garbage!", "1.0")  # unknown counts as older: it blocks
+
+
+# -- the registry on both databases -----------------------------------------------------
+
+
+@pytest.fixture(params=["postgres", "mysql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
+    return str(request.getfixturevalue("mysql_url"))
+
+
+def test_record_retire_list_and_ttl(db_url: str) -> None:
+    with deploy.open_state(db_url) as state:
+        name = deploy.record(state, "api", "1.0.0", slot="blue", traffic=90)
+        assert name.endswith(f"-{os.getpid()}")
+        deploy.record(state, "api", "2.0.0", "green-1", slot="green", traffic=10)
+        deploy.record(state, "worker", "3.1", "w-1", environment="staging")
+        live = deploy.live(state)
+        assert {(r.app, r.version, r.instance) for r in live} == {
+            ("api", "1.0.0", name),
+            ("api", "2.0.0", "green-1"),
+            ("worker", "3.1", "w-1"),
+        }
+        green = next(r for r in live if r.instance == "green-1")
+        assert green.slot == "green" and green.traffic == 10 and green.environment == "production"
+        first = green.first_seen
+        time.sleep(0.05)
+        deploy.record(state, "api", "2.0.0", "green-1", slot="green", traffic=10)
+        again = next(r for r in deploy.live(state, "api") if r.instance == "green-1")
+        assert again.last_seen > green.last_seen and again.first_seen == first
+        assert deploy.retire(state, "api", version="1.0.0") == 1
+        assert [r.instance for r in deploy.live(state, "api")] == ["green-1"]
+        assert deploy.retire(state, "api", instance="green-1") == 1
+        assert deploy.live(state, "api") == []
+        # A retired instance that reports again is live again.
+        deploy.record(state, "api", "2.0.1", "green-1")
+        assert [r.version for r in deploy.live(state, "api")] == ["2.0.1"]
+        # TTL: silent instances are not live.
+        time.sleep(1.2)
+        assert deploy.live(state, ttl_seconds=1) == []
+        assert len(deploy.live(state, ttl_seconds=60)) == 2  # the 1.0.0 one is retired
+    listed = cli("deploy", "list", "--format", "json", url=db_url)
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)["deployments"]
+    assert {r["instance"] for r in rows} == {"green-1", "w-1"}
+    recorded = cli("deploy", "record", "--app", "api", "--version", "3.0.0", "--instance",
+                   "canary-1", "--slot", "canary", "--traffic", "5", url=db_url)  # fmt: skip
+    assert recorded.returncode == 0, recorded.stderr
+    text = cli("deploy", "list", url=db_url).stdout
+    assert "canary-1" in text and "3.0.0" in text and "5%" in text
+    assert cli("deploy", "retire", "--app", "api", "--instance", "canary-1",
+               url=db_url).stdout.startswith("retired 1")  # fmt: skip
+    assert "canary-1" not in cli("deploy", "list", url=db_url).stdout
+    assert "canary-1" in cli("deploy", "list", "--all", url=db_url).stdout
+    assert cli("deploy", "retire", "--app", "api", url=db_url).returncode == 2
+    assert cli("deploy", "record", "--app", "api", "--version", "x y", url=db_url).returncode == 2
+
+
+# -- the contract gate ------------------------------------------------------------------
+
+
+@pytest.fixture
+def migration(tmp_path: Path, pg_conn: Any) -> Path:
+    pg_conn.execute("CREATE TABLE users (id bigint GENERATED BY DEFAULT AS IDENTITY "
+                    "PRIMARY KEY, name text NOT NULL)")  # fmt: skip
+    pg_conn.execute("INSERT INTO users (name) SELECT 'user ' || g FROM generate_series(1, 200) g")
+    path = tmp_path / "0042_rename_user_name.sql"
+    path.write_text("ALTER TABLE users RENAME COLUMN name TO full_name;\n")
+    return path
+
+
+def events(pg_conn: Any, action: str) -> list[tuple[Any, ...]]:
+    return list(pg_conn.execute(
+        "SELECT detail, forced, reason FROM schemashift.events WHERE action = %s ORDER BY id",
+        (action,)).fetchall())  # fmt: skip
+
+
+def test_contract_gate_via_cli(migration: Path, postgres_url: str, pg_conn: Any) -> None:
+    target = str(migration)
+    bad = cli("expand", target, "--for-app", "api", url=postgres_url)
+    assert bad.returncode == 2 and "APP@VERSION" in bad.stderr
+    assert cli("expand", target, "--for-app", "api@2.4.0", url=postgres_url).returncode == 0
+    row = pg_conn.execute("SELECT for_app, for_version FROM schemashift.migrations").fetchone()
+    assert row == ("api", "2.4.0")
+    for instance, version, slot in [("blue-1", "2.4.0rc1", "blue"), ("green-1", "2.4.0", "green"),
+                                    ("other-1", "1.0", None)]:  # fmt: skip
+        args = ["deploy", "record", "--app", "api" if instance != "other-1" else "billing",
+                "--version", version, "--instance", instance]  # fmt: skip
+        assert cli(*args, *(["--slot", slot] if slot else []), url=postgres_url).returncode == 0
+    assert cli("backfill", target, url=postgres_url).returncode == 0
+    # Before verify, the gate says which phase comes next.
+    early = cli("gate", "contract", target, url=postgres_url)
+    assert early.returncode == 3 and "run verify first" in early.stderr
+    assert cli("verify", target, url=postgres_url).returncode == 0
+    gate = cli("gate", "contract", target, url=postgres_url)
+    assert gate.returncode == 3 and "blue-1" in gate.stderr and "green-1" not in gate.stderr
+    refused = cli("contract", target, url=postgres_url)
+    assert refused.returncode == 3, refused.stderr
+    assert "contract refused" in refused.stderr and "2.4.0rc1" in refused.stderr
+    assert "blue-1" in refused.stderr and "slot blue" in refused.stderr
+    assert "last seen" in refused.stderr and "other-1" not in refused.stderr
+    assert (
+        pg_conn.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE "
+            "table_name = 'users' AND column_name = 'name'"
+        ).fetchone()[0]
+        == 1
+    )
+    ((detail, forced, _),) = events(pg_conn, "gate_refused")[-1:]
+    assert [b["instance"] for b in detail["blockers"]] == ["blue-1"] and not forced
+    assert cli("deploy", "retire", "--app", "api", "--version", "2.4.0rc1",
+               url=postgres_url).returncode == 0  # fmt: skip
+    ok = cli("gate", "contract", target, url=postgres_url)
+    assert ok.returncode == 0 and "may run" in ok.stdout
+    done = cli("contract", target, url=postgres_url)
+    assert done.returncode == 0, done.stderr
+    assert events(pg_conn, "gate_allowed")
+    assert cli("gate", "contract", target, url=postgres_url).returncode == 0
+
+
+def test_contract_force_is_recorded(migration: Path, postgres_url: str, pg_conn: Any) -> None:
+    target = str(migration)
+    for phase in ("expand", "backfill", "verify"):
+        extra = ["--for-app", "api@2.0.0"] if phase == "expand" else []
+        assert cli(phase, target, *extra, url=postgres_url).returncode == 0
+    with deploy.open_state(postgres_url) as state:
+        deploy.record(state, "api", "1.9.9", "old-1", slot="blue")
+    assert cli("contract", target, "--force", url=postgres_url).returncode == 2
+    forced = cli("contract", target, "--force", "--reason", "old-1 is a zombie",
+                 url=postgres_url)  # fmt: skip
+    assert forced.returncode == 0, forced.stderr
+    ((detail, was_forced, reason),) = events(pg_conn, "gate_forced")
+    assert was_forced and reason == "old-1 is a zombie"
+    assert detail["blockers"][0]["instance"] == "old-1" and detail["for_version"] == "2.0.0"
+
+
+def test_gate_on_mysql_through_the_runner(mysql_url: str, mysql_conn: Any) -> None:
+    from tests.test_runner_mysql import rename_plan, run
+
+    run(mysql_conn, "CREATE TABLE users (id bigint PRIMARY KEY, name varchar(80) NOT NULL)")
+    run(mysql_conn, "INSERT INTO users VALUES (1, 'a'), (2, 'b')")
+    plan = rename_plan()
+
+    def runner(**opts: Any) -> Runner:
+        return Runner(mysql_url, Config(dialect="mysql", heartbeat_ttl=60),
+                      RunOptions(quiet=True, **opts))  # fmt: skip
+
+    runner(for_app="api", for_version="2.10.0").run(plan, Phase.EXPAND)
+    run(mysql_conn, "UPDATE users SET full_name = name")
+    runner().run(plan, Phase.VERIFY)
+    with deploy.open_state(mysql_url) as state:
+        deploy.record(state, "api", "2.9.1", "blue-1")
+        deploy.record(state, "api", "2.10.0", "green-1")
+    with pytest.raises(GateRefused, match="blue-1"):
+        runner().run(plan, Phase.CONTRACT)
+    assert [b.instance for b in runner().gate_contract(plan)] == ["blue-1"]
+    with deploy.open_state(mysql_url) as state:
+        deploy.retire(state, "api", instance="blue-1")
+    assert runner().gate_contract(plan) == []
+    assert runner().run(plan, Phase.CONTRACT).steps_run == 1
+    with pytest.raises(runtime.SchemaTooNew, match=r"2\.10\.0"):
+        runtime.check(mysql_url, "api", "2.9.1")
+    assert runtime.check(mysql_url, "api", "2.10.0")["contracted"] == ["m1"]
+
+
+# -- the runtime API ----------------------------------------------------------------------
+
+
+def test_runtime_check_after_contract(migration: Path, postgres_url: str) -> None:
+    from sqlalchemy import create_engine
+
+    target = str(migration)
+    assert runtime.check(postgres_url, "api", "1.0.0")["ok"]
+    assert cli("expand", target, "--for-app", "api@2.0.0", url=postgres_url).returncode == 0
+    summary = runtime.check(postgres_url, "api", "1.0.0")
+    assert summary["pending"] == ["0042_rename_user_name"]  # still fine before contract
+    for phase in ("backfill", "verify", "contract"):
+        assert cli(phase, target, url=postgres_url).returncode == 0
+    engine = create_engine(postgres_url)
+    try:
+        with pytest.raises(runtime.SchemaTooNew, match=r"api 1\.9\.0 cannot run.*2\.0\.0"):
+            runtime.check(engine, "api", "1.9.0")
+        assert runtime.check(engine, "api", "2.0.0")["contracted"] == ["0042_rename_user_name"]
+        assert runtime.check(engine, "api", "2.1.0")["ok"]
+        assert runtime.check(engine, "billing", "0.1")["contracted"] == []
+    finally:
+        engine.dispose()
+
+
+def test_runtime_report_heartbeat(postgres_url: str) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(postgres_url)
+    handle = runtime.report(engine, "api", "2.0.0", "hb-1", interval=0.2, slot="green")
+    try:
+        with deploy.open_state(postgres_url) as state:
+            (first,) = deploy.live(state, "api")
+            assert first.instance == "hb-1" and first.slot == "green"
+            deadline = time.monotonic() + 10
+            while handle.beats < 3 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            (later,) = deploy.live(state, "api")
+            assert later.last_seen > first.last_seen and handle.running
+    finally:
+        handle.stop()
+        engine.dispose()
+    assert not handle.running and handle.errors == 0
+    beats = handle.beats
+    time.sleep(0.5)
+    assert handle.beats == beats
+    handle.stop(retire=True)  # idempotent; retires too
+    with deploy.open_state(postgres_url) as state:
+        assert deploy.live(state, "api") == []
+
+
+# -- blue-green, end to end -------------------------------------------------------------
+
+
+def start_app(url: str, version: str, slot: str, seconds: float) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "examples" / "app" / "app.py"), "--database-url", url,
+         "--version", version, "--instance", f"{slot}-1", "--slot", slot,
+         "--seconds", str(seconds), "--interval", "0.5"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    assert json.loads(first) == {"started": version}, (first, proc.stderr and proc.stderr.read())
+    return proc
+
+
+def finish(proc: subprocess.Popen[str]) -> dict[str, Any]:
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+@pytest.mark.slow
+def test_blue_green_rollout(migration: Path, postgres_url: str, pg_conn: Any) -> None:
+    target = str(migration)
+    blue = start_app(postgres_url, "1.4.0", "blue", 60)
+    try:
+        assert cli("expand", target, "--for-app", "api@2.0.0", url=postgres_url).returncode == 0
+        green = start_app(postgres_url, "2.0.0", "green", 60)
+        try:
+            time.sleep(1.5)  # both versions serve traffic on the expanded schema
+            assert cli("backfill", target, url=postgres_url).returncode == 0
+            assert cli("verify", target, url=postgres_url).returncode == 0
+            refused = cli("contract", target, url=postgres_url)
+            assert refused.returncode == 3 and "blue-1" in refused.stderr, refused.stderr
+            assert cli("gate", "contract", target, url=postgres_url).returncode == 3
+            # Blue drains: the process stops, the pipeline retires it.
+            blue.terminate()
+            blue_counts = finish(blue)
+            retired = cli("deploy", "retire", "--app", "api", "--instance", "blue-1",
+                          url=postgres_url)  # fmt: skip
+            assert retired.returncode == 0, retired.stderr
+            assert cli("gate", "contract", target, url=postgres_url).returncode == 0
+            contracted = cli("contract", target, url=postgres_url)
+            assert contracted.returncode == 0, contracted.stderr
+            time.sleep(1.0)  # green goes on after the contract
+        finally:
+            green.terminate()
+        green_counts = finish(green)
+    finally:
+        if blue.poll() is None:
+            blue.kill()
+            blue.communicate()
+    for counts in (blue_counts, green_counts):
+        assert counts["failed"] == 0, counts["errors"]
+        assert counts["ok"] > 10
+    cols = [r[0] for r in pg_conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'users' "
+        "ORDER BY ordinal_position").fetchall()]  # fmt: skip
+    assert cols == ["id", "full_name"]
+    stored = dict(pg_conn.execute("SELECT id, full_name FROM users").fetchall())
+    expected = {int(k): v for c in (blue_counts, green_counts) for k, v in c["written"].items()}
+    assert len(stored) == 200 + len(expected)  # no row lost
+    assert all(stored[i] == v for i, v in expected.items())
+    assert all(v is not None for v in stored.values())
+    with pytest.raises(runtime.SchemaTooNew):
+        runtime.check(postgres_url, "api", "1.4.0")
