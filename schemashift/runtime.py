@@ -125,3 +125,21 @@ def check(engine_or_url: Any, app: str, version: str, *,
         )
     return {"app": app, "version": version, "ok": True, "contracted": contracted,
             "pending": pending}  # fmt: skip
+
+
+def ready(engine_or_url: Any, migration: str, *, state_schema: str = "schemashift") -> bool:
+    """True once ``migration`` (its name, like ``0042_rename_user_name``; a path to its
+    file works too) has passed its verify phase or is contracted: its new columns are
+    backfilled and verified, so a feature flag may move reads to them. False before that,
+    after a rollback, or when the migration is unknown to this database."""
+    import os.path
+
+    name = os.path.basename(str(migration))
+    stem, ext = os.path.splitext(name)
+    if ext in (".sql", ".py"):
+        name = stem
+    with open_state(_url(engine_or_url), state_schema) as state:
+        row = state.get(name)
+    if row is None or row.status == "rolled_back":
+        return False
+    return row.status == "done" or row.phase in ("verify", "contract")

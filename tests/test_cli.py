@@ -209,3 +209,17 @@ def test_help_imports_nothing_heavy() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == ""
+
+
+def test_phase_commands_plan_for_the_database_they_run_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from schemashift.phases.cli_phases import _config
+
+    (tmp_path / "pyproject.toml").write_text('[tool.schemashift]\ndialect = "postgres"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SCHEMASHIFT_DATABASE_URL", raising=False)
+    assert _config().dialect == "postgres"
+    assert _config("mysql+pymysql://root@127.0.0.1:3306/x").dialect == "mysql"
+    monkeypatch.setenv("SCHEMASHIFT_DATABASE_URL", "sqlite:///x.db")
+    assert _config().dialect == "sqlite"

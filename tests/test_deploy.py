@@ -272,17 +272,33 @@ def test_runtime_report_heartbeat(postgres_url: str) -> None:
 # -- blue-green, end to end -------------------------------------------------------------
 
 
-def start_app(url: str, version: str, slot: str, seconds: float) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "examples" / "app" / "app.py"), "--database-url", url,
-         "--version", version, "--instance", f"{slot}-1", "--slot", slot,
-         "--seconds", str(seconds), "--interval", "0.5"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+def spawn_app(url: str, version: str, slot: str | None, seconds: float,
+              instance: str | None = None, traffic: float | None = None,
+              ) -> subprocess.Popen[str]:  # fmt: skip
+    """Start examples/app/app.py without waiting for it (see ``started``)."""
+    args = [sys.executable, str(ROOT / "examples" / "app" / "app.py"), "--database-url", url,
+            "--version", version, "--instance", instance or f"{slot}-1",
+            "--seconds", str(seconds), "--interval", "0.5"]  # fmt: skip
+    if slot:
+        args += ["--slot", slot]
+    if traffic is not None:
+        args += ["--traffic", str(traffic)]
+    return subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+
+
+def started(proc: subprocess.Popen[str], version: str) -> subprocess.Popen[str]:
+    """Wait for the app's first line (it has checked the schema and reported itself)."""
     assert proc.stdout is not None
     first = proc.stdout.readline()
     assert json.loads(first) == {"started": version}, (first, proc.stderr and proc.stderr.read())
     return proc
+
+
+def start_app(url: str, version: str, slot: str | None, seconds: float,
+              instance: str | None = None, traffic: float | None = None,
+              ) -> subprocess.Popen[str]:  # fmt: skip
+    return started(spawn_app(url, version, slot, seconds, instance, traffic), version)
 
 
 def finish(proc: subprocess.Popen[str]) -> dict[str, Any]:
@@ -336,3 +352,112 @@ def test_blue_green_rollout(migration: Path, postgres_url: str, pg_conn: Any) ->
     assert all(v is not None for v in stored.values())
     with pytest.raises(runtime.SchemaTooNew):
         runtime.check(postgres_url, "api", "1.4.0")
+
+
+# -- runtime.ready -----------------------------------------------------------------------
+
+
+def test_runtime_ready_follows_the_phases(migration: Path, postgres_url: str) -> None:
+    from sqlalchemy import create_engine
+
+    target = str(migration)
+    name = "0042_rename_user_name"
+    assert not runtime.ready(postgres_url, name)  # unknown yet
+    assert cli("expand", target, "--for-app", "api@2.0.0", url=postgres_url).returncode == 0
+    assert not runtime.ready(postgres_url, name)
+    assert cli("backfill", target, url=postgres_url).returncode == 0
+    assert not runtime.ready(postgres_url, name)  # backfilled, not verified
+    assert cli("verify", target, url=postgres_url).returncode == 0
+    engine = create_engine(postgres_url)
+    try:
+        assert runtime.ready(engine, name)
+        assert runtime.ready(engine, target)  # the file's path works too
+        assert not runtime.ready(engine, "0043_something_else")
+    finally:
+        engine.dispose()
+    assert cli("contract", target, url=postgres_url).returncode == 0
+    assert runtime.ready(postgres_url, name)
+
+
+def test_runtime_ready_false_after_rollback(migration: Path, postgres_url: str) -> None:
+    target = str(migration)
+    for phase in ("expand", "backfill", "verify"):
+        assert cli(phase, target, url=postgres_url).returncode == 0
+    assert runtime.ready(postgres_url, "0042_rename_user_name")
+    rolled = cli("rollback", target, url=postgres_url)
+    assert rolled.returncode == 0, rolled.stderr
+    assert not runtime.ready(postgres_url, "0042_rename_user_name")
+
+
+def test_runtime_ready_on_mysql(mysql_url: str, mysql_conn: Any) -> None:
+    from tests.test_runner_mysql import rename_plan, run
+
+    run(mysql_conn, "CREATE TABLE users (id bigint PRIMARY KEY, name varchar(80) NOT NULL)")
+    run(mysql_conn, "INSERT INTO users VALUES (1, 'a')")
+    plan = rename_plan()
+    runner = Runner(mysql_url, Config(dialect="mysql"), RunOptions(quiet=True))
+    runner.run(plan, Phase.EXPAND)
+    assert not runtime.ready(mysql_url, plan.migration)
+    run(mysql_conn, "UPDATE users SET full_name = name")
+    Runner(mysql_url, Config(dialect="mysql"), RunOptions(quiet=True)).run(plan, Phase.VERIFY)
+    assert runtime.ready(mysql_url, plan.migration)
+
+
+# -- status: the compatibility matrix -----------------------------------------------------
+
+
+def test_status_compatibility_matrix(migration: Path, postgres_url: str) -> None:
+    from schemashift.phases.cli_phases import compatible
+
+    assert compatible("verify", "api", "1.4.0", "api", "2.0.0") is True
+    assert compatible("contract", "api", "1.4.0", "api", "2.0.0") is False
+    assert compatible("contract", "api", "2.0.0", "api", "2.0.0") is True
+    assert compatible("contract", "api", "1.4.0", None, None) is None
+    target = str(migration)
+    empty = json.loads(cli("status", "--format", "json", url=postgres_url).stdout)
+    assert empty == {"version": 1, "migrations": [], "live": []}
+    assert cli("expand", target, "--for-app", "api@2.0.0", url=postgres_url).returncode == 0
+    for instance, version in [("blue-1", "1.4.0"), ("green-1", "2.0.0")]:
+        recorded = cli("deploy", "record", "--app", "api", "--version", version, "--instance",
+                       instance, url=postgres_url)  # fmt: skip
+        assert recorded.returncode == 0, recorded.stderr
+    status = json.loads(cli("status", "--format", "json", url=postgres_url).stdout)
+    assert {r["instance"] for r in status["live"]} == {"blue-1", "green-1"}
+    (m,) = status["migrations"]
+    assert m["phase"] == "expand" and m["next_phase"] == "backfill"
+    matrix = {c["instance"]: (c["app"], c["version"], c["current"], c["next"])
+              for c in m["compatibility"]}  # fmt: skip
+    assert matrix == {"blue-1": ("api", "1.4.0", True, True),
+                      "green-1": ("api", "2.0.0", True, True)}  # fmt: skip
+    for phase in ("backfill", "verify"):
+        assert cli(phase, target, url=postgres_url).returncode == 0
+    status = json.loads(cli("status", "--format", "json", url=postgres_url).stdout)
+    (m,) = status["migrations"]
+    assert m["next_phase"] == "contract"
+    matrix = {c["instance"]: (c["current"], c["next"]) for c in m["compatibility"]}
+    assert matrix == {"blue-1": (True, False), "green-1": (True, True)}
+    text = cli("status", url=postgres_url).stdout
+    assert "live versions:" in text and "api 1.4.0 instance blue-1" in text
+    assert "compatibility of 0042_rename_user_name (for api >= 2.0.0)" in text
+    assert "current (verify)" in text and "next (contract)" in text
+    blue_line = next(line for line in text.splitlines() if "blue-1" in line and "yes" in line)
+    assert blue_line.split()[-2:] == ["yes", "NO"]
+    # Contracted: no longer in flight, no matrix; the live versions are still listed.
+    assert cli("deploy", "retire", "--app", "api", "--instance", "blue-1",
+               url=postgres_url).returncode == 0  # fmt: skip
+    assert cli("contract", target, url=postgres_url).returncode == 0
+    status = json.loads(cli("status", "--format", "json", url=postgres_url).stdout)
+    assert "compatibility" not in status["migrations"][0]
+    assert [r["instance"] for r in status["live"]] == ["green-1"]
+
+
+def test_status_compatibility_unknown_without_for_app(migration: Path, postgres_url: str) -> None:
+    target = str(migration)
+    assert cli("expand", target, url=postgres_url).returncode == 0
+    assert cli("deploy", "record", "--app", "api", "--version", "1.0", "--instance", "a-1",
+               url=postgres_url).returncode == 0  # fmt: skip
+    status = json.loads(cli("status", "--format", "json", url=postgres_url).stdout)
+    ((entry,),) = [m["compatibility"] for m in status["migrations"]]
+    assert entry["instance"] == "a-1" and entry["current"] is None and entry["next"] is None
+    text = cli("status", url=postgres_url).stdout
+    assert "no --for-app: compatibility unknown" in text and "unknown" in text.splitlines()[-1]

@@ -3,6 +3,9 @@ and reads/writes ``users`` in a loop.
 
     python examples/app/app.py --database-url URL --version 1.0.0 --seconds 20 --slot blue
 
+It first calls ``runtime.check``: on a schema contracted for a newer version it exits 3
+at once with the SchemaTooNew message, before reporting itself.
+
 Version 1.x uses ``users.name``; 2.x uses ``users.full_name`` (the rename of
 examples/sql/004_rename_user_name.sql). It stops after ``--seconds`` or on SIGTERM and
 prints its counts as JSON: requests ok, failed, and the ids and names it wrote.
@@ -29,15 +32,22 @@ def main() -> int:
     parser.add_argument("--app", default="api")
     parser.add_argument("--instance", default=None)
     parser.add_argument("--slot", default=None)
+    parser.add_argument("--traffic", type=float, default=None, help="percent of requests")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--interval", type=float, default=1.0, help="heartbeat, seconds")
     args = parser.parse_args()
 
     column = "full_name" if int(args.version.split(".")[0]) >= 2 else "name"
     engine = create_engine(args.database_url, pool_pre_ping=True)
-    runtime.check(engine, args.app, args.version)
+    try:
+        # First of all: does the schema still support this version? (DESIGN §4)
+        runtime.check(engine, args.app, args.version)
+    except runtime.SchemaTooNew as exc:
+        print(f"SchemaTooNew: {exc}", file=sys.stderr, flush=True)
+        engine.dispose()
+        return 3
     handle = runtime.report(engine, args.app, args.version, args.instance, args.interval,
-                            slot=args.slot)  # fmt: skip
+                            slot=args.slot, traffic=args.traffic)  # fmt: skip
     stopping = False
 
     def stop(*_: object) -> None:

@@ -10,6 +10,7 @@ the lock, rollback after contract), 4 database error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -98,13 +99,22 @@ def _alembic_url(config: Any) -> str | None:
     return url or None
 
 
-def _config() -> Any:
+def _config(database_url: str | None = None) -> Any:
+    """The project config, with the dialect of the database the command runs on: a plan
+    must be made for the database it will run on, whatever the project's default is."""
     from schemashift.config import ConfigError, load_config
+    from schemashift.execute.database import DatabaseError, parse_url
 
     try:
-        return load_config()
+        config = load_config()
     except ConfigError as exc:
         _fail(str(exc), EXIT_USAGE)
+    url = database_url or os.environ.get("SCHEMASHIFT_DATABASE_URL") or _alembic_url(config)
+    if url:
+        # A bad URL is reported by _runner, with the context of the command.
+        with contextlib.suppress(DatabaseError):
+            config = config.with_overrides(dialect=parse_url(url).dialect)
+    return config
 
 
 def _guarded(action: Callable[[], Any]) -> Any:
@@ -151,7 +161,7 @@ def _phase_command(name: str, help_text: str) -> click.Command:
     def command(target: str, database_url: str | None, lock_timeout_ms: int | None) -> None:
         from schemashift.model import Phase
 
-        config = _config()
+        config = _config(database_url)
         plan = _load_plan(target, config)
         runner = _runner(database_url, config, lock_timeout_ms=lock_timeout_ms)
         _report(plan, _guarded(lambda: runner.run(plan, Phase(name))))
@@ -173,7 +183,7 @@ def expand_command(target: str, database_url: str | None, lock_timeout_ms: int |
     from schemashift.deploy import VersionError, parse_app_version
     from schemashift.model import Phase
 
-    config = _config()
+    config = _config(database_url)
     app = version = None
     spec = for_app or config.for_app
     if spec:
@@ -207,7 +217,7 @@ def backfill_command(target: str, database_url: str | None, lock_timeout_ms: int
     """Run the backfill phase of TARGET: batched, resumable after a kill."""
     from schemashift.model import Phase
 
-    config = _config()
+    config = _config(database_url)
     plan = _load_plan(target, config)
     runner = _runner(database_url, config, lock_timeout_ms=lock_timeout_ms, batch_size=batch_size,
                      rows_per_second=rows_per_second,
@@ -231,7 +241,7 @@ def contract_command(target: str, database_url: str | None, lock_timeout_ms: int
 
     if force and not reason:
         _fail("--force needs --reason TEXT: it is recorded in the audit log", EXIT_USAGE)
-    config = _config()
+    config = _config(database_url)
     plan = _load_plan(target, config)
     runner = _runner(
         database_url, config, lock_timeout_ms=lock_timeout_ms, force=force, reason=reason
@@ -245,7 +255,7 @@ def contract_command(target: str, database_url: str | None, lock_timeout_ms: int
 @lock_timeout_option
 def rollback_command(target: str, database_url: str | None, lock_timeout_ms: int | None) -> None:
     """Undo the expand of TARGET (any time before contract; after it, fix forward)."""
-    config = _config()
+    config = _config(database_url)
     plan = _load_plan(target, config)
     runner = _runner(database_url, config, lock_timeout_ms=lock_timeout_ms)
     undone = _guarded(lambda: runner.rollback(plan))
@@ -258,12 +268,17 @@ def rollback_command(target: str, database_url: str | None, lock_timeout_ms: int
               show_default=True)  # fmt: skip
 def status_command(database_url: str | None, fmt: str) -> None:
     """Each migration's phase, backfill progress and last event."""
-    config = _config()
+    config = _config(database_url)
     runner = _runner(database_url, config)
 
+    live_rows: list[Any] = []
+
     def collect() -> list[dict[str, Any]]:
+        from schemashift.deploy import live
+
         out = []
         with runner:
+            live_rows.extend(live(runner.state, ttl_seconds=config.heartbeat_ttl))
             for row in runner.state.all():
                 progress = runner.state.backfill_progress(row.migration)
                 last = runner.state.last_event(row.migration)
@@ -287,14 +302,21 @@ def status_command(database_url: str | None, fmt: str) -> None:
                         "updated_at": row.updated_at.isoformat(),
                     }
                 )
+                if row.status not in ("done", "rolled_back"):  # in flight
+                    out[-1]["next_phase"] = _next_phase(row.phase)
+                    out[-1]["compatibility"] = compatibility(
+                        row.phase, row.for_app, row.for_version, live_rows
+                    )
         return out
 
     migrations = _guarded(collect)
     if fmt == "json":
-        click.echo(json.dumps({"version": 1, "migrations": migrations}, indent=2))
+        click.echo(json.dumps({"version": 1, "migrations": migrations,
+                               "live": [r.to_json() for r in live_rows]}, indent=2))  # fmt: skip
         return
     if not migrations:
         click.echo("no migrations recorded yet")
+        _echo_live(live_rows)
         return
     click.echo(f"{'migration':<32} {'phase':<9} {'status':<12} {'backfill':<20} last event")
     for m in migrations:
@@ -307,6 +329,76 @@ def status_command(database_url: str | None, fmt: str) -> None:
                    f"{backfill:<20} {event}")  # fmt: skip
         if m["error"]:
             click.echo(f"{'':<32} error: {m['error']}")
+    _echo_live(live_rows)
+    for m in migrations:
+        if "compatibility" in m:
+            _echo_matrix(m)
+
+
+_PHASES = ("expand", "backfill", "verify", "contract")
+
+
+def _next_phase(phase: str | None) -> str | None:
+    """The phase after ``phase`` (expand when none is done yet; None after contract)."""
+    if phase is None:
+        return _PHASES[0]
+    i = _PHASES.index(phase) if phase in _PHASES else len(_PHASES) - 1
+    return _PHASES[i + 1] if i + 1 < len(_PHASES) else None
+
+
+def compatible(phase: str | None, app: str, version: str, for_app: str | None,
+               for_version: str | None) -> bool | None:  # fmt: skip
+    """Whether an instance of ``app`` at ``version`` runs on the schema of ``phase``: None
+    (unknown) when the migration names no app, or another one; an instance older than
+    ``for_version`` runs on expand/backfill/verify but not after contract."""
+    from schemashift.deploy import is_older
+
+    if not for_app or not for_version or app != for_app:
+        return None
+    if phase != "contract":
+        return True
+    return not is_older(version, for_version)
+
+
+def compatibility(phase: str | None, for_app: str | None, for_version: str | None,
+                  live_rows: list[Any]) -> list[dict[str, Any]]:  # fmt: skip
+    """One entry per live instance: is it compatible with the current and the next phase."""
+    nxt = _next_phase(phase)
+    return [
+        {"app": r.app, "version": r.version, "instance": r.instance, "slot": r.slot,
+         "current": compatible(phase, r.app, r.version, for_app, for_version),
+         "next": None if nxt is None else compatible(nxt, r.app, r.version, for_app,
+                                                     for_version)}
+        for r in live_rows
+    ]  # fmt: skip
+
+
+def _echo_live(live_rows: list[Any]) -> None:
+    if not live_rows:
+        click.echo("\nlive versions: none recorded")
+        return
+    click.echo("\nlive versions:")
+    for r in live_rows:
+        click.echo(f"  {r.app} {r.version} instance {r.instance} (slot {r.slot or '-'})")
+
+
+def _word(value: bool | None) -> str:
+    return "unknown" if value is None else ("yes" if value else "NO")
+
+
+def _echo_matrix(m: dict[str, Any]) -> None:
+    current, nxt = m["phase"] or "-", m["next_phase"] or "-"
+    target = (f"for {m['for_app']} >= {m['for_version']}" if m["for_app"]
+              else "no --for-app: compatibility unknown")  # fmt: skip
+    click.echo(f"\ncompatibility of {m['migration']} ({target}):")
+    if not m["compatibility"]:
+        click.echo("  no live instances")
+        return
+    click.echo(f"  {'app':<12} {'version':<12} {'instance':<24} "
+               f"{'current (' + current + ')':<20} next ({nxt})")  # fmt: skip
+    for c in m["compatibility"]:
+        click.echo(f"  {c['app']:<12} {c['version']:<12} {c['instance']:<24} "
+                   f"{_word(c['current']):<20} {_word(c['next'])}")  # fmt: skip
 
 
 COMMANDS = {
