@@ -138,7 +138,10 @@ def test_ddl_never_makes_others_wait_longer_than_lock_timeout(
         release.join()
     assert result.steps_run == 2
     assert time.perf_counter() - started >= 2.0  # it really had to wait for the blocker
-    assert max(third_waits) < 0.2 + 0.3  # never stalled behind our queued ACCESS EXCLUSIVE
+    # Without lock_timeout the reader would queue behind our ACCESS EXCLUSIVE request until
+    # the blocker ends (2.5 s); with it, a wait is bounded by the 0.2 s timeout (plus slack
+    # for a loaded CI machine).
+    assert max(third_waits) < 1.5
 
 
 def test_invalid_index_from_a_failed_build_is_rebuilt(postgres_url: str, users: Any) -> None:
