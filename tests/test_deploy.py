@@ -274,11 +274,11 @@ def test_runtime_report_heartbeat(postgres_url: str) -> None:
 
 def spawn_app(url: str, version: str, slot: str | None, seconds: float,
               instance: str | None = None, traffic: float | None = None,
-              ) -> subprocess.Popen[str]:  # fmt: skip
+              interval: float = 0.5) -> subprocess.Popen[str]:  # fmt: skip
     """Start examples/app/app.py without waiting for it (see ``started``)."""
     args = [sys.executable, str(ROOT / "examples" / "app" / "app.py"), "--database-url", url,
             "--version", version, "--instance", instance or f"{slot}-1",
-            "--seconds", str(seconds), "--interval", "0.5"]  # fmt: skip
+            "--seconds", str(seconds), "--interval", str(interval)]  # fmt: skip
     if slot:
         args += ["--slot", slot]
     if traffic is not None:
@@ -297,8 +297,8 @@ def started(proc: subprocess.Popen[str], version: str) -> subprocess.Popen[str]:
 
 def start_app(url: str, version: str, slot: str | None, seconds: float,
               instance: str | None = None, traffic: float | None = None,
-              ) -> subprocess.Popen[str]:  # fmt: skip
-    return started(spawn_app(url, version, slot, seconds, instance, traffic), version)
+              interval: float = 0.5) -> subprocess.Popen[str]:  # fmt: skip
+    return started(spawn_app(url, version, slot, seconds, instance, traffic, interval), version)
 
 
 def finish(proc: subprocess.Popen[str]) -> dict[str, Any]:
@@ -307,51 +307,94 @@ def finish(proc: subprocess.Popen[str]) -> dict[str, Any]:
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
-@pytest.mark.slow
-def test_blue_green_rollout(migration: Path, postgres_url: str, pg_conn: Any) -> None:
-    target = str(migration)
-    blue = start_app(postgres_url, "1.4.0", "blue", 60)
+def run_blue_green(url: str, target: str, run_cli: Any, columns: Any, stored: Any,
+                   seeded: int) -> None:  # fmt: skip
+    """Blue (1.4.0) and green (2.0.0) both run and write through the whole window; traffic
+    goes blue -> green -> blue -> green; contract is refused while blue is live (even with
+    green at 100%), then runs once blue is drained and retired."""
+
+    def ok(*args: str) -> subprocess.CompletedProcess[str]:
+        result = run_cli(*args, url=url)
+        assert result.returncode == 0, (args, result.stdout, result.stderr)
+        return result
+
+    def switch(to: str) -> None:
+        for instance, version, slot in (("blue-1", "1.4.0", "blue"),
+                                        ("green-1", "2.0.0", "green")):  # fmt: skip
+            ok("deploy", "record", "--app", "api", "--version", version, "--instance",
+               instance, "--slot", slot, "--traffic", "100" if slot == to else "0")  # fmt: skip
+        rows = json.loads(ok("deploy", "list", "--format", "json").stdout)["deployments"]
+        traffic = {r["instance"]: (r["slot"], r["traffic"]) for r in rows}
+        assert traffic == {"blue-1": ("blue", 100 if to == "blue" else 0),
+                           "green-1": ("green", 100 if to == "green" else 0)}, rows  # fmt: skip
+
+    def refused() -> None:
+        contract = run_cli("contract", target, url=url)
+        assert contract.returncode == 3 and "blue-1" in contract.stderr, contract.stderr
+        assert "green-1" not in contract.stderr
+        assert run_cli("gate", "contract", target, url=url).returncode == 3
+        assert columns() == ["id", "name", "full_name"]  # nothing was dropped
+
+    # The apps' heartbeats re-record their own slot/traffic (None) every --interval; a long
+    # interval keeps them from overwriting the traffic the pipeline records below (within
+    # the 120 s TTL, so both stay live).
+    blue = start_app(url, "1.4.0", "blue", 60, interval=60)
+    green: subprocess.Popen[str] | None = None
     try:
-        assert cli("expand", target, "--for-app", "api@2.0.0", url=postgres_url).returncode == 0
-        green = start_app(postgres_url, "2.0.0", "green", 60)
-        try:
-            time.sleep(1.5)  # both versions serve traffic on the expanded schema
-            assert cli("backfill", target, url=postgres_url).returncode == 0
-            assert cli("verify", target, url=postgres_url).returncode == 0
-            refused = cli("contract", target, url=postgres_url)
-            assert refused.returncode == 3 and "blue-1" in refused.stderr, refused.stderr
-            assert cli("gate", "contract", target, url=postgres_url).returncode == 3
-            # Blue drains: the process stops, the pipeline retires it.
-            blue.terminate()
-            blue_counts = finish(blue)
-            retired = cli("deploy", "retire", "--app", "api", "--instance", "blue-1",
-                          url=postgres_url)  # fmt: skip
-            assert retired.returncode == 0, retired.stderr
-            assert cli("gate", "contract", target, url=postgres_url).returncode == 0
-            contracted = cli("contract", target, url=postgres_url)
-            assert contracted.returncode == 0, contracted.stderr
-            time.sleep(1.0)  # green goes on after the contract
-        finally:
-            green.terminate()
+        ok("expand", target, "--for-app", "api@2.0.0")
+        green = start_app(url, "2.0.0", "green", 60, interval=60)
+        switch("blue")
+        time.sleep(1.0)  # both versions serve traffic on the expanded schema
+        ok("backfill", target)
+        ok("verify", target)
+        refused()
+        switch("green")
+        refused()  # green has all the traffic, but blue is still live (warm)
+        time.sleep(0.5)
+        switch("blue")  # back to blue
+        time.sleep(0.5)
+        switch("green")  # forth to green again
+        refused()
+        assert blue.poll() is None and green.poll() is None  # both kept running
+        # Blue drains: the process stops, the pipeline retires it.
+        blue.terminate()
+        blue_counts = finish(blue)
+        ok("deploy", "retire", "--app", "api", "--instance", "blue-1")
+        ok("gate", "contract", target)
+        ok("contract", target)
+        time.sleep(1.0)  # green goes on after the contract
+        green.terminate()
         green_counts = finish(green)
     finally:
-        if blue.poll() is None:
-            blue.kill()
-            blue.communicate()
+        for proc in (blue, green):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.communicate()
     for counts in (blue_counts, green_counts):
         assert counts["failed"] == 0, counts["errors"]
         assert counts["ok"] > 10
-    cols = [r[0] for r in pg_conn.execute(
+    assert columns() == ["id", "full_name"]
+    rows = stored()
+    expected = {int(k): v for c in (blue_counts, green_counts) for k, v in c["written"].items()}
+    assert len(rows) == seeded + len(expected)  # no row lost
+    assert all(rows[i] == v for i, v in expected.items())
+    assert all(v is not None for v in rows.values())
+    with pytest.raises(runtime.SchemaTooNew):
+        runtime.check(url, "api", "1.4.0")
+    runtime.check(url, "api", "2.0.0")
+
+
+def pg_columns(pg_conn: Any) -> list[str]:
+    return [r[0] for r in pg_conn.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'users' "
         "ORDER BY ordinal_position").fetchall()]  # fmt: skip
-    assert cols == ["id", "full_name"]
-    stored = dict(pg_conn.execute("SELECT id, full_name FROM users").fetchall())
-    expected = {int(k): v for c in (blue_counts, green_counts) for k, v in c["written"].items()}
-    assert len(stored) == 200 + len(expected)  # no row lost
-    assert all(stored[i] == v for i, v in expected.items())
-    assert all(v is not None for v in stored.values())
-    with pytest.raises(runtime.SchemaTooNew):
-        runtime.check(postgres_url, "api", "1.4.0")
+
+
+@pytest.mark.slow
+def test_blue_green_rollout(migration: Path, postgres_url: str, pg_conn: Any) -> None:
+    run_blue_green(postgres_url, str(migration), cli, lambda: pg_columns(pg_conn),
+                   lambda: dict(pg_conn.execute("SELECT id, full_name FROM users").fetchall()),
+                   200)  # fmt: skip
 
 
 # -- runtime.ready -----------------------------------------------------------------------
@@ -461,3 +504,16 @@ def test_status_compatibility_unknown_without_for_app(migration: Path, postgres_
     assert entry["instance"] == "a-1" and entry["current"] is None and entry["next"] is None
     text = cli("status", url=postgres_url).stdout
     assert "no --for-app: compatibility unknown" in text and "unknown" in text.splitlines()[-1]
+
+
+def test_heartbeat_keeps_the_recorded_traffic(postgres_url: str) -> None:
+    """The pipeline records slot and traffic; the app's heartbeat (which knows neither)
+    only refreshes last_seen."""
+    from schemashift.deploy import open_state
+    from schemashift.deploy import record as record_instance
+
+    with open_state(postgres_url) as state:
+        record_instance(state, "api", "2.0.0", instance="green-1", slot="green", traffic=100)
+        record_instance(state, "api", "2.0.0", instance="green-1")  # a heartbeat
+        row = next(r for r in state.deployments("api") if r.instance == "green-1")
+    assert (row.slot, float(row.traffic or 0)) == ("green", 100.0)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from schemashift import deploy, runtime
-from tests.test_deploy import ROOT, finish, spawn_app, start_app, started
+from tests.test_deploy import ROOT, finish, run_blue_green, spawn_app, start_app, started
 from tests.test_deploy import cli as _cli
 
 # The project directory whose pyproject.toml the CLI reads (dialect); MariaDB tests point
@@ -170,23 +170,26 @@ def test_rolling_replacement_on_postgres(pg_migration: Path, postgres_url: str,
 # -- fail fast --------------------------------------------------------------------------
 
 
-def test_old_app_fails_fast_after_contract(pg_migration: Path, postgres_url: str) -> None:
-    target = str(pg_migration)
-    ok(cli("expand", target, "--for-app", "api@2.0.0", url=postgres_url))
+def run_fail_fast(url: str, target: str) -> None:
+    ok(cli("expand", target, "--for-app", "api@2.0.0", url=url))
     for phase in ("backfill", "verify", "contract"):
-        ok(cli(phase, target, url=postgres_url))
+        ok(cli(phase, target, url=url))
     began = time.monotonic()
-    proc = spawn_app(postgres_url, "1.9.0", "blue", 60)
+    proc = spawn_app(url, "1.9.0", "blue", 60)
     out, err = proc.communicate(timeout=30)
     assert time.monotonic() - began < 15
     assert proc.returncode == 3, (out, err)
     assert "SchemaTooNew: api 1.9.0 cannot run on this database" in err
     assert "needs api >= 2.0.0" in err and "Traceback" not in err
     assert "started" not in out  # it never served a request
-    with deploy.open_state(postgres_url) as state:
+    with deploy.open_state(url) as state:
         assert deploy.live(state, "api") == []  # nor reported itself
-    fine = start_app(postgres_url, "2.0.0", "green", 1)
+    fine = start_app(url, "2.0.0", "green", 1)
     assert finish(fine)["failed"] == 0
+
+
+def test_old_app_fails_fast_after_contract(pg_migration: Path, postgres_url: str) -> None:
+    run_fail_fast(postgres_url, str(pg_migration))
 
 
 # -- the same on MariaDB (rename column: add + triggers, like PostgreSQL) ---------------
@@ -241,3 +244,15 @@ def test_rolling_replacement_on_mariadb(mysql_migration: Path, mysql_url: str,
                                         mysql_connect: Any) -> None:  # fmt: skip
     run_rolling(mysql_url, str(mysql_migration), lambda: mysql_columns(mysql_connect),
                 lambda: mysql_users(mysql_connect, "full_name"), 200)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_blue_green_on_mariadb(mysql_migration: Path, mysql_url: str,
+                               mysql_connect: Any) -> None:  # fmt: skip
+    run_blue_green(mysql_url, str(mysql_migration), cli, lambda: mysql_columns(mysql_connect),
+                   lambda: mysql_users(mysql_connect, "full_name"), 200)  # fmt: skip
+
+
+def test_old_app_fails_fast_after_contract_on_mariadb(mysql_migration: Path,
+                                                      mysql_url: str) -> None:  # fmt: skip
+    run_fail_fast(mysql_url, str(mysql_migration))

@@ -298,7 +298,8 @@ class State:
     def record_deployment(self, app: str, version: str, instance: str, environment: str,
                           slot: str | None, traffic: float | None) -> None:  # fmt: skip
         """Upsert one instance: bumps last_seen, clears retired_at (first_seen kept unless
-        the version changed)."""
+        the version changed). A slot or traffic of None keeps the stored one: an app's
+        heartbeat must not erase the traffic share the pipeline recorded."""
         key = (app, instance, environment)
         where = "WHERE app = %s AND instance = %s AND environment = %s"
         found = self._rows(f"SELECT version FROM {{s}}.deployments {where}", key)
@@ -306,8 +307,8 @@ class State:
             self._run(
                 # first_seen first: MySQL evaluates SET left to right (sees the new version)
                 "UPDATE {s}.deployments SET first_seen = CASE WHEN version = %s "
-                "THEN first_seen ELSE {now} END, version = %s, slot = %s, traffic = %s, "
-                f"last_seen = {{now}}, retired_at = NULL {where}",
+                "THEN first_seen ELSE {now} END, version = %s, slot = COALESCE(%s, slot), "
+                f"traffic = COALESCE(%s, traffic), last_seen = {{now}}, retired_at = NULL {where}",
                 (version, version, slot, traffic, *key),
             )
             return
