@@ -818,3 +818,55 @@ def _close_quietly(conn: Connection) -> None:
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
+
+
+def walk_from_checkpoint(
+    holder: list[Any],
+    reopen: Callable[[], Any],
+    run_batch: Callable[[Any, str, int, int], BatchOutcome],
+    classify: Callable[[Exception], BatchFailure | None],
+    close: Callable[[Any], None],
+    *,
+    label: str,
+    key_column: str,
+    estimate: int | None,
+    resumed_from: str | None,
+    total_done: int,
+    end_key: str | None,
+    started: float,
+    batch_size: int,
+    rows_per_second: float | None,
+    max_retries: int,
+    backoff_base_s: float,
+    backoff_cap_s: float,
+    progress: Progress | None,
+) -> BackfillResult:
+    """Walk from a checkpoint to ``end_key`` with ``drive_batches``: the part the MySQL and
+    SQLite backfills share once they have read their checkpoint. ``holder[0]`` is the
+    connection; it is reopened after a lost one, and the caller closes what is left."""
+    if progress is not None:
+        note = f", resuming after {key_column} = {resumed_from}" if resumed_from else ""
+        progress.start(label, estimate, total_done if resumed_from else 0, note)
+    result = BackfillResult(0, 0, 0.0, resumed_from, last_key=resumed_from,
+                            total_rows_done=total_done)  # fmt: skip
+    if end_key is not None:
+        end: str = end_key
+
+        def one_batch(size: int) -> BatchOutcome:
+            if holder[0] is None:
+                holder[0] = reopen()
+            return run_batch(holder[0], end, size, result.batches + 1)
+
+        def on_lost() -> None:
+            close(holder[0])
+            holder[0] = None
+
+        drive_batches(
+            one_batch, classify, on_lost, result,
+            label=label, key_column=key_column, batch_size=batch_size,
+            rows_per_second=rows_per_second, max_retries=max_retries,
+            backoff_base_s=backoff_base_s, backoff_cap_s=backoff_cap_s,
+            progress=progress, done_base=total_done if resumed_from else 0,
+        )  # fmt: skip
+    finish_backfill(result, started, progress)
+    return result

@@ -39,8 +39,7 @@ from schemashift.execute.backfill import (
     BatchFailure,
     BatchOutcome,
     Progress,
-    drive_batches,
-    finish_backfill,
+    walk_from_checkpoint,
 )
 from schemashift.execute.state import SQLiteState
 from schemashift.phases.model import Backfill
@@ -210,44 +209,30 @@ def run_backfill_sqlite(
         end_key: str | None = None if end_row is None else str(end_row[0])
 
         label = f"backfill {key.table} ({migration} step {step})"
-        if progress is not None:
-            note = f", resuming after {key.column} = {resumed_from}" if resumed_from else ""
-            progress.start(label, estimate, total_done if resumed_from else 0, note)
-        done_base = total_done if resumed_from else 0
-        result = BackfillResult(0, 0, 0.0, resumed_from, last_key=resumed_from,
-                                total_rows_done=total_done)  # fmt: skip
-        if end_key is not None:
-            end: str = end_key
-
-            def one_batch(size: int) -> BatchOutcome:
-                nonlocal conn
-                if conn is None:
-                    conn = _open(connect, lock_timeout_ms)
-                return _run_batch(conn, batcher, end, size, _after_update,
-                                  result.batches + 1)  # fmt: skip
-
-            def on_lost() -> None:
-                nonlocal conn
-                _close_quietly(conn)
-                conn = None
-
-            drive_batches(
-                one_batch,
+        holder: list[Any] = [conn]
+        try:
+            return walk_from_checkpoint(
+                holder,
+                lambda: _open(connect, lock_timeout_ms),
+                lambda c, end, size, n: _run_batch(c, batcher, end, size, _after_update, n),
                 _classify,
-                on_lost,
-                result,
+                _close_quietly,
                 label=label,
                 key_column=key.column,
+                estimate=estimate,
+                resumed_from=resumed_from,
+                total_done=total_done,
+                end_key=end_key,
+                started=started,
                 batch_size=batch_size,
                 rows_per_second=rows_per_second,
                 max_retries=max_retries,
                 backoff_base_s=backoff_base_s,
                 backoff_cap_s=backoff_cap_s,
                 progress=progress,
-                done_base=done_base,
             )
-        finish_backfill(result, started, progress)
-        return result
+        finally:
+            conn = holder[0]
     finally:
         if conn is not None:
             _close_quietly(conn)
