@@ -20,7 +20,9 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_GATE, EXIT_DATABASE = 0, 1, 2, 3, 4
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """One clear line on stderr and a non-zero exit: never a traceback."""
-    click.echo(f"schemashift: error: {message}", err=True)
+    from schemashift.execute.database import mask_error
+
+    click.echo(f"schemashift: error: {mask_error(message)}", err=True)
     sys.exit(code)
 
 

@@ -40,7 +40,7 @@ def _url(database_url: str | None, config: Any) -> str:
 def _with_state(database_url: str | None, action: Any) -> Any:
     from schemashift.deploy import open_state
 
-    config = _config()
+    config = _config(database_url)
     url = _url(database_url, config)
 
     def run() -> Any:
@@ -143,7 +143,7 @@ def gate_contract_command(target: str, database_url: str | None) -> None:
     """Exit 0 when contract of TARGET may run now; 3 with the blockers listed otherwise."""
     from schemashift.deploy import describe
 
-    config = _config()
+    config = _config(database_url)  # the plan is made for the database's dialect
     plan = _load_plan(target, config)
     runner = _runner(database_url, config)
     blockers = _guarded(lambda: runner.gate_contract(plan))

@@ -16,6 +16,7 @@ sqlglot (the runtime API imports it).
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import socket
@@ -24,6 +25,7 @@ from datetime import timedelta
 from functools import total_ordering
 from typing import Any
 
+from schemashift.execute.database import DatabaseError
 from schemashift.execute.state import DeploymentRow, MigrationRow, State
 
 DEFAULT_TTL_SECONDS = 120
@@ -174,16 +176,42 @@ def blocker_json(rows: list[DeploymentRow]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+class StateError(DatabaseError):
+    """The state tables cannot be used as asked: missing, of an older layout, not granted,
+    locked too long, or the database is away. The message says what to do."""
+
+
+class StateMissing(StateError):
+    """The state tables do not exist (yet): the runtime never creates them."""
+
+
+# What an app role needs (docs/deployments.md): read the migrations, upsert its heartbeat.
+_PG_GRANTS = ("GRANT USAGE ON SCHEMA {s} TO {r}; GRANT SELECT ON {s}.migrations TO {r}; "
+              "GRANT SELECT, INSERT, UPDATE ON {s}.deployments TO {r}")  # fmt: skip
+_MYSQL_GRANTS = ("GRANT SELECT ON `{d}`.`{p}migrations` TO {r}; "
+                 "GRANT SELECT, INSERT, UPDATE ON `{d}`.`{p}deployments` TO {r}")  # fmt: skip
+
+
 @contextlib.contextmanager
-def open_state(url: str, state_schema: str = "schemashift") -> Iterator[State]:
-    """The state tables of the database at ``url`` (created on first use), through an
-    autocommit connection of its own; no run lock (the registry is not the schema)."""
+def open_state(url: str, state_schema: str = "schemashift", *, create: bool = True,
+               lock_timeout: float | None = None,
+               statement_timeout: float | None = None) -> Iterator[State]:  # fmt: skip
+    """The state tables of the database at ``url`` through an autocommit connection of its
+    own; no run lock (the registry is not the schema).
+
+    ``create=True`` (the command line) creates or upgrades the tables first; ``create=False``
+    (the runtime: an app role may not CREATE) runs no DDL at all, and a missing table
+    raises StateMissing naming what to run. ``lock_timeout`` / ``statement_timeout``
+    (seconds) bound every query of this connection, so that a lock held on the state
+    tables cannot block the caller for ever. Driver errors on the state tables become a
+    StateError with a clear, masked message."""
     from schemashift.execute.database import connect, parse_url
     from schemashift.execute.state import MySQLState, PostgresState, SQLiteState
 
     target = parse_url(url)
     conn = connect(target, autocommit=True)
     try:
+        _set_timeouts(conn, target.dialect, lock_timeout, statement_timeout)
         state: State
         if target.dialect == "postgres":
             state = PostgresState(conn, state_schema)
@@ -191,7 +219,89 @@ def open_state(url: str, state_schema: str = "schemashift") -> Iterator[State]:
             state = MySQLState(conn, f"{state_schema}_")
         else:
             state = SQLiteState(conn, f"{state_schema}_")
-        state.ensure()
+        if create:
+            state.ensure()
         yield state
+    except Exception as exc:
+        error = _state_error(exc, target, state_schema, create, lock_timeout, statement_timeout)
+        if error is None:
+            raise
+        raise error from None
     finally:
         conn.close()
+
+
+def _set_timeouts(conn: Any, dialect: str, lock_timeout: float | None,
+                  statement_timeout: float | None) -> None:  # fmt: skip
+    """Session limits for this connection (it is ours alone, closed after use)."""
+    if dialect == "postgres":
+        for name, seconds in (("lock_timeout", lock_timeout),
+                              ("statement_timeout", statement_timeout)):  # fmt: skip
+            if seconds is not None:
+                conn.execute(f"SET {name} = {max(1, round(seconds * 1000))}")
+    elif dialect == "mysql":
+        with conn.cursor() as cur:
+            if lock_timeout is not None:  # whole seconds, at least 1
+                secs = max(1, math.ceil(lock_timeout))
+                cur.execute("SET SESSION lock_wait_timeout = %s, innodb_lock_wait_timeout = %s",
+                            (secs, secs))  # fmt: skip
+            if statement_timeout is not None:
+                if "mariadb" in str(conn.get_server_info()).lower():
+                    cur.execute("SET SESSION max_statement_time = %s", (float(statement_timeout),))
+                else:  # MySQL: milliseconds, SELECTs only (the writes wait on locks above)
+                    cur.execute("SET SESSION max_execution_time = %s",
+                                (max(1, round(statement_timeout * 1000)),))  # fmt: skip
+    elif lock_timeout is not None:  # SQLite: how long to wait for the write lock
+        conn.execute(f"PRAGMA busy_timeout = {max(1, round(lock_timeout * 1000))}")
+
+
+def _state_error(exc: Exception, target: Any, schema: str, create: bool,
+                 lock_timeout: float | None,
+                 statement_timeout: float | None) -> StateError | None:  # fmt: skip
+    """A clear StateError for a driver error on the state tables; None for anything else."""
+    from schemashift.execute.database import _first_line
+
+    module = type(exc).__module__
+    if not module.startswith(("psycopg", "pymysql", "sqlite3")):
+        return None
+    detail = _first_line(exc, target)
+    # psycopg: the SQLSTATE; PyMySQL: the server's error number (its sqlstate is coarser).
+    code = str(exc.args[0] if module.startswith("pymysql") and exc.args
+               else getattr(exc, "sqlstate", None) or "")  # fmt: skip
+    where = (f"tables {schema}_* of database {target.database}" if target.dialect != "postgres"
+             else f"schema {schema}")  # fmt: skip
+    missing = code in ("42P01", "3F000", "1146") or "no such table" in detail
+    if missing:
+        return StateMissing(
+            f"the schemashift state tables are missing ({where} in {target.safe}: {detail}). "
+            "They are created by any schemashift phase command (schemashift expand ...) or "
+            "by `schemashift deploy record`, run by a role that may create them; the runtime "
+            "never creates them", target)  # fmt: skip
+    if code in ("42703", "1054"):
+        return StateError(
+            f"the schemashift state tables ({where}) have an older layout than this "
+            f"schemashift ({detail}): run any schemashift command once (e.g. `schemashift "
+            "status`) with a role that may alter them, to upgrade them", target)  # fmt: skip
+    if code in ("42501", "1142", "1143", "1044"):
+        role = target.user or "the app's role"
+        if create:
+            return StateError(
+                f"{role} may not create or use the schemashift state tables ({where}: "
+                f"{detail}): run schemashift as a role that may create them (an app's "
+                "role needs less: see docs/deployments.md)", target)  # fmt: skip
+        grants = (_PG_GRANTS.format(s=schema, r=role) if target.dialect == "postgres" else
+                  _MYSQL_GRANTS.format(d=target.database, p=f"{schema}_", r=f"'{role}'@'%'"))  # fmt: skip
+        return StateError(
+            f"{role} may not use the schemashift state tables ({detail}). An app needs: "
+            f"{grants} (see docs/deployments.md)", target)  # fmt: skip
+    if code in ("55P03", "1205"):
+        waited = "" if lock_timeout is None else f" (lock timeout {lock_timeout:g} s)"
+        return StateError(
+            f"the schemashift state tables ({where}) are locked{waited}: {detail}; a "
+            "schemashift run or a DBA holds a lock on them, try again later", target)  # fmt: skip
+    if code in ("57014", "1969", "3024", "1317"):
+        ran = "" if statement_timeout is None else f" (statement timeout {statement_timeout:g} s)"
+        return StateError(
+            f"a query on the schemashift state tables ({where}) was cancelled{ran}: "
+            f"{detail}; try again later", target)  # fmt: skip
+    return StateError(f"schemashift state tables ({where} in {target.safe}): {detail}", target)

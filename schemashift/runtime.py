@@ -9,6 +9,13 @@ handle = runtime.report(engine, app="api", version=__version__, interval=30)
 ...
 handle.stop()                                            # also done at exit
 ```
+
+Made for a least-privilege app role: no DDL ever (the state tables are created by the
+schemashift command line; missing, they raise StateMissing naming what to run), and every
+query runs with short lock and statement timeouts (``lock_timeout``, ``statement_timeout``
+keywords, in seconds), so a lock on the state tables makes a call fail with a StateError
+within seconds instead of blocking the app. The GRANTs an app role needs are in
+docs/deployments.md. Exit never waits more than about a second for the heartbeat.
 """
 
 from __future__ import annotations
@@ -17,7 +24,15 @@ import atexit
 import threading
 from typing import Any
 
-from schemashift.deploy import compare_versions, open_state, record
+from schemashift.deploy import StateError, StateMissing, compare_versions, open_state, record
+from schemashift.execute.database import mask_password
+
+__all__ = ["Heartbeat", "SchemaTooNew", "StateError", "StateMissing", "check", "ready",
+           "report"]  # fmt: skip
+
+LOCK_TIMEOUT = 2.0  # seconds a runtime query waits for a lock on the state tables
+STATEMENT_TIMEOUT = 5.0  # seconds a runtime query may run
+STOP_WAIT = 1.0  # seconds stop() (and so exit) waits for a beat in flight
 
 
 class SchemaTooNew(RuntimeError):
@@ -31,8 +46,15 @@ def _url(engine_or_url: Any) -> str:
     url = getattr(engine_or_url, "url", engine_or_url)
     render = getattr(url, "render_as_string", None)
     if render is None:
-        raise TypeError(f"expected a SQLAlchemy Engine or a URL string, not {engine_or_url!r}")
+        raise TypeError("expected a SQLAlchemy Engine or a URL string, not "
+                        f"{mask_password(repr(engine_or_url))}")  # fmt: skip
     return str(render(hide_password=False))
+
+
+def _open(url: str, state_schema: str, lock_timeout: float, statement_timeout: float) -> Any:
+    """The state tables as the app sees them: no DDL, bounded waits."""
+    return open_state(url, state_schema, create=False, lock_timeout=lock_timeout,
+                      statement_timeout=statement_timeout)  # fmt: skip
 
 
 class Heartbeat:
@@ -40,28 +62,40 @@ class Heartbeat:
 
     def __init__(self, url: str, app: str, version: str, instance: str, environment: str,
                  slot: str | None, traffic: float | None, interval: float,
-                 state_schema: str) -> None:  # fmt: skip
+                 state_schema: str, lock_timeout: float = LOCK_TIMEOUT,
+                 statement_timeout: float = STATEMENT_TIMEOUT) -> None:  # fmt: skip
         self.url, self.app, self.version, self.instance = url, app, version, instance
         self._args = (environment, slot, traffic)
         self.interval = interval
         self.state_schema = state_schema
+        self._timeouts = (lock_timeout, statement_timeout)
         self.beats = 0
         self.errors = 0
+        self.last_error: str | None = None
         self._stop = threading.Event()
+        # A daemon: a beat in flight (a slow network, a lock) never holds the process.
         self._thread = threading.Thread(target=self._loop, name=f"schemashift-heartbeat-{app}",
                                         daemon=True)  # fmt: skip
 
     def beat(self) -> None:
-        with open_state(self.url, self.state_schema) as state:
+        """Record the instance now (errors raise)."""
+        self._beat(from_loop=False)
+
+    def _beat(self, from_loop: bool) -> None:
+        with _open(self.url, self.state_schema, *self._timeouts) as state:
+            if from_loop and self._stop.is_set():
+                return  # stopped while connecting: a late beat must not undo a retire
             record(state, self.app, self.version, self.instance, *self._args)
         self.beats += 1
 
     def _loop(self) -> None:
+        # Event.wait returns as soon as stop() sets it: no sleeping out the interval.
         while not self._stop.wait(self.interval):
             try:
-                self.beat()
-            except Exception:
+                self._beat(from_loop=True)
+            except Exception as exc:
                 self.errors += 1  # the database is away for a moment: try again later
+                self.last_error = str(exc)
 
     def start(self) -> Heartbeat:
         self._thread.start()
@@ -73,37 +107,45 @@ class Heartbeat:
         return self._thread.is_alive()
 
     def stop(self, retire: bool = False) -> None:
-        """Stop the heartbeat (idempotent); ``retire=True`` also marks the instance retired."""
+        """Stop the heartbeat (idempotent; waits at most STOP_WAIT s for a beat in flight,
+        which then ends on its own); ``retire=True`` also marks the instance retired."""
         self._stop.set()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout=max(self.interval, 10))
+            self._thread.join(timeout=STOP_WAIT)
         atexit.unregister(self.stop)
         if retire:
             from schemashift.deploy import retire as retire_rows
 
-            with open_state(self.url, self.state_schema) as state:
+            with _open(self.url, self.state_schema, *self._timeouts) as state:
                 retire_rows(state, self.app, instance=self.instance)
 
 
 def report(engine_or_url: Any, app: str, version: str, instance: str | None = None,
            interval: float = 30, *, environment: str = "production", slot: str | None = None,
-           traffic: float | None = None, state_schema: str = "schemashift") -> Heartbeat:  # fmt: skip
-    """Record this instance now (errors raise), then refresh it every ``interval`` seconds
-    from a daemon thread until ``.stop()`` or exit."""
+           traffic: float | None = None, state_schema: str = "schemashift",
+           lock_timeout: float = LOCK_TIMEOUT,
+           statement_timeout: float = STATEMENT_TIMEOUT) -> Heartbeat:  # fmt: skip
+    """Record this instance now (errors raise: StateError, StateMissing), then refresh it
+    every ``interval`` seconds from a daemon thread until ``.stop()`` or exit. Needs SELECT,
+    INSERT and UPDATE on the ``deployments`` state table."""
     from schemashift.deploy import default_instance
 
     handle = Heartbeat(_url(engine_or_url), app, version, instance or default_instance(),
-                       environment, slot, traffic, interval, state_schema)  # fmt: skip
+                       environment, slot, traffic, interval, state_schema, lock_timeout,
+                       statement_timeout)  # fmt: skip
     handle.beat()
     return handle.start()
 
 
-def check(engine_or_url: Any, app: str, version: str, *,
-          state_schema: str = "schemashift") -> dict[str, Any]:  # fmt: skip
+def check(engine_or_url: Any, app: str, version: str, *, state_schema: str = "schemashift",
+          lock_timeout: float = LOCK_TIMEOUT,
+          statement_timeout: float = STATEMENT_TIMEOUT) -> dict[str, Any]:  # fmt: skip
     """Raise SchemaTooNew when a contracted migration is for a newer version of ``app``;
     else a summary: ``{"app", "version", "ok": True, "contracted": [...], "pending": [...]}``
-    (``pending``: migrations for a newer version not contracted yet)."""
-    with open_state(_url(engine_or_url), state_schema) as state:
+    (``pending``: migrations for a newer version not contracted yet). StateError (locked,
+    not granted, ...) or StateMissing when the state tables cannot be read. Needs SELECT on
+    the ``migrations`` state table."""
+    with _open(_url(engine_or_url), state_schema, lock_timeout, statement_timeout) as state:
         rows = [r for r in state.all() if r.for_app == app and r.for_version]
     too_new, contracted, pending = [], [], []
     for row in rows:
@@ -127,18 +169,21 @@ def check(engine_or_url: Any, app: str, version: str, *,
             "pending": pending}  # fmt: skip
 
 
-def ready(engine_or_url: Any, migration: str, *, state_schema: str = "schemashift") -> bool:
+def ready(engine_or_url: Any, migration: str, *, state_schema: str = "schemashift",
+          lock_timeout: float = LOCK_TIMEOUT,
+          statement_timeout: float = STATEMENT_TIMEOUT) -> bool:  # fmt: skip
     """True once ``migration`` (its name, like ``0042_rename_user_name``; a path to its
     file works too) has passed its verify phase or is contracted: its new columns are
     backfilled and verified, so a feature flag may move reads to them. False before that,
-    after a rollback, or when the migration is unknown to this database."""
+    after a rollback, or when the migration is unknown to this database. Needs SELECT on
+    the ``migrations`` state table."""
     import os.path
 
     name = os.path.basename(str(migration))
     stem, ext = os.path.splitext(name)
     if ext in (".sql", ".py"):
         name = stem
-    with open_state(_url(engine_or_url), state_schema) as state:
+    with _open(_url(engine_or_url), state_schema, lock_timeout, statement_timeout) as state:
         row = state.get(name)
     if row is None or row.status == "rolled_back":
         return False

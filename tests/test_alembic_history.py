@@ -258,7 +258,7 @@ def test_execute_with_unrenderable_values_falls_back_to_placeholders(tmp_path: P
     report = lint_history(ini, Config())
     assert report.revisions and report.revisions[0].status == "analysed"
     statement = report.statements[0]
-    assert "%(a)s" in statement.statement.sql  # rendered as a placeholder, read as a value
+    assert ":a" in statement.statement.sql  # rendered as a placeholder, read as a value
     assert statement.changes[0].kind == "data_update"
 
 

@@ -17,6 +17,7 @@ from test_alembic_autogen import V1, Project, fresh_url, generate, project  # no
 
 from schemashift.alembic.plan_revision import RevisionPlanError, plan_revision
 from schemashift.model import Phase
+from schemashift.sqltext import refs
 
 pytestmark = pytest.mark.postgres
 
@@ -66,7 +67,7 @@ def test_plan_of_a_revision_pair(project: Project) -> None:  # noqa: F811
     assert backfill.backfill.assignments == "full_name = name" and backfill.backfill.key == "id"
     (_, verify), = plan.phase(Phase.VERIFY)  # fmt: skip
     assert verify.verify is not None
-    assert verify.verify.sql.startswith("SELECT {pk:users} FROM users WHERE (")
+    assert refs.render(verify.verify.sql).startswith("SELECT {pk of users} FROM users WHERE (")
     contract_steps = [s for _, s in plan.phase(Phase.CONTRACT)]
     assert any(s.concurrent and "VALIDATE CONSTRAINT" in s.sql[0] for s in contract_steps)
     assert any("DROP COLUMN name" in sql for s in contract_steps for sql in s.sql)

@@ -190,12 +190,16 @@ def test_percent_and_braces_in_the_plan_sql(pg_conn: Any, connect: Any) -> None:
     assert wrong(pg_conn, "t", "b IS DISTINCT FROM a % 7 OR j <> '{\"k\": 1}'") == 0
 
 
-def test_placeholders_are_resolved(pg_conn: Any, connect: Any) -> None:
-    pg_conn.execute("CREATE TABLE t (tid int PRIMARY KEY, a int, b text)")
-    pg_conn.execute("INSERT INTO t SELECT g, g, NULL FROM generate_series(1, 20) g")
-    run_backfill(connect, Backfill("t", "b = ({pk:table} + a)::text", "b IS NULL"),
+def test_text_is_taken_as_it_is_names_with_braces_and_percent(pg_conn: Any, connect: Any) -> None:
+    """The runner resolves the plan's references before the backfill: what reaches it is
+    SQL, braces and % included ("{pk:t}" is a column here, "p%s" a table)."""
+    pg_conn.execute('CREATE TABLE "p%s" (id int PRIMARY KEY, "{pk:t}" int, "b%" text)')
+    pg_conn.execute('INSERT INTO "p%s" SELECT g, g, NULL FROM generate_series(1, 20) g')
+    pg_conn.execute("CREATE TABLE t (id int PRIMARY KEY)")  # what {pk:t} used to resolve to
+    run_backfill(connect, Backfill('"p%s"', '"b%" = ("{pk:t}" * 2)::text || \'%\'',
+                                   '"b%" IS NULL'),
                  migration="m1", step=1, batch_size=6)  # fmt: skip
-    assert wrong(pg_conn, "t", "b IS DISTINCT FROM (2 * a)::text") == 0
+    assert wrong(pg_conn, '"p%s"', '"b%" IS DISTINCT FROM ("{pk:t}" * 2)::text || \'%\'') == 0
 
 
 def test_empty_table_and_rerun_after_completion(pg_conn: Any, connect: Any) -> None:

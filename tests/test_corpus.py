@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from schemashift.analysis.engine import lint_text
+from schemashift.sqltext.names import TableName
 
 CORPUS = json.loads((Path(__file__).parent / "corpus" / "real_world.json").read_text())
 
@@ -43,7 +44,8 @@ def test_real_world_verdict(entry: dict[str, Any]) -> None:
     got = {
         "kind": change.kind,
         # PostgreSQL keeps the case of quoted names ("EventType"); the corpus is lower-case.
-        "table": change.table.rsplit(".", 1)[-1].lower() if change.table else change.table,
+        "table": TableName.parse(change.table, "postgres").name.lower() if change.table
+        else change.table,
         "compatibility": change.compatibility.value,
         "lock": change.lock,
         "rewrites_table": change.rewrites_table,

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from schemashift.config import Config
-from schemashift.execute.backends import SQLiteBackend, backend_for
+from schemashift.execute.backends import SQLiteBackend, backend_for, run_lock_key
 from schemashift.execute.database import parse_url
 from schemashift.execute.runner import GateRefused, Runner, RunOptions
 from schemashift.model import Phase
 from schemashift.phases.planner import plan_sql
+from schemashift.sqltext import refs
+from schemashift.sqltext.names import TableName
 
 TIMELINE = (
     "created users with 2,000 rows",
@@ -86,32 +88,43 @@ def test_sqlite_backend_is_registered(tmp_path: Path) -> None:
     assert isinstance(backend_for(parse_url(url)), SQLiteBackend)
 
 
-def test_sqlite_run_lock_keeps_two_runs_apart(tmp_path: Path) -> None:
+def test_sqlite_run_lock_keeps_two_runs_of_one_migration_apart(tmp_path: Path) -> None:
     url, conn = _db(tmp_path)
     first, second = SQLiteBackend(parse_url(url)), SQLiteBackend(parse_url(url))
     a, b = first.connect(), second.connect()
-    assert first.try_lock(a)
-    assert not second.try_lock(b)
-    with pytest.raises(GateRefused, match="holds the lock"):
-        Runner(url, Config(dialect="sqlite")).status()
-    first.unlock(a)
-    assert second.try_lock(b)
-    second.unlock(b)
+    m1, m2 = run_lock_key("m1"), run_lock_key("m2")
+    assert first.try_lock(a, m1)
+    assert first.lock_alive(a, m1)
+    assert not second.try_lock(b, m1)
+    assert second.try_lock(b, m2)  # another migration: not blocked
+    second.unlock(b, m2)
+    # status takes no run lock: it answers while a phase runs
+    assert Runner(url, Config(dialect="sqlite")).status() == []
+    with pytest.raises(GateRefused, match="holds its lock"):
+        Runner(url, Config(dialect="sqlite"), RunOptions(quiet=True)).run(
+            plan_sql("ALTER TABLE users RENAME COLUMN name TO full_name;", "m1",
+                     Config(dialect="sqlite")), Phase.EXPAND)  # fmt: skip
+    first.unlock(a, m1)
+    assert not first.lock_alive(a, m1)
+    assert second.try_lock(b, m1)
+    second.unlock(b, m1)
     # A lock left by a process that is gone is stale: taken over.
-    conn.execute("INSERT OR REPLACE INTO schemashift_meta VALUES ('run_lock', '999999999:x')")
-    assert first.try_lock(a)
-    first.unlock(a)
+    conn.execute("INSERT OR REPLACE INTO schemashift_meta VALUES (?, '999999999:x')",
+                 (f"run_lock:{m1}",))  # fmt: skip
+    assert first.try_lock(a, m1)
+    first.unlock(a, m1)
 
 
-def test_sqlite_placeholders(tmp_path: Path) -> None:
+def test_sqlite_catalog_lookups(tmp_path: Path) -> None:
     url, _ = _db(tmp_path)
     backend = SQLiteBackend(parse_url(url))
     conn = backend.connect()
-    assert backend.column_type(conn, "users", "name") == "VARCHAR(80)"
-    assert backend.column_type(conn, "users", "missing") is None
-    assert backend.primary_key(conn, "users") == '"id"'
+    users = TableName(None, "users")
+    assert backend.column_type(conn, users, "name") == "VARCHAR(80)"
+    assert backend.column_type(conn, users, "missing") is None
+    assert backend.primary_key(conn, users) == '"id"'
     conn.execute("CREATE TABLE plain (a TEXT)")
-    assert backend.primary_key(conn, "plain") == "rowid"
+    assert backend.primary_key(conn, TableName(None, "plain")) == "rowid"
 
 
 def _plan() -> object:
@@ -168,7 +181,7 @@ def test_sqlite_expand_rolls_back_as_a_whole(tmp_path: Path) -> None:
     url, conn = _db(tmp_path)
     plan = _plan()
     (_, expand), *_ = plan.phase(Phase.EXPAND)  # type: ignore[attr-defined]
-    statements = [s.replace("{type:users.name}", "TEXT") for s in expand.sql]
+    statements = [refs.substitute(s, lambda r: "TEXT", str) for s in expand.sql]
     backend = SQLiteBackend(parse_url(url))
     other = backend.connect()
     with pytest.raises(sqlite3.OperationalError, match="no such table"):

@@ -226,6 +226,11 @@ def test_runtime_check_after_contract(migration: Path, postgres_url: str) -> Non
     from sqlalchemy import create_engine
 
     target = str(migration)
+    # The runtime never creates the state tables: it says what does.
+    with pytest.raises(runtime.StateMissing, match=r"schemashift deploy record"):
+        runtime.check(postgres_url, "api", "1.0.0")
+    with deploy.open_state(postgres_url):  # what the command line does first
+        pass
     assert runtime.check(postgres_url, "api", "1.0.0")["ok"]
     assert cli("expand", target, "--for-app", "api@2.0.0", url=postgres_url).returncode == 0
     summary = runtime.check(postgres_url, "api", "1.0.0")
@@ -246,6 +251,8 @@ def test_runtime_check_after_contract(migration: Path, postgres_url: str) -> Non
 def test_runtime_report_heartbeat(postgres_url: str) -> None:
     from sqlalchemy import create_engine
 
+    with deploy.open_state(postgres_url):  # created by the command line, not the app
+        pass
     engine = create_engine(postgres_url)
     handle = runtime.report(engine, "api", "2.0.0", "hb-1", interval=0.2, slot="green")
     try:
@@ -269,13 +276,114 @@ def test_runtime_report_heartbeat(postgres_url: str) -> None:
         assert deploy.live(state, "api") == []
 
 
+def test_runtime_gives_up_behind_a_lock(postgres_url: str, pg_connect: Any) -> None:
+    """A lock held on the state tables (a DBA, a stuck run) makes the runtime fail within
+    its timeouts, with a clear error, instead of blocking the app's start-up."""
+    with deploy.open_state(postgres_url):
+        pass
+    holder = pg_connect(autocommit=False)
+    holder.execute("LOCK TABLE schemashift.migrations IN ACCESS EXCLUSIVE MODE")
+    try:
+        for call in (lambda: runtime.check(postgres_url, "api", "1.0.0"),  # 2 s by default
+                     lambda: runtime.ready(postgres_url, "0042", lock_timeout=0.3)):  # fmt: skip
+            began = time.monotonic()
+            with pytest.raises(runtime.StateError, match=r"state tables .* are locked"):
+                call()
+            assert time.monotonic() - began < 4
+    finally:
+        holder.rollback()
+    assert runtime.check(postgres_url, "api", "1.0.0")["ok"]
+
+
+def test_runtime_gives_up_behind_a_lock_on_mariadb(mysql_url: str, mysql_connect: Any) -> None:
+    with deploy.open_state(mysql_url):
+        pass
+    holder = mysql_connect()
+    with holder.cursor() as cur:
+        cur.execute("LOCK TABLES schemashift_migrations WRITE")
+    try:
+        began = time.monotonic()
+        with pytest.raises(runtime.StateError, match=r"state tables .* are locked"):
+            runtime.check(mysql_url, "api", "1.0.0", lock_timeout=1)
+        assert time.monotonic() - began < 4
+    finally:
+        with holder.cursor() as cur:
+            cur.execute("UNLOCK TABLES")
+    assert runtime.check(mysql_url, "api", "1.0.0")["ok"]
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "mysql"])
+def test_runtime_session_timeouts(dialect: str, request: pytest.FixtureRequest) -> None:
+    url = str(request.getfixturevalue("postgres_url" if dialect == "postgres" else "mysql_url"))
+    with deploy.open_state(url):
+        pass
+    with deploy.open_state(url, create=False, lock_timeout=1.5, statement_timeout=4) as state:
+        if dialect == "postgres":
+            got = [state.conn.execute(f"SHOW {n}").fetchone()[0]
+                   for n in ("lock_timeout", "statement_timeout")]  # fmt: skip
+            assert got == ["1500ms", "4s"]
+        else:
+            with state.conn.cursor() as cur:
+                cur.execute("SELECT @@session.lock_wait_timeout, "
+                            "@@session.innodb_lock_wait_timeout, @@session.max_statement_time")  # fmt: skip
+                assert [float(v) for v in cur.fetchone()] == [2, 2, 4]  # whole seconds, up
+
+
+_EXITING_APP = """
+import sys, time
+from schemashift import runtime
+url, blocked = sys.argv[1], sys.argv[2] == "blocked"
+# Blocked: a beat every 0.2 s that would wait up to 30 s for its lock.
+runtime.report(url, "api", "1.0.0", "exit-1", interval=0.2 if blocked else 30,
+               lock_timeout=30, statement_timeout=60)
+print("reported", flush=True)
+sys.stdin.readline()  # the parent holds its lock now
+time.sleep(0.6 if blocked else 0)  # a beat is in flight, stuck behind the lock
+print("exiting", time.time(), flush=True)
+"""
+
+
+@pytest.mark.parametrize("blocked", [False, True])
+def test_exit_never_waits_for_the_heartbeat(postgres_url: str, pg_connect: Any,
+                                            blocked: bool) -> None:  # fmt: skip
+    """report(interval=30) then exit: the process ends at once, even with a beat stuck
+    behind a lock (a Kubernetes grace period is not spent waiting for the heartbeat)."""
+    with deploy.open_state(postgres_url):
+        pass
+    proc = subprocess.Popen([sys.executable, "-c", _EXITING_APP, postgres_url,
+                             "blocked" if blocked else "free"], cwd=ROOT, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)  # fmt: skip
+    holder = pg_connect(autocommit=False)
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        assert proc.stdout.readline().strip() == "reported", proc.stderr and proc.stderr.read()
+        holder.execute("LOCK TABLE schemashift.deployments IN ACCESS EXCLUSIVE MODE")
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        line = proc.stdout.readline().split()
+        assert line[:1] == ["exiting"], line
+        proc.wait(timeout=30)
+        assert time.time() - float(line[1]) < 2
+        assert proc.returncode == 0, proc.stderr and proc.stderr.read()
+    finally:
+        holder.rollback()
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
 # -- blue-green, end to end -------------------------------------------------------------
 
 
 def spawn_app(url: str, version: str, slot: str | None, seconds: float,
               instance: str | None = None, traffic: float | None = None,
               interval: float = 0.5) -> subprocess.Popen[str]:  # fmt: skip
-    """Start examples/app/app.py without waiting for it (see ``started``)."""
+    """Start examples/app/app.py without waiting for it (see ``started``). The state
+    tables are created first, as a pipeline's first schemashift command would: the app's
+    runtime calls never create them."""
+    with deploy.open_state(url):
+        pass
     args = [sys.executable, str(ROOT / "examples" / "app" / "app.py"), "--database-url", url,
             "--version", version, "--instance", instance or f"{slot}-1",
             "--seconds", str(seconds), "--interval", str(interval)]  # fmt: skip
@@ -405,7 +513,8 @@ def test_runtime_ready_follows_the_phases(migration: Path, postgres_url: str) ->
 
     target = str(migration)
     name = "0042_rename_user_name"
-    assert not runtime.ready(postgres_url, name)  # unknown yet
+    with pytest.raises(runtime.StateMissing):  # no schemashift command ran yet
+        runtime.ready(postgres_url, name)
     assert cli("expand", target, "--for-app", "api@2.0.0", url=postgres_url).returncode == 0
     assert not runtime.ready(postgres_url, name)
     assert cli("backfill", target, url=postgres_url).returncode == 0

@@ -12,21 +12,25 @@ from schemashift.config import Config
 from schemashift.execute.runner import GateRefused, Runner, RunOptions, VerifyFailed
 from schemashift.model import Phase
 from schemashift.phases.model import Plan, Step, Verify
+from schemashift.sqltext.names import TableName
+from schemashift.strategies.common import pk_of, type_of
 
 pytestmark = pytest.mark.postgres
+USERS = TableName(None, "users")
 
 
 def rename_plan(migration: str = "m1") -> Plan:
     """A hand-written plan (no strategy involved): add a copy column, verify, drop the old."""
     return Plan(migration, "postgres", (
         Step(Phase.EXPAND, "add users.full_name",
-             sql=("ALTER TABLE users ADD COLUMN full_name {type:users.name}",),
+             sql=(f"ALTER TABLE users ADD COLUMN full_name {type_of(USERS, 'name')}",),
              rollback=("ALTER TABLE users DROP COLUMN full_name",)),
         Step(Phase.EXPAND, "index users.full_name", concurrent=True,
              sql=("CREATE INDEX CONCURRENTLY IF NOT EXISTS users_full_name_idx ON users (full_name)",),
              rollback=("DROP INDEX CONCURRENTLY IF EXISTS users_full_name_idx",)),
         Step(Phase.VERIFY, "full_name filled",
-             verify=Verify("full_name is NULL", "SELECT {pk:users} FROM users WHERE full_name IS NULL")),
+             verify=Verify("full_name is NULL",
+                           f"SELECT {pk_of(USERS)} FROM users WHERE full_name IS NULL")),
         Step(Phase.CONTRACT, "drop users.name", sql=("ALTER TABLE users DROP COLUMN name",)),
     ))  # fmt: skip
 
@@ -55,11 +59,11 @@ def test_phases_in_order_with_placeholders_and_state(postgres_url: str, users: A
         runner(postgres_url).run(plan, Phase.VERIFY)
     result = runner(postgres_url).run(plan, Phase.EXPAND)
     assert result.steps_run == 2
-    assert ("full_name", "character varying") in columns(users)  # {type:users.name} resolved
+    assert ("full_name", "character varying") in columns(users)  # type of users.name resolved
     with pytest.raises(GateRefused, match="contract comes after verify; run verify first"):
         runner(postgres_url).run(plan, Phase.CONTRACT)
     with pytest.raises(VerifyFailed, match="first offending keys: 1, 2, 3"):
-        runner(postgres_url).run(plan, Phase.VERIFY)  # {pk:users} resolved to id
+        runner(postgres_url).run(plan, Phase.VERIFY)  # pk of users resolved to id
     users.execute("UPDATE users SET full_name = name")
     assert runner(postgres_url).run(plan, Phase.VERIFY).steps_run == 1
     assert runner(postgres_url).run(plan, Phase.VERIFY).already_done
@@ -71,7 +75,7 @@ def test_phases_in_order_with_placeholders_and_state(postgres_url: str, users: A
         "SELECT phase, action FROM schemashift.events WHERE migration = 'm1' ORDER BY id"
     ).fetchall()
     assert ("verify", "phase_failed") in events and ("contract", "phase_done") in events
-    with pytest.raises(GateRefused, match="fix forward"):
+    with pytest.raises(GateRefused, match="rollback is refused"):
         runner(postgres_url).rollback(plan)
 
 
@@ -96,11 +100,20 @@ def test_checksum_pinned_at_expand(postgres_url: str, users: Any) -> None:
 
 
 def test_two_runs_cannot_interleave(postgres_url: str, users: Any, pg_connect: Any) -> None:
-    holder = pg_connect()
-    holder.execute("SELECT pg_advisory_lock(hashtext('schemashift:run'))")
-    with pytest.raises(GateRefused, match="another schemashift run holds the lock"):
+    from schemashift.execute.backends import PostgresBackend, run_lock_key
+    from schemashift.execute.database import parse_url
+
+    backend = PostgresBackend(parse_url(postgres_url))
+    holder = backend.connect()
+    assert backend.try_lock(holder, run_lock_key("m1"))
+    with pytest.raises(GateRefused, match="another schemashift run of m1 holds its lock"):
         runner(postgres_url).run(rename_plan(), Phase.EXPAND)
-    holder.execute("SELECT pg_advisory_unlock(hashtext('schemashift:run'))")
+    # Another migration is not blocked, and status never waits for a running phase.
+    assert runner(postgres_url).run(rename_plan("m2"), Phase.EXPAND).steps_run == 2
+    assert [r.migration for r in runner(postgres_url).status()] == ["m2"]
+    backend.unlock(holder, run_lock_key("m1"))
+    holder.close()
+    runner(postgres_url).rollback(rename_plan("m2"))
     assert runner(postgres_url).run(rename_plan(), Phase.EXPAND).steps_run == 2
 
 
@@ -164,3 +177,124 @@ def test_unreachable_database_is_a_database_error() -> None:
         DatabaseError, match=r"cannot connect to postgresql://u:\*\*\*@127.0.0.1:1/x"
     ):
         Runner("postgresql://u:secret@127.0.0.1:1/x", Config()).status()
+
+
+# --------------------------------------------------------------------------- hazards
+
+
+HAZARDS = (
+    "ALTER TABLE users ADD COLUMN g int GENERATED ALWAYS AS (id * 2) STORED;\n"
+    "VACUUM FULL users;\n"
+)
+
+
+def test_plan_marks_statements_no_strategy_makes_safe() -> None:
+    from schemashift.phases.planner import plan_sql, render_plan
+
+    plan = plan_sql(HAZARDS, "m9", Config())
+    generated, vacuum = plan.steps
+    assert "SS203" in generated.hazard and not generated.concurrent
+    assert "SS208" in vacuum.hazard and vacuum.concurrent  # VACUUM refuses a transaction block
+    text = render_plan(plan)
+    assert "REFUSED without --force --reason: SS203" in text
+    assert "2 step(s) have no safe strategy" in text
+    # On a table the migration creates itself nothing is hazardous.
+    fresh = plan_sql("CREATE TABLE t (id int);\nALTER TABLE t ADD COLUMN g int GENERATED "
+                     "ALWAYS AS (id * 2) STORED;\n", "m10", Config())  # fmt: skip
+    assert not any(s.hazard for s in fresh.steps)
+
+
+def test_expand_refuses_hazards_unless_forced_with_a_reason(
+    postgres_url: str, users: Any, tmp_path: Any
+) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "0009_hazards.sql").write_text(HAZARDS)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "schemashift", *args, "--database-url",
+                               postgres_url], capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+
+    refused = cli("expand", "0009_hazards.sql")
+    assert refused.returncode == 3
+    assert "2 step(s) would rewrite or long-lock a live table" in refused.stderr
+    assert [c for c, _ in columns(users)] == ["id", "name"]  # nothing ran
+    assert cli("expand", "0009_hazards.sql", "--force").returncode == 2  # needs a reason
+    forced = cli("expand", "0009_hazards.sql", "--force", "--reason", "maintenance window")
+    assert forced.returncode == 0, forced.stderr
+    assert [c for c, _ in columns(users)] == ["id", "name", "g"]
+    event = users.execute("SELECT forced, reason FROM schemashift.events "
+                          "WHERE action = 'hazard_forced'").fetchone()  # fmt: skip
+    assert event == (True, "maintenance window")
+
+
+def test_type_change_warns_about_prepared_statements(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "0010_amount.sql").write_text("ALTER TABLE orders ALTER COLUMN amount TYPE bigint;\n")
+    out = subprocess.run([sys.executable, "-m", "schemashift", "plan", "0010_amount.sql"],
+                         capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    assert out.returncode == 0
+    assert "warning: after contract the column's type changes under live connections" in out.stdout
+    assert "cached plan must not change result type" in out.stdout
+
+
+def _cli(cwd: Any, url: str, *args: str) -> Any:
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "schemashift", *args, "--database-url", url],
+                          capture_output=True, text=True, cwd=cwd)  # fmt: skip
+
+
+def test_failed_unique_build_names_the_duplicate_and_rollback_removes_it(
+    postgres_url: str, users: Any, tmp_path: Any
+) -> None:
+    users.execute("UPDATE users SET name = 'dup' WHERE id IN (7, 8)")
+    (tmp_path / "0011_unique.sql").write_text("ALTER TABLE users ADD UNIQUE (name);\n")
+    failed = _cli(tmp_path, postgres_url, "expand", "0011_unique.sql")
+    assert failed.returncode == 4
+    lines = [line for line in failed.stderr.splitlines() if "error:" in line]
+    assert len(lines) == 1 and "Key (name)=(dup) is duplicated" in lines[0], failed.stderr
+    invalid = "SELECT count(*) FROM pg_index WHERE NOT indisvalid AND indrelid = 'users'::regclass"
+    assert users.execute(invalid).fetchone()[0] == 1  # what a failed CONCURRENTLY build leaves
+    undone = _cli(tmp_path, postgres_url, "rollback", "0011_unique.sql")
+    assert undone.returncode == 0 and "(1 step(s) undone)" in undone.stdout, undone.stderr
+    assert users.execute(invalid).fetchone()[0] == 0
+
+
+def test_rollback_runs_the_plan_pinned_at_expand(
+    postgres_url: str, users: Any, tmp_path: Any
+) -> None:
+    migration = tmp_path / "0012_rename.sql"
+    migration.write_text("ALTER TABLE users RENAME COLUMN name TO full_name;\n")
+    assert _cli(tmp_path, postgres_url, "expand", "0012_rename.sql").returncode == 0
+    triggers = "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal"
+    assert users.execute(triggers).fetchone()[0] == 2
+    # Edited after expand: later phases refuse it, rollback undoes what really ran.
+    migration.write_text("ALTER TABLE users RENAME COLUMN name TO display_name;\n")
+    assert _cli(tmp_path, postgres_url, "backfill", "0012_rename.sql").returncode == 3
+    undone = _cli(tmp_path, postgres_url, "rollback", "0012_rename.sql")
+    assert undone.returncode == 0, undone.stderr
+    assert "rolling back the plan pinned at expand" in undone.stderr
+    assert users.execute(triggers).fetchone()[0] == 0
+    assert [c for c, _ in columns(users)] == ["id", "name"]
+    users.execute("INSERT INTO users (id, name) VALUES (1000, 'after')")  # inserts work
+
+
+def test_rollback_refused_while_the_renamed_column_holds_the_only_copy(
+    postgres_url: str, users: Any, tmp_path: Any
+) -> None:
+    (tmp_path / "0013_rename.sql").write_text("ALTER TABLE users RENAME COLUMN name TO full_name;\n")
+    for phase in ("expand", "backfill"):
+        assert _cli(tmp_path, postgres_url, phase, "0013_rename.sql").returncode == 0
+    # Someone drops the old column by hand: the new one now holds the only copy.
+    users.execute("DROP TRIGGER schemashift_sync_users_name_full_name_ins ON users")
+    users.execute("DROP TRIGGER schemashift_sync_users_name_full_name_upd ON users")
+    users.execute("ALTER TABLE users DROP COLUMN name")
+    refused = _cli(tmp_path, postgres_url, "rollback", "0013_rename.sql")
+    assert refused.returncode == 3
+    assert "users.name still exists" in refused.stderr
+    assert users.execute("SELECT count(full_name) FROM users").fetchone()[0] == 100

@@ -12,31 +12,42 @@ from typing import Any
 import pytest
 
 from schemashift.config import Config
-from schemashift.execute.backends import mysql_run_lock_name, mysql_statement_groups
+from schemashift.execute.backends import (
+    mysql_run_lock_name,
+    mysql_statement_groups,
+    run_lock_key,
+)
 from schemashift.execute.backfill import BackfillError
 from schemashift.execute.backfill_mysql import resolve_key_mysql, run_backfill_mysql
 from schemashift.execute.database import DatabaseError, connect, parse_url
 from schemashift.execute.runner import GateRefused, Runner, RunOptions, VerifyFailed
 from schemashift.model import Phase
 from schemashift.phases.model import Backfill, Plan, Step, Verify
-from schemashift.strategies.common import mysql_drop_column_if_exists, mysql_drop_index_if_exists
+from schemashift.sqltext.names import TableName
+from schemashift.strategies.common import (
+    mysql_drop_column_if_exists,
+    mysql_drop_index_if_exists,
+    pk_of,
+    type_of,
+)
 
 pytestmark = pytest.mark.mysql
+USERS = TableName(None, "users")
 
 
 def rename_plan(migration: str = "m1") -> Plan:
     """Hand-written: add a copy column and an index, verify, drop the old column."""
     return Plan(migration, "mysql", (
         Step(Phase.EXPAND, "add users.full_name",
-             sql=("ALTER TABLE users ADD COLUMN full_name {type:users.name} NULL",),
-             rollback=mysql_drop_column_if_exists("users", "full_name")),
+             sql=(f"ALTER TABLE users ADD COLUMN full_name {type_of(USERS, 'name')} NULL",),
+             rollback=mysql_drop_column_if_exists(USERS, "full_name")),
         Step(Phase.EXPAND, "index users.full_name", concurrent=True,
              sql=("CREATE INDEX users_full_name_idx ON users (full_name) "
                   "ALGORITHM=INPLACE LOCK=NONE",),
-             rollback=mysql_drop_index_if_exists("users", "users_full_name_idx")),
+             rollback=mysql_drop_index_if_exists(USERS, "users_full_name_idx")),
         Step(Phase.VERIFY, "full_name filled",
              verify=Verify("full_name is NULL",
-                           "SELECT {pk:users} FROM users WHERE full_name IS NULL")),
+                           f"SELECT {pk_of(USERS)} FROM users WHERE full_name IS NULL")),
         Step(Phase.CONTRACT, "drop users.name", sql=("ALTER TABLE users DROP COLUMN name",)),
     ))  # fmt: skip
 
@@ -89,12 +100,12 @@ def test_phases_in_order_with_placeholders_and_state(mysql_url: str, users: Any)
     with pytest.raises(GateRefused, match="run expand first"):
         runner(mysql_url).run(plan, Phase.VERIFY)
     assert runner(mysql_url).run(plan, Phase.EXPAND).steps_run == 2
-    assert ("full_name", "varchar(80)") in columns(users)  # {type:users.name} resolved
+    assert ("full_name", "varchar(80)") in columns(users)  # type of users.name resolved
     assert index_exists(users, "users_full_name_idx")
     with pytest.raises(GateRefused, match="contract comes after verify; run verify first"):
         runner(mysql_url).run(plan, Phase.CONTRACT)
     with pytest.raises(VerifyFailed, match="first offending keys: 1, 2, 3") as failed:
-        runner(mysql_url).run(plan, Phase.VERIFY)  # {pk:users} resolved to `id`
+        runner(mysql_url).run(plan, Phase.VERIFY)  # pk of users resolved to `id`
     assert list(failed.value.keys) == list(range(1, 11))
     run(users, "UPDATE users SET full_name = name")
     assert runner(mysql_url).run(plan, Phase.VERIFY).steps_run == 1
@@ -112,7 +123,7 @@ def test_phases_in_order_with_placeholders_and_state(mysql_url: str, users: Any)
     tables = {r[0] for r in rows(users, "SHOW TABLES LIKE 'schemashift\\_%'")}
     assert tables == {f"schemashift_{t}" for t in
                       ("meta", "migrations", "backfill_progress", "deployments", "events")}  # fmt: skip
-    with pytest.raises(GateRefused, match="fix forward"):
+    with pytest.raises(GateRefused, match="rollback is refused"):
         runner(mysql_url).rollback(plan)
 
 
@@ -146,19 +157,23 @@ def test_two_runs_cannot_interleave(
     mysql_url: str, users: Any, mysql_connect: Callable[..., Any]
 ) -> None:
     holder = mysql_connect()
-    name = mysql_run_lock_name(parse_url(mysql_url).database or "")
+    name = mysql_run_lock_name(parse_url(mysql_url).database or "", run_lock_key("m1"))
     assert rows(holder, "SELECT GET_LOCK(%s, 0)", name) == [(1,)]
-    with pytest.raises(GateRefused, match="another schemashift run holds the lock"):
+    with pytest.raises(GateRefused, match="another schemashift run of m1 holds its lock"):
         runner(mysql_url).run(rename_plan(), Phase.EXPAND)
+    # status takes no run lock; another migration is not blocked
+    assert runner(mysql_url).status() == []
     run(holder, "DO RELEASE_LOCK(%s)", name)
     assert runner(mysql_url).run(rename_plan(), Phase.EXPAND).steps_run == 2
     assert rows(holder, "SELECT IS_FREE_LOCK(%s)", name) == [(1,)]  # released after the run
 
 
-def test_run_lock_is_per_database() -> None:
-    assert mysql_run_lock_name("shop") == "schemashift:run:shop"
-    long = mysql_run_lock_name("x" * 64)
-    assert len(long) <= 64 and long != mysql_run_lock_name("y" * 64)
+def test_run_lock_is_per_database_and_migration() -> None:
+    assert mysql_run_lock_name("shop", run_lock_key("m1")) == "schemashift:run:m1@shop"
+    assert mysql_run_lock_name("shop", run_lock_key("m1")) != mysql_run_lock_name(
+        "shop", run_lock_key("m2"))
+    long = mysql_run_lock_name("x" * 64, run_lock_key("m1"))
+    assert len(long) <= 64 and long != mysql_run_lock_name("y" * 64, run_lock_key("m1"))
 
 
 def test_ddl_waits_at_most_lock_wait_timeout_and_retries(
@@ -166,7 +181,12 @@ def test_ddl_waits_at_most_lock_wait_timeout_and_retries(
 ) -> None:
     """An open transaction that read the table holds a metadata lock; our ALTER waits at
     most lock_wait_timeout (1 s, the minimum), so a reader queued behind it waits at most
-    that too; it backs off, retries, and succeeds once the blocker ends."""
+    that too; it backs off, retries, and succeeds once the blocker ends. A shorter
+    --lock-timeout is refused: the server cannot honour it."""
+    from schemashift.execute.runner import OptionError
+
+    with pytest.raises(OptionError, match="cannot be honoured on MySQL/MariaDB"):
+        Runner(mysql_url, Config(dialect="mysql"), RunOptions(lock_timeout_ms=300))
     blocker = mysql_connect(autocommit=False)
     run(blocker, "START TRANSACTION")
     run(blocker, "SELECT COUNT(*) FROM users")  # shared metadata lock until commit
@@ -189,7 +209,7 @@ def test_ddl_waits_at_most_lock_wait_timeout_and_retries(
     started = time.perf_counter()
     try:
         result = Runner(mysql_url, Config(dialect="mysql"), RunOptions(
-            out=out, lock_timeout_ms=300, backoff_base_s=0.1, retries=20,
+            out=out, lock_timeout_ms=1000, backoff_base_s=0.1, retries=20,
         )).run(rename_plan(), Phase.EXPAND)  # fmt: skip
     finally:
         stop.set()
@@ -202,7 +222,7 @@ def test_ddl_waits_at_most_lock_wait_timeout_and_retries(
 
 
 def test_statement_groups() -> None:
-    drop = mysql_drop_column_if_exists("t", "c")
+    drop = mysql_drop_column_if_exists(TableName(None, "t"), "c")
     locked = ["LOCK TABLES t WRITE", "DROP TRIGGER a", "ALTER TABLE t DROP y", "UNLOCK TABLES"]
     assert mysql_statement_groups(["ALTER TABLE t ADD x int", *drop, *locked, "DO 1"]) == [
         ["ALTER TABLE t ADD x int"],
@@ -222,8 +242,8 @@ def test_a_step_resumes_after_its_last_committed_group_and_rolls_back_half_done(
     plan = Plan("m3", "mysql", (Step(
         Phase.EXPAND, "two columns",
         sql=("ALTER TABLE other ADD COLUMN x int NULL", "ALTER TABLE users ADD COLUMN y int NULL"),
-        rollback=(*mysql_drop_column_if_exists("users", "y"),
-                  *mysql_drop_column_if_exists("other", "x"))),))  # fmt: skip
+        rollback=(*mysql_drop_column_if_exists(TableName(None, "users"), "y"),
+                  *mysql_drop_column_if_exists(TableName(None, "other"), "x"))),))  # fmt: skip
     blocker = mysql_connect(autocommit=False)
     run(blocker, "START TRANSACTION")
     run(blocker, "SELECT COUNT(*) FROM users")
@@ -248,12 +268,12 @@ def test_a_step_resumes_after_its_last_committed_group_and_rolls_back_half_done(
 def backfill_plan() -> Plan:
     return Plan("m2", "mysql", (
         Step(Phase.EXPAND, "add users.copy", sql=("ALTER TABLE users ADD COLUMN copy "
-                                                  "{type:users.name} NULL",),
-             rollback=mysql_drop_column_if_exists("users", "copy")),
+                                                  f"{type_of(USERS, 'name')} NULL",),
+             rollback=mysql_drop_column_if_exists(TableName(None, "users"), "copy")),
         Step(Phase.BACKFILL, "fill copy",
              backfill=Backfill("users", "copy = CONCAT(name, '%')", "copy IS NULL")),
         Step(Phase.VERIFY, "copy filled",
-             verify=Verify("copy filled", "SELECT {pk:users} FROM users WHERE copy IS NULL")),
+             verify=Verify("copy filled", f"SELECT {pk_of(USERS)} FROM users WHERE copy IS NULL")),
     ))  # fmt: skip
 
 
@@ -367,13 +387,41 @@ def test_rollback_refused_once_a_contract_step_ran(mysql_url: str, users: Any) -
     back the expand now would throw away the only copy left."""
     plan = Plan("m4", "mysql", (
         Step(Phase.EXPAND, "add copy", sql=("ALTER TABLE users ADD COLUMN copy int NULL",),
-             rollback=mysql_drop_column_if_exists("users", "copy")),
+             rollback=mysql_drop_column_if_exists(TableName(None, "users"), "copy")),
         Step(Phase.CONTRACT, "drop name", sql=("ALTER TABLE users DROP COLUMN name",)),
         Step(Phase.CONTRACT, "broken", sql=("ALTER TABLE missing DROP COLUMN x",)),
     ))  # fmt: skip
     runner(mysql_url).run(plan, Phase.EXPAND)
     with pytest.raises(Exception, match="missing"):
         runner(mysql_url).run(plan, Phase.CONTRACT)
-    with pytest.raises(GateRefused, match="fix forward"):
+    with pytest.raises(GateRefused, match="rollback is refused"):
         runner(mysql_url).rollback(plan)
     assert [c for c, _ in columns(users)] == ["id", "copy"]
+
+
+def test_every_command_plans_for_the_dialect_of_database_url(
+    mysql_url: str, users: Any, tmp_path: Any
+) -> None:
+    """`gate contract --database-url mysql://…` used to plan for PostgreSQL (the project
+    default) and refuse forever: "plan changed since expand"."""
+    import subprocess
+    import sys
+
+    (tmp_path / "0001_rename.sql").write_text("ALTER TABLE users RENAME COLUMN name TO full_name;\n")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "SCHEMASHIFT_DATABASE_URL"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "schemashift", *args, "0001_rename.sql",
+                               "--database-url", mysql_url], capture_output=True, text=True,
+                              cwd=tmp_path, env=env)  # fmt: skip
+
+    for phase in ("expand", "backfill", "verify"):
+        assert cli(phase).returncode == 0
+    gate = cli("gate", "contract")
+    assert gate.returncode == 0, gate.stderr
+    assert "contract may run" in gate.stdout
+    refused = subprocess.run([sys.executable, "-m", "schemashift", "contract", "0001_rename.sql",
+                              "--database-url", mysql_url, "--lock-timeout", "200"],
+                             capture_output=True, text=True, cwd=tmp_path, env=env)  # fmt: skip
+    assert refused.returncode == 2 and "cannot be honoured on MySQL/MariaDB" in refused.stderr
+    assert cli("contract").returncode == 0

@@ -53,7 +53,7 @@ CASES: list[tuple[str, str, Expected]] = [
      [{"kind": "create_table", "columns": (
          ColumnDef("id", "integer", inline=("primary_key",)), ColumnDef("name", "text"))}]),
     (PG, 'CREATE TABLE "Users" ("Id" int, m "Mood", k MOOD)',
-     [{"kind": "create_table", "table": "Users", "column_names": ["Id", "m", "k"],
+     [{"kind": "create_table", "table": '"Users"', "column_names": ['"Id"', "m", "k"],
        "column_types": ["integer", '"Mood"', "mood"]}]),
     (PG, "CREATE TABLE t2 AS SELECT * FROM t", [{"kind": "create_table", "table": "t2",
                                                "from_query": True, "columns": ()}]),
@@ -73,8 +73,8 @@ CASES: list[tuple[str, str, Expected]] = [
     (MY, "CREATE TABLE t (a int, v int AS (a + 1) VIRTUAL, s int GENERATED ALWAYS AS (a) STORED)",
      [{"kind": "create_table", "column_generated": [None, "virtual", "stored"]}]),
     (MY, "CREATE TABLE `Order` (`Id` int, name varchar(10) NULL)",
-     [{"kind": "create_table", "table": "Order", "columns": (
-         ColumnDef("Id", "int"), ColumnDef("name", "varchar(10)"))}]),
+     [{"kind": "create_table", "table": '"Order"', "columns": (
+         ColumnDef('"Id"', "int"), ColumnDef("name", "varchar(10)"))}]),
     (LITE, "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, "
            "v varchar(20), g INT GENERATED ALWAYS AS (id + 1) VIRTUAL, x)",
      [{"kind": "create_table", "columns": (
@@ -131,7 +131,7 @@ CASES: list[tuple[str, str, Expected]] = [
     (PG, "ALTER TABLE t RENAME COLUMN a TO b",
      [{"kind": "rename_column", "table": "t", "column": "a", "new_name": "b"}]),
     (PG, 'ALTER TABLE "MyTable" RENAME COLUMN "A" TO b',
-     [{"kind": "rename_column", "table": "MyTable", "column": "A", "new_name": "b"}]),
+     [{"kind": "rename_column", "table": '"MyTable"', "column": '"A"', "new_name": "b"}]),
     (LITE, "ALTER TABLE t RENAME COLUMN a TO b",
      [{"kind": "rename_column", "table": "t", "column": "a", "new_name": "b"}]),
     (PG, "ALTER TABLE t ADD COLUMN IF NOT EXISTS c int NOT NULL DEFAULT 0",
@@ -163,7 +163,7 @@ CASES: list[tuple[str, str, Expected]] = [
     (LITE, "ALTER TABLE t RENAME TO u",
      [{"kind": "rename_table", "table": "t", "new_name": "u"}]),
     (MY, "ALTER TABLE `Orders` RENAME TO `orders_old`",
-     [{"kind": "rename_table", "table": "Orders", "new_name": "orders_old"}]),
+     [{"kind": "rename_table", "table": '"Orders"', "new_name": "orders_old"}]),
     (PG, "ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES s.u (id) NOT VALID",
      [{"kind": "add_constraint", "constraint": "foreign_key", "name": "fk", "ref_table": "s.u",
        "not_valid": True, "column": "a"}]),
@@ -228,7 +228,7 @@ CASES: list[tuple[str, str, Expected]] = [
      [{"kind": "alter_table_option", "name": "ix", "detail": "index_invisible"}]),
     (MY, "RENAME TABLE a TO b, `db`.`C` TO d",
      [{"kind": "rename_table", "table": "a", "new_name": "b"},
-      {"kind": "rename_table", "table": "db.C", "new_name": "d"}]),
+      {"kind": "rename_table", "table": 'db."C"', "new_name": "d"}]),
     # ---------------------------------------------------------------- data
     (PG, "UPDATE t SET a = 1 WHERE b = 2", [{"kind": "data_update", "table": "t",
                                             "has_where": True}]),

@@ -14,6 +14,7 @@ from schemashift.config import Config
 from schemashift.model import Phase
 from schemashift.phases.model import Plan, Step
 from schemashift.phases.planner import PlanError, plan_sql, render_plan
+from schemashift.sqltext import refs
 from schemashift.strategies import STRATEGIES, find_strategy, strategy_name
 
 PG = Config()
@@ -30,11 +31,12 @@ def phases(p: Plan) -> list[Phase]:
 
 
 def sql_of(p: Plan, phase: Phase) -> str:
-    return "\n".join(q for _, s in p.phase(phase) for q in s.sql)
+    """The phase's SQL, run-time references shown as ``{type of t.c}``."""
+    return refs.render("\n".join(q for _, s in p.phase(phase) for q in s.sql))
 
 
 def rollback_of(p: Plan) -> str:
-    return "\n".join(q for _, s in p.phase(E) for q in s.rollback)
+    return refs.render("\n".join(q for _, s in p.phase(E) for q in s.rollback))
 
 
 def only_strategy(p: Plan) -> str:
@@ -82,7 +84,7 @@ def test_rename_column() -> None:
     assert phases(p) == [E, B, V, V, V, C]
     assert_well_formed(p)
     expand = sql_of(p, E)
-    assert "ADD COLUMN IF NOT EXISTS full_name {type:users.name}" in expand
+    assert "ADD COLUMN IF NOT EXISTS full_name {type of users.name}" in expand
     assert "CREATE TRIGGER" in expand and "BEFORE INSERT" in expand and "BEFORE UPDATE" in expand
     assert "DROP COLUMN IF EXISTS full_name" in rollback_of(p)
     assert "DROP TRIGGER IF EXISTS" in rollback_of(p)
@@ -92,7 +94,8 @@ def test_rename_column() -> None:
     assert backfill.backfill.pending == "full_name IS DISTINCT FROM name"
     verify = [s.verify for _, s in p.phase(V) if s.verify]
     assert "WHERE full_name IS DISTINCT FROM name" in verify[0].sql
-    assert "{pk:users}" in verify[0].sql
+    assert "{pk of users}" in refs.render(verify[0].sql)
+    assert p.steps[0].rollback_check is not None  # rollback needs the old column still there
     contract = sql_of(p, C)
     assert "DROP TRIGGER IF EXISTS" in contract
     assert contract.rstrip().endswith("ALTER TABLE users DROP COLUMN name")
@@ -102,7 +105,7 @@ def test_rename_column() -> None:
 def test_rename_column_quotes_names() -> None:
     p = plan('ALTER TABLE app."Users" RENAME COLUMN "Name" TO "user";')
     expand = sql_of(p, E)
-    assert 'ALTER TABLE app."Users" ADD COLUMN IF NOT EXISTS "user" {type:app.Users.Name}' in expand
+    assert 'ALTER TABLE app."Users" ADD COLUMN IF NOT EXISTS "user" {type of app."Users".Name}' in expand
     assert 'NEW."user"' in expand
 
 
@@ -125,24 +128,33 @@ def test_rename_table() -> None:
 def test_change_column_type_narrowing() -> None:
     p = plan("ALTER TABLE items ALTER COLUMN qty TYPE integer;")
     assert only_strategy(p) == "change_column_type"
-    assert phases(p) == [E, B, V, V, V, C]
+    assert phases(p) == [E, B, V, V, V, C, C, C]
     assert_well_formed(p)
-    assert "ADD COLUMN IF NOT EXISTS _ss_new_qty integer" in sql_of(p, E)
-    assert "NEW._ss_new_qty := NEW.qty;" in sql_of(p, E)
+    expand = sql_of(p, E)
+    assert "ADD COLUMN IF NOT EXISTS _ss_new_qty integer" in expand
+    # The conversion never fails an app's write: a value that does not fit leaves NULL.
+    assert "v := (r.qty);" in expand and "EXCEPTION WHEN data_exception" in expand
+    assert "NEW._ss_new_qty := schemashift_conv_items_qty(NEW);" in expand
     (_, b), = p.phase(B)  # fmt: skip
-    assert b.backfill is not None and b.backfill.assignments == "_ss_new_qty = qty"
-    assert "CAST(qty AS integer)" in b.backfill.pending
+    assert b.backfill is not None
+    assert b.backfill.assignments == "_ss_new_qty = schemashift_conv_items_qty(items)"
+    assert b.backfill.pending == "_ss_new_qty IS DISTINCT FROM schemashift_conv_items_qty(items)"
+    verify = [s.verify.sql for _, s in p.phase(V) if s.verify]
+    assert "schemashift_conv_items_qty_fails(items)" in verify[0]  # names unconvertible rows
+    # NOT NULL on the shadow only at contract: at expand it would refuse old-app writes.
+    assert "CHECK (_ss_new_qty IS NOT NULL)" not in expand
     contract = sql_of(p, C)
+    assert "CHECK (_ss_new_qty IS NOT NULL) NOT VALID" in contract
     assert "DROP COLUMN qty" in contract
     assert contract.rstrip().endswith("RENAME COLUMN _ss_new_qty TO qty")
 
 
 def test_change_column_type_using() -> None:
     p = plan("ALTER TABLE items ALTER COLUMN code TYPE integer USING trim(code)::integer;")
-    assert "NEW._ss_new_code := trim(NEW.code)::integer;" in sql_of(p, E)
+    assert "v := (trim(r.code)::integer);" in sql_of(p, E)
     (_, b), = p.phase(B)  # fmt: skip
     assert b.backfill is not None
-    assert b.backfill.assignments == "_ss_new_code = (trim(code)::integer)"
+    assert b.backfill.assignments == "_ss_new_code = schemashift_conv_items_code(items)"
 
 
 def test_binary_coercible_type_change_passes_through() -> None:
@@ -196,7 +208,7 @@ def test_add_not_null_column_volatile_default() -> None:
     assert contract[1].concurrent and "VALIDATE CONSTRAINT" in contract[1].sql[0]
     assert contract[2].sql == (
         "ALTER TABLE users ALTER COLUMN token SET NOT NULL",
-        "ALTER TABLE users DROP CONSTRAINT ck_users_token_not_null",
+        "ALTER TABLE users DROP CONSTRAINT IF EXISTS ck_users_token_not_null",
     )
 
 
@@ -313,7 +325,8 @@ def test_drop_column() -> None:
     assert_well_formed(p)
     assert "DROP NOT NULL" in p.steps[0].sql[0]
     assert "SET NOT NULL" in p.steps[0].rollback[0]
-    assert p.steps[1].sql == ("ALTER TABLE users DROP COLUMN legacy CASCADE",)
+    # Re-runnable: a contract finished by a second run finds the column gone.
+    assert p.steps[1].sql == ("ALTER TABLE users DROP COLUMN IF EXISTS legacy CASCADE",)
 
 
 def test_drop_table_is_contract_only() -> None:
@@ -332,7 +345,13 @@ def test_mysql_rename_column() -> None:
     assert phases(p) == [E, B, V, C, C]
     assert_well_formed(p)
     expand = sql_of(p, E)
-    assert "ALTER TABLE `users` ADD COLUMN `full_name` {type:users.name} NULL" in expand
+    # Re-runnable after a kill between the ALTER's commit and its record: only when missing.
+    assert "SELECT CONCAT('ALTER TABLE `users` ADD COLUMN `full_name` ', {type of users.name}, ' NULL')" in expand
+    assert "WHERE NOT EXISTS (SELECT 1 FROM information_schema.COLUMNS" in expand
+    assert "CREATE TRIGGER IF NOT EXISTS" in expand
+    # The contract gives full_name name's definition as captured at expand (never re-read
+    # from name, which the same ALTER relaxes).
+    assert "MODIFY COLUMN `full_name` {coldef of users.name}" in sql_of(p, C)
     assert "BEFORE INSERT ON `users`" in expand and "BEFORE UPDATE ON `users`" in expand
     assert p.steps[1].backfill is not None
     assert p.steps[1].backfill.pending == "NOT (`full_name` <=> `name`)"
@@ -362,7 +381,8 @@ def test_mysql_add_not_null_column() -> None:
     assert only_strategy(p) == "add_not_null_column"
     assert phases(p) == [E, V, C]
     assert_well_formed(p)
-    assert p.steps[0].sql == ("ALTER TABLE `users` ADD COLUMN `status` varchar(20) NULL",)
+    assert "SELECT 'ALTER TABLE `users` ADD COLUMN `status` varchar(20) NULL' FROM DUAL WHERE NOT " \
+        "EXISTS" in p.steps[0].sql[0]
     assert p.steps[2].sql == (
         "ALTER TABLE `users` MODIFY COLUMN `status` varchar(20) NOT NULL, "
         "ALGORITHM=INPLACE, LOCK=NONE",
@@ -502,7 +522,8 @@ def test_render_plan_lists_phases_steps_sql_and_why() -> None:
     assert (
         "backfill: UPDATE users SET full_name = name WHERE full_name IS DISTINCT FROM name" in text
     )
-    assert "in batches on {pk:users}" in text
+    assert "in batches on the primary key of users" in text
+    assert "{type of users.name}" in text
     assert "[outside a transaction]" in text
 
 
@@ -535,7 +556,9 @@ def test_plan_command_text_and_json(tmp_path: Any, monkeypatch: pytest.MonkeyPat
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["migration"] == "0002_rename"
-    assert Plan.from_json(data).checksum == data["checksum"]
+    assert data["checksum"] == plan_sql(
+        (tmp_path / "0002_rename.sql").read_text(), "0002_rename", PG).checksum
+    assert "{type of users.a}" in json.dumps(data)  # references shown readably
 
 
 def test_plan_command_errors(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:

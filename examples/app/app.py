@@ -46,6 +46,10 @@ def main() -> int:
         print(f"SchemaTooNew: {exc}", file=sys.stderr, flush=True)
         engine.dispose()
         return 3
+    except runtime.StateError as exc:  # no state tables yet, no grants, a lock: one line
+        print(f"schemashift: {exc}", file=sys.stderr, flush=True)
+        engine.dispose()
+        return 4
     handle = runtime.report(engine, args.app, args.version, args.instance, args.interval,
                             slot=args.slot, traffic=args.traffic)  # fmt: skip
     stopping = False

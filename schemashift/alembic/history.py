@@ -277,6 +277,8 @@ def _run_upgrade(
             as_sql=True,
             output_buffer=recorder.buffer,
             literal_binds=literal_binds,
+            # No pyformat escaping: a % in a name or literal is written as it is.
+            dialect_opts={"paramstyle": "named"},
         )
         context = env.get_context()
         impl = context.impl

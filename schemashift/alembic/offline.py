@@ -85,6 +85,8 @@ def offline_context(dialect: str, buffer: io.StringIO, **opts: Any) -> Any:
     return MigrationContext.configure(
         dialect_name=ALEMBIC_DIALECTS.get(dialect, dialect),
         opts={"as_sql": True, "output_buffer": buffer, **opts},
+        # No pyformat escaping: a % in a name or literal is written as it is.
+        dialect_opts={"paramstyle": "named"},
     )
 
 

@@ -34,6 +34,8 @@ from schemashift.alembic.offline import ALEMBIC_DIALECTS, Invocation, Recorder, 
 from schemashift.model import Phase
 from schemashift.phases.model import Backfill, Plan, Step, Verify
 from schemashift.sql.split import split_sql
+from schemashift.sqltext import refs
+from schemashift.sqltext.names import canonical
 
 _NO_EFFECT = ("CommentOp", "PassOp")
 
@@ -104,7 +106,8 @@ def _render(cfg: Any, script: Any, rev: Any, dialect: str, fn: str) -> _Rendered
     try:
         with env:
             env.configure(dialect_name=ALEMBIC_DIALECTS.get(dialect, dialect), as_sql=True,
-                          output_buffer=recorder.buffer, literal_binds=True)  # fmt: skip
+                          output_buffer=recorder.buffer, literal_binds=True,
+                          dialect_opts={"paramstyle": "named"})  # fmt: skip
             context = env.get_context()
             rendered.dialect = context.dialect
             with Operations.context(context), recording(recorder), \
@@ -161,8 +164,8 @@ def _backfill_step(op: Any, dialect: Any, revision: str) -> Step:
 def _verify_step(op: Any, dialect: Any, revision: str) -> Step:
     q = _quoter(dialect)
     table = q.table(op.table_name, op.schema)
-    ref = f"{op.schema}.{op.table_name}" if op.schema else op.table_name
-    sql = f"SELECT {{pk:{ref}}} FROM {table} WHERE ({op.condition}) IS NOT TRUE"
+    parts = (op.schema, op.table_name) if op.schema else (op.table_name,)
+    sql = f"SELECT {refs.ref('pk', canonical(parts))} FROM {table} WHERE ({op.condition}) IS NOT TRUE"
     return Step(Phase.VERIFY, f"verify {op.table_name}: {op.message}",
                 verify=Verify(op.message, sql),
                 why=f"schemashift_verify in revision {revision}")  # fmt: skip
@@ -217,6 +220,7 @@ def _version_sql(script: Any, rev: Any, heads: tuple[str, ...], dialect: str,
     context = MigrationContext.configure(
         dialect_name=ALEMBIC_DIALECTS.get(dialect, dialect),
         opts={"as_sql": True, "output_buffer": buffer, "literal_binds": True},
+        dialect_opts={"paramstyle": "named"},
     )
     maintainer = HeadMaintainer(context, heads)
     maintainer.update_to_step(RevisionStep(script.revision_map, rev, upgrade))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from schemashift.model import Change, LockClass, Statement
 from schemashift.rules.kinds import NOT_DDL
 from schemashift.sql.actions import Action
+from schemashift.sqltext.names import BadName, canonical_part, split_name
 
 # Settings that bound lock waits, per dialect.
 LOCK_TIMEOUT_SETTINGS = frozenset({"lock_timeout", "lock_wait_timeout", "innodb_lock_wait_timeout"})
@@ -130,5 +131,13 @@ _NOT_DDL = NOT_DDL
 
 
 def _bare(table: str) -> str:
-    """Compare tables without a public/default schema qualifier."""
-    return table if "." not in table else table.rsplit(".", 1)[-1]
+    """Compare tables without a public/default schema qualifier (the last part of the
+    canonical name, still canonical: ``app."a.b"`` → ``"a.b"``)."""
+    if "." not in table:
+        return table
+    if '"' not in table:
+        return table.rsplit(".", 1)[-1]
+    try:
+        return canonical_part(split_name(table)[-1])
+    except BadName:
+        return table

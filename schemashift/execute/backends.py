@@ -3,18 +3,20 @@
 The runner (execute/runner.py) owns the phase logic: order, checksum pin, state, retries
 with backoff, rollback. A :class:`Backend` owns what differs between databases:
 
-- connecting, and the run lock that keeps two runs from interleaving (PostgreSQL: a session
-  advisory lock; MySQL: ``GET_LOCK``; SQLite: a ``run_lock`` row in ``schemashift_meta``
-  holding the pid). All are scoped to the database, not the server;
+- connecting, and the run lock that keeps two runs of one migration from interleaving
+  (PostgreSQL: a session advisory lock; MySQL: ``GET_LOCK``; SQLite: a ``run_lock:<id>``
+  row in ``schemashift_meta`` holding the pid), one per migration of a database, so several
+  migrations can be in flight; and whether the session holding it is still alive;
 - how a step's statements are grouped and run with a lock timeout. PostgreSQL runs a step
-  in one transaction (``SET LOCAL lock_timeout``), ``concurrent`` steps statement by
-  statement in autocommit. MySQL has no transactional DDL: every DDL statement commits on
-  its own, so a step is split into *statement groups* (a statement; ``SET @…``/``PREPARE``
-  … ``DEALLOCATE``; ``LOCK TABLES`` … ``UNLOCK TABLES``), each run on the one connection,
-  retried as a whole, and recorded when it commits, so a retry or a resumed run starts at
-  the first group not yet done;
-- which errors are worth a retry (lock timeouts, deadlocks);
-- the catalog lookups behind the placeholders ``{type:t.c}`` and ``{pk:t}``;
+  in one transaction (``SET LOCAL lock_timeout``) together with its record (``finish``),
+  ``concurrent`` steps statement by statement in autocommit. MySQL has no transactional
+  DDL: every DDL statement commits on its own, so a step is split into *statement groups*
+  (a statement; ``SET @…``/``PREPARE`` … ``DEALLOCATE``; ``LOCK TABLES`` … ``UNLOCK
+  TABLES``), each run on the one connection, retried as a whole, and recorded when it
+  commits, so a retry or a resumed run starts at the first group not yet done;
+- which errors are worth a retry (lock timeouts, deadlocks), and which say a statement's
+  effect is there already (a group that committed just before a kill, run again);
+- the catalog lookups behind the run-time references (sqltext/refs.py);
 - the verify query, the state tables and the backfill.
 """
 
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from schemashift.execute.database import DatabaseError, Target, connect
 from schemashift.execute.state import MySQLState, PostgresState, SQLiteState, State
 from schemashift.phases.model import Backfill
+from schemashift.sqltext.names import TableName, quote_ident
 
 if TYPE_CHECKING:
     from schemashift.execute.backfill import Progress
@@ -39,6 +42,13 @@ if TYPE_CHECKING:
 RUN_LOCK = "schemashift:run"
 
 Say = Callable[[str], None]
+Finish = Callable[[], None]
+
+
+def run_lock_key(migration: str) -> str:
+    """The run lock of one migration (runs of different migrations do not block each
+    other; status and the gate take none)."""
+    return f"{RUN_LOCK}:{migration}"
 
 
 class Backend(Protocol):
@@ -52,10 +62,13 @@ class Backend(Protocol):
     def connect(self) -> Any:
         """A new autocommit connection (the runner's; backfills open their own)."""
 
-    def try_lock(self, conn: Any) -> bool:
-        """Take the run lock without waiting; False when another session holds it."""
+    def try_lock(self, conn: Any, key: str) -> bool:
+        """Take the run lock ``key`` without waiting; False when another session holds it."""
 
-    def unlock(self, conn: Any) -> None: ...
+    def unlock(self, conn: Any, key: str) -> None: ...
+
+    def lock_alive(self, conn: Any, key: str) -> bool:
+        """Whether ``conn`` is alive and still holds the run lock ``key``."""
 
     def state(self, conn: Any, state_schema: str) -> State: ...
 
@@ -63,24 +76,33 @@ class Backend(Protocol):
         """The step's statements as the units that commit (and are retried) together."""
 
     def run_group(self, conn: Any, statements: Sequence[str], *, lock_timeout_ms: int,
-                  concurrent: bool, say: Say) -> None:  # fmt: skip
-        """Run one group; waits for a lock never longer than about ``lock_timeout_ms``."""
+                  concurrent: bool, say: Say, finish: Finish | None = None) -> None:  # fmt: skip
+        """Run one group; waits for a lock never longer than about ``lock_timeout_ms``.
+        ``finish`` (the step's record) runs in the group's transaction when there is one,
+        else right after the group."""
 
     def retryable(self, exc: BaseException) -> str | None:
         """The error's code when it is worth a retry (lock timeout, deadlock), else None."""
 
-    def column_type(self, conn: Any, table: str, column: str) -> str | None: ...
+    def already_applied(self, exc: BaseException) -> bool:
+        """The error says the statement's effect is there already (duplicate column, index
+        or object; nothing to drop): a group that committed just before a kill."""
 
-    def primary_key(self, conn: Any, table: str) -> str | None:
+    def column_type(self, conn: Any, table: TableName, column: str) -> str | None: ...
+
+    def column_definition(self, conn: Any, table: TableName, column: str) -> str | None:
+        """The column's whole definition as MODIFY takes it (MySQL), or None."""
+
+    def primary_key(self, conn: Any, table: TableName) -> str | None:
         """The single primary-key column of ``table`` as SQL, or None."""
 
     def query(self, conn: Any, sql: str) -> list[tuple[Any, ...]]: ...
 
     def backfill(self, backfill: Backfill, *, migration: str, step: int, batch_size: int,
                  rows_per_second: float | None, statement_timeout_ms: int,
-                 lock_timeout_ms: int, progress: Progress | None,
-                 state_schema: str) -> None:  # fmt: skip
-        """Run (or resume) one backfill step with its placeholders resolved."""
+                 lock_timeout_ms: int, progress: Progress | None, state_schema: str,
+                 check_alive: Finish | None = None) -> None:  # fmt: skip
+        """Run (or resume) one backfill step with its references resolved."""
 
 
 def backend_for(target: Target, state_schema: str = "schemashift") -> Backend:
@@ -96,10 +118,28 @@ def backend_for(target: Target, state_schema: str = "schemashift") -> Backend:
 # --------------------------------------------------------------------------- PostgreSQL
 
 _CONCURRENT_INDEX = re.compile(
-    r"CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?(\"[^\"]+\"|[\w.]+)",
+    r"\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+    r"(?P<name>\"(?:[^\"]|\"\")+\"|\w+)\s+ON\s+(?:ONLY\s+)?"
+    r"(?P<table>(?:\"(?:[^\"]|\"\")+\"|\w+)(?:\s*\.\s*(?:\"(?:[^\"]|\"\")+\"|\w+))?)",
     re.IGNORECASE,
 )
 PG_RETRYABLE = frozenset({"55P03", "40P01", "40001"})  # lock_not_available, deadlock, serialization
+# duplicate_column, duplicate_object, duplicate_table, undefined_object on a DROP …
+PG_ALREADY = frozenset({"42701", "42710", "42P07", "42704"})
+
+
+def pg_error_text(exc: BaseException) -> str:
+    """One line: the server's message and its DETAIL (a duplicate key names the key there)."""
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None) or str(exc).strip().splitlines()[0]
+    detail = getattr(diag, "message_detail", None)
+    return f"{primary} ({detail})" if detail else str(primary)
+
+
+def _lock_id(key: str) -> int:
+    """A positive 63-bit advisory lock id for ``key`` (pg_locks shows it as classid, the
+    high 32 bits, and objid, the low 32)."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") & (2**63 - 1)
 
 
 class PostgresBackend:
@@ -112,12 +152,24 @@ class PostgresBackend:
     def connect(self) -> Any:
         return connect(self.target, autocommit=True)
 
-    def try_lock(self, conn: Any) -> bool:
-        row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (RUN_LOCK,)).fetchone()
+    def try_lock(self, conn: Any, key: str) -> bool:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (_lock_id(key),)).fetchone()
         return bool(row[0])
 
-    def unlock(self, conn: Any) -> None:
-        conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (RUN_LOCK,))
+    def unlock(self, conn: Any, key: str) -> None:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (_lock_id(key),))
+
+    def lock_alive(self, conn: Any, key: str) -> bool:
+        try:
+            row = conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
+                "AND pid = pg_backend_pid() AND granted AND "
+                "((classid::bigint << 32) | objid::bigint) = %s)",
+                (_lock_id(key),),
+            ).fetchone()
+        except Exception:
+            return False
+        return bool(row and row[0])
 
     def state(self, conn: Any, state_schema: str) -> State:
         return PostgresState(conn, state_schema)
@@ -128,66 +180,93 @@ class PostgresBackend:
         return [list(statements)] if statements else []
 
     def run_group(self, conn: Any, statements: Sequence[str], *, lock_timeout_ms: int,
-                  concurrent: bool, say: Say) -> None:  # fmt: skip
+                  concurrent: bool, say: Say, finish: Finish | None = None) -> None:  # fmt: skip
         if concurrent:
             for sql in statements:
                 self._concurrent(conn, sql, lock_timeout_ms, say)
+            if finish is not None:
+                finish()
             return
         with conn.transaction():
             conn.execute(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
             for sql in statements:
                 conn.execute(sql)
+            if finish is not None:
+                finish()  # the step's record commits with its DDL, or neither does
 
     def _concurrent(self, conn: Any, sql: str, lock_timeout_ms: int, say: Say) -> None:
         conn.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
         try:
-            index = _CONCURRENT_INDEX.search(sql)
-            if index:
-                self._drop_invalid_index(conn, index.group(1), say)
+            index = _CONCURRENT_INDEX.match(sql)
+            if index and self._index_ready(conn, index.group("name"), index.group("table"), say):
+                say(f"index {index.group('name')} exists and is valid: nothing to build")
+                return
             conn.execute(sql)
         finally:
             conn.execute("RESET lock_timeout")
 
     @staticmethod
-    def _drop_invalid_index(conn: Any, name: str, say: Say) -> None:
-        """A concurrent build that failed leaves an INVALID index; IF NOT EXISTS would then
-        skip the rebuild and the retry would silently keep a useless index."""
+    def _index_ready(conn: Any, name: str, table: str, say: Say) -> bool:
+        """Whether a valid index ``name`` is there (a build that finished just before a
+        kill). An INVALID one (a failed concurrent build) is dropped first: IF NOT EXISTS
+        would otherwise skip the rebuild and keep a useless index."""
+        from schemashift.sqltext.names import split_name
+
+        try:
+            index_name = split_name(name)[-1]
+            t = TableName.parse(table, "postgres")
+        except ValueError:
+            return False
         row = conn.execute(
-            "SELECT NOT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(%s)",
-            (name.strip('"'),),
+            "SELECT i.indisvalid, quote_ident(n.nspname) || '.' || quote_ident(c.relname) "
+            "FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = %s AND c.relnamespace = "
+            "(SELECT relnamespace FROM pg_class WHERE oid = to_regclass(%s))",
+            (index_name, t.sql("postgres")),
         ).fetchone()
-        if row and row[0]:
-            say(f"dropping INVALID index {name} left by a failed build")
-            conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        if row is None:
+            return False
+        if row[0]:
+            return True
+        say(f"dropping INVALID index {row[1]} left by a failed build")
+        conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {row[1]}")
+        return False
 
     def retryable(self, exc: BaseException) -> str | None:
         state = getattr(exc, "sqlstate", None)
         return state if state in PG_RETRYABLE else None
 
-    def column_type(self, conn: Any, table: str, column: str) -> str | None:
+    def already_applied(self, exc: BaseException) -> bool:
+        return getattr(exc, "sqlstate", None) in PG_ALREADY
+
+    def column_type(self, conn: Any, table: TableName, column: str) -> str | None:
         row = conn.execute(
             "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
             "WHERE a.attrelid = to_regclass(%s) AND a.attname = %s AND NOT a.attisdropped",
-            (table, column),
+            (table.sql("postgres"), column),
         ).fetchone()
         return None if row is None else str(row[0])
 
-    def primary_key(self, conn: Any, table: str) -> str | None:
+    def column_definition(self, conn: Any, table: TableName, column: str) -> str | None:
+        return None
+
+    def primary_key(self, conn: Any, table: TableName) -> str | None:
         row = conn.execute(
             "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
             "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = to_regclass(%s) AND i.indisprimary "
             "AND i.indnatts = 1",
-            (table,),
+            (table.sql("postgres"),),
         ).fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None else quote_ident(str(row[0]), "postgres")
 
     def query(self, conn: Any, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in conn.execute(sql).fetchall()]
 
     def backfill(self, backfill: Backfill, *, migration: str, step: int, batch_size: int,
                  rows_per_second: float | None, statement_timeout_ms: int,
-                 lock_timeout_ms: int, progress: Progress | None,
-                 state_schema: str) -> None:  # fmt: skip
+                 lock_timeout_ms: int, progress: Progress | None, state_schema: str,
+                 check_alive: Finish | None = None) -> None:  # fmt: skip
         from schemashift.execute.backfill import run_backfill
 
         run_backfill(
@@ -201,6 +280,7 @@ class PostgresBackend:
             lock_timeout_ms=lock_timeout_ms,
             progress=progress,
             state_schema=state_schema,
+            check_alive=check_alive,
         )
 
 
@@ -209,6 +289,10 @@ class PostgresBackend:
 # ER_LOCK_WAIT_TIMEOUT (lock_wait_timeout for metadata locks, innodb_lock_wait_timeout for
 # rows), ER_LOCK_DEADLOCK, ER_LOCK_NOWAIT.
 MYSQL_RETRYABLE = frozenset({1205, 1213, 3572})
+# ER_DUP_FIELDNAME, ER_DUP_KEYNAME, ER_TABLE_EXISTS_ERROR, ER_CANT_DROP_FIELD_OR_KEY,
+# ER_TRG_ALREADY_EXISTS, ER_TRG_DOES_NOT_EXIST, ER_FK_DUP_NAME, ER_BAD_TABLE_ERROR (DROP
+# TABLE of a dropped one).
+MYSQL_ALREADY = frozenset({1060, 1061, 1050, 1091, 1359, 1360, 1826, 1051})
 _MYSQL_MAX_LOCK_NAME = 64  # MySQL refuses longer GET_LOCK names (MariaDB does not)
 _STARTS_PREPARED = re.compile(r"\s*(SET\s+@|PREPARE\s)", re.IGNORECASE)
 _ENDS_PREPARED = re.compile(r"\s*(DEALLOCATE|DROP)\s+PREPARE\s", re.IGNORECASE)
@@ -225,19 +309,33 @@ def mysql_error_code(exc: BaseException) -> int | None:
     return None
 
 
-def mysql_run_lock_name(database: str) -> str:
+def mysql_run_lock_name(database: str, key: str = RUN_LOCK) -> str:
     """``GET_LOCK`` names are server-wide; PostgreSQL's advisory locks are per database.
     The run lock names the database so runs on two databases of one server do not block
     each other (hashed when the name would pass MySQL's 64 characters)."""
-    name = f"{RUN_LOCK}:{database}"
+    name = f"{key}@{database}"
     if len(name) <= _MYSQL_MAX_LOCK_NAME:
         return name
-    return f"{RUN_LOCK}:{hashlib.sha256(database.encode()).hexdigest()[:40]}"
+    return f"{RUN_LOCK}:{hashlib.sha256(name.encode()).hexdigest()[:40]}"
+
+
+MYSQL_MIN_LOCK_TIMEOUT_MS = 1000
 
 
 def mysql_lock_seconds(lock_timeout_ms: int) -> int:
-    """``lock_wait_timeout`` is whole seconds, and 0 would mean NOWAIT: at least 1."""
+    """``lock_wait_timeout`` is whole seconds, and 0 would mean NOWAIT: at least 1 (the
+    runner refuses a shorter --lock-timeout rather than wait longer than asked)."""
     return max(1, math.ceil(lock_timeout_ms / 1000))
+
+
+def check_lock_timeout(dialect: str, lock_timeout_ms: int) -> str | None:
+    """Why ``lock_timeout_ms`` cannot be honoured on ``dialect`` (None: it can)."""
+    if dialect == "mysql" and lock_timeout_ms < MYSQL_MIN_LOCK_TIMEOUT_MS:
+        return (
+            f"--lock-timeout {lock_timeout_ms} ms cannot be honoured on MySQL/MariaDB: "
+            "lock_wait_timeout counts whole seconds (and 0 means NOWAIT); use 1000 or more"
+        )
+    return None
 
 
 def mysql_statement_groups(statements: Sequence[str]) -> list[list[str]]:
@@ -260,11 +358,6 @@ def mysql_statement_groups(statements: Sequence[str]) -> list[list[str]]:
     return groups
 
 
-def _split_mysql_name(name: str) -> tuple[str | None, str]:
-    parts = [p.strip().strip("`") for p in name.strip().split(".")]
-    return (parts[0], parts[1]) if len(parts) == 2 else (None, parts[-1])
-
-
 def quote_mysql(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
@@ -280,6 +373,8 @@ class MySQLBackend:
 
     def __init__(self, target: Target) -> None:
         self.target = target
+        # Tests: called after each statement of a group commits (statement number).
+        self.on_statement: Callable[[int], None] | None = None
 
     def connect(self) -> Any:
         return connect(self.target, autocommit=True)
@@ -290,18 +385,26 @@ class MySQLBackend:
             cur.execute(sql, params)
             return cur.fetchone()
 
-    def _lock_name(self, conn: Any) -> str:
+    def _lock_name(self, conn: Any, key: str) -> str:
         row = self._one(conn, "SELECT DATABASE()")
         if row is None or row[0] is None:
             raise DatabaseError(f"no database selected in {self.target.safe}: name one in the URL")
-        return mysql_run_lock_name(str(row[0]))
+        return mysql_run_lock_name(str(row[0]), key)
 
-    def try_lock(self, conn: Any) -> bool:
-        row = self._one(conn, "SELECT GET_LOCK(%s, 0)", (self._lock_name(conn),))
+    def try_lock(self, conn: Any, key: str) -> bool:
+        row = self._one(conn, "SELECT GET_LOCK(%s, 0)", (self._lock_name(conn, key),))
         return bool(row and row[0] == 1)
 
-    def unlock(self, conn: Any) -> None:
-        self._one(conn, "SELECT RELEASE_LOCK(%s)", (self._lock_name(conn),))
+    def unlock(self, conn: Any, key: str) -> None:
+        self._one(conn, "SELECT RELEASE_LOCK(%s)", (self._lock_name(conn, key),))
+
+    def lock_alive(self, conn: Any, key: str) -> bool:
+        try:
+            row = self._one(conn, "SELECT IS_USED_LOCK(%s) = CONNECTION_ID()",
+                            (self._lock_name(conn, key),))  # fmt: skip
+        except Exception:
+            return False
+        return bool(row and row[0])
 
     def state(self, conn: Any, state_schema: str) -> State:
         return MySQLState(conn, f"{state_schema}_")
@@ -310,15 +413,22 @@ class MySQLBackend:
         return mysql_statement_groups(statements)  # concurrent or not: the same
 
     def run_group(self, conn: Any, statements: Sequence[str], *, lock_timeout_ms: int,
-                  concurrent: bool, say: Say) -> None:  # fmt: skip
+                  concurrent: bool, say: Say, finish: Finish | None = None) -> None:  # fmt: skip
+        self._run_group(conn, statements, lock_timeout_ms)
+        if finish is not None:
+            finish()  # after the group committed (no transactional DDL)
+
+    def _run_group(self, conn: Any, statements: Sequence[str], lock_timeout_ms: int) -> None:
         seconds = mysql_lock_seconds(lock_timeout_ms)
         try:
             with conn.cursor() as cur:
                 # Metadata locks (DDL, LOCK TABLES) and InnoDB row locks (DML).
                 cur.execute(f"SET SESSION lock_wait_timeout = {seconds}, "
                             f"innodb_lock_wait_timeout = {seconds}")  # fmt: skip
-                for sql in statements:
+                for number, sql in enumerate(statements):
                     cur.execute(sql)
+                    if self.on_statement is not None:
+                        self.on_statement(number)
         except BaseException:
             # Never leave the tables locked (the state writes after this would fail too),
             # nor a transaction open after a statement-level lock wait timeout.
@@ -331,26 +441,41 @@ class MySQLBackend:
         code = mysql_error_code(exc)
         return f"MySQL error {code}" if code in MYSQL_RETRYABLE else None
 
-    def column_type(self, conn: Any, table: str, column: str) -> str | None:
-        schema, name = _split_mysql_name(table)
+    def already_applied(self, exc: BaseException) -> bool:
+        return mysql_error_code(exc) in MYSQL_ALREADY
+
+    def column_type(self, conn: Any, table: TableName, column: str) -> str | None:
         row = self._one(
             conn,
             "SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE "
             "TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s AND COLUMN_NAME = %s",
-            (schema, name, column.strip().strip("`")),
+            (table.schema, table.name, column),
         )
         # COLUMN_TYPE is the type alone ("varchar(50)", "int(11) unsigned"): NULL-ness,
         # default and collation are not part of it.
         return None if row is None else str(row[0])
 
-    def primary_key(self, conn: Any, table: str) -> str | None:
-        schema, name = _split_mysql_name(table)
+    def column_definition(self, conn: Any, table: TableName, column: str) -> str | None:
+        from schemashift.strategies.common import MYSQL_SAME_NULL, mysql_definition
+
+        # The expression's LIKE patterns hold %: escaped for the driver's parameters.
+        definition = mysql_definition(MYSQL_SAME_NULL).replace("%", "%%")
+        row = self._one(
+            conn,
+            f"SELECT {definition} FROM information_schema.COLUMNS "
+            "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s "
+            "AND COLUMN_NAME = %s",
+            (table.schema, table.name, column),
+        )
+        return None if row is None else str(row[0])
+
+    def primary_key(self, conn: Any, table: TableName) -> str | None:
         with conn.cursor() as cur:
             cur.execute(
                 "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE "
                 "TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s "
                 "AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION",
-                (schema, name),
+                (table.schema, table.name),
             )
             rows = cur.fetchall()
         return quote_mysql(str(rows[0][0])) if len(rows) == 1 else None
@@ -362,8 +487,8 @@ class MySQLBackend:
 
     def backfill(self, backfill: Backfill, *, migration: str, step: int, batch_size: int,
                  rows_per_second: float | None, statement_timeout_ms: int,
-                 lock_timeout_ms: int, progress: Progress | None,
-                 state_schema: str) -> None:  # fmt: skip
+                 lock_timeout_ms: int, progress: Progress | None, state_schema: str,
+                 check_alive: Finish | None = None) -> None:  # fmt: skip
         from schemashift.execute.backfill_mysql import run_backfill_mysql
 
         run_backfill_mysql(
@@ -377,6 +502,7 @@ class MySQLBackend:
             lock_timeout_ms=lock_timeout_ms,
             progress=progress,
             state_prefix=f"{state_schema}_",
+            check_alive=check_alive,
         )
 
 
@@ -407,11 +533,6 @@ def _pid_alive(pid: int) -> bool:
 
 def quote_sqlite(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _split_sqlite_name(name: str) -> tuple[str, str]:
-    parts = [p.strip().strip('"`[]') for p in name.strip().split(".")]
-    return (parts[0], parts[1]) if len(parts) == 2 else ("main", parts[-1])
 
 
 class SQLiteBackend:
@@ -446,14 +567,15 @@ class SQLiteBackend:
     def _meta(self) -> str:
         return quote_sqlite(f"{self.prefix}meta")
 
-    def try_lock(self, conn: Any) -> bool:
+    def try_lock(self, conn: Any, key: str) -> bool:
         from schemashift.execute.state import sqlite_layout
 
+        lock_key = f"{SQLITE_LOCK_KEY}:{key}"
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute(sqlite_layout(self.prefix)[0])
             row = conn.execute(f"SELECT value FROM {self._meta} WHERE key = ?",
-                               (SQLITE_LOCK_KEY,)).fetchone()  # fmt: skip
+                               (lock_key,)).fetchone()  # fmt: skip
             if row is not None:
                 pid_text = str(row[0]).split(":", 1)[0]
                 if pid_text.isdigit() and _pid_alive(int(pid_text)):
@@ -462,7 +584,7 @@ class SQLiteBackend:
             token = f"{os.getpid()}:{uuid.uuid4().hex}"
             conn.execute(f"INSERT INTO {self._meta} (key, value) VALUES (?, ?) "
                          "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                         (SQLITE_LOCK_KEY, token))  # fmt: skip
+                         (lock_key, token))  # fmt: skip
         except BaseException:
             with contextlib.suppress(Exception):
                 conn.execute("ROLLBACK")
@@ -471,12 +593,20 @@ class SQLiteBackend:
         self._token = token
         return True
 
-    def unlock(self, conn: Any) -> None:
+    def unlock(self, conn: Any, key: str) -> None:
         if self._token is None:
             return
         conn.execute(f"DELETE FROM {self._meta} WHERE key = ? AND value = ?",
-                     (SQLITE_LOCK_KEY, self._token))  # fmt: skip
+                     (f"{SQLITE_LOCK_KEY}:{key}", self._token))  # fmt: skip
         self._token = None
+
+    def lock_alive(self, conn: Any, key: str) -> bool:
+        try:
+            row = conn.execute(f"SELECT value FROM {self._meta} WHERE key = ?",
+                               (f"{SQLITE_LOCK_KEY}:{key}",)).fetchone()  # fmt: skip
+        except Exception:
+            return False
+        return row is not None and row[0] == self._token
 
     def state(self, conn: Any, state_schema: str) -> State:
         return SQLiteState(conn, f"{state_schema}_")
@@ -485,13 +615,15 @@ class SQLiteBackend:
         return [list(statements)] if statements else []
 
     def run_group(self, conn: Any, statements: Sequence[str], *, lock_timeout_ms: int,
-                  concurrent: bool, say: Say) -> None:  # fmt: skip
+                  concurrent: bool, say: Say, finish: Finish | None = None) -> None:  # fmt: skip
         conn.execute(f"PRAGMA busy_timeout = {int(lock_timeout_ms)}")
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 for sql in statements:
                     conn.execute(sql)
+                if finish is not None:
+                    finish()  # the step's record commits with its DDL
             except BaseException:
                 with contextlib.suppress(Exception):
                     conn.execute("ROLLBACK")
@@ -505,20 +637,26 @@ class SQLiteBackend:
     def retryable(self, exc: BaseException) -> str | None:
         return "SQLITE_BUSY" if sqlite_busy(exc) else None
 
+    def already_applied(self, exc: BaseException) -> bool:
+        text = str(exc).lower()
+        return "duplicate column" in text or "already exists" in text
+
     @staticmethod
-    def _columns(conn: Any, table: str) -> list[tuple[Any, ...]]:
-        schema, name = _split_sqlite_name(table)
-        sql = f"PRAGMA {quote_sqlite(schema)}.table_info({quote_sqlite(name)})"
+    def _columns(conn: Any, table: TableName) -> list[tuple[Any, ...]]:
+        schema = quote_sqlite(table.schema or "main")
+        sql = f"PRAGMA {schema}.table_info({quote_sqlite(table.name)})"
         return [tuple(r) for r in conn.execute(sql).fetchall()]
 
-    def column_type(self, conn: Any, table: str, column: str) -> str | None:
-        wanted = column.strip().strip('"`[]')
+    def column_type(self, conn: Any, table: TableName, column: str) -> str | None:
         for _cid, name, declared, _notnull, _default, _pk in self._columns(conn, table):
-            if name == wanted:
+            if name == column:
                 return str(declared or "")
         return None
 
-    def primary_key(self, conn: Any, table: str) -> str | None:
+    def column_definition(self, conn: Any, table: TableName, column: str) -> str | None:
+        return None
+
+    def primary_key(self, conn: Any, table: TableName) -> str | None:
         columns = self._columns(conn, table)
         keys = [c[1] for c in columns if c[5]]
         if len(keys) == 1:
@@ -532,8 +670,8 @@ class SQLiteBackend:
 
     def backfill(self, backfill: Backfill, *, migration: str, step: int, batch_size: int,
                  rows_per_second: float | None, statement_timeout_ms: int,
-                 lock_timeout_ms: int, progress: Progress | None,
-                 state_schema: str) -> None:  # fmt: skip
+                 lock_timeout_ms: int, progress: Progress | None, state_schema: str,
+                 check_alive: Finish | None = None) -> None:  # fmt: skip
         from schemashift.execute.backfill_sqlite import run_backfill_sqlite
 
         run_backfill_sqlite(
@@ -547,4 +685,5 @@ class SQLiteBackend:
             lock_timeout_ms=lock_timeout_ms,
             progress=progress,
             state_prefix=f"{state_schema}_",
+            check_alive=check_alive,
         )

@@ -24,10 +24,28 @@ The walk stops at the highest key that existed when the run started. Rows the ap
 insert or update after that are the sync trigger's job (expand installs it before the
 backfill starts), as are rows inserted behind the checkpoint.
 
+The batch size aims at a time budget (``batch_time_ms``, default 150 ms) rather than a
+fixed row count: a batch's row locks are held until its commit, so its duration is what
+an app's write to one of its rows may wait. :class:`BatchSizer` starts at ``batch_size``
+(also the most it ever uses), halves on a statement timeout, shrinks in proportion after
+a batch far over budget and grows by half again (back up to ``batch_size``) after batches
+well under it, never below 1.
+
 A batch that hits a lock timeout, a deadlock or a serialization failure is retried with
 exponential backoff and jitter; one that hits ``statement_timeout`` is retried at half the
-size; a dropped connection is reopened (the checkpoint says where to go on). Running a
-finished backfill again scans nothing new and returns at once.
+size; a dropped connection is reopened (the checkpoint says where to go on). A batch that
+fails on a row's value (SQLSTATE classes 22 and 23: a bad cast, a value too long, NOT
+NULL, unique, CHECK) is retried in halves, each half that passes committed, down to the
+one key that fails; :class:`BackfillDataError` then names it (table, key column, value,
+the server's message and DETAIL) with the checkpoint just before it, so a run after the
+row is fixed resumes there. ``check_alive`` (the runner's run-lock check) is called before
+every batch; what it raises stops the backfill between batches and propagates as it is.
+
+The totals a run reports (:class:`BackfillResult`, the last progress line) are the
+checkpoint row's ``rows_done``, not counters in memory: a batch that committed while its
+connection was lost (the ``COMMIT`` acknowledgement never arrived) and batches of earlier,
+killed runs are counted all the same. Running a finished backfill again scans nothing new
+and returns at once.
 """
 
 from __future__ import annotations
@@ -39,23 +57,27 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO
 
 import psycopg
 from psycopg import sql
 
+from schemashift.execute.database import DatabaseError
 from schemashift.execute.retry import backoff_delay
 from schemashift.execute.triggers import BACKFILL_SETTING, split_name
 from schemashift.phases.model import Backfill
 
-__all__ = ["BackfillError", "BackfillResult", "BatchFailure", "BatchOutcome", "KeyInfo",
-           "Progress", "drive_batches", "finish_backfill", "resolve_key",
-           "run_backfill"]  # fmt: skip
+__all__ = ["DEFAULT_BATCH_TIME_MS", "BackfillDataError", "BackfillError", "BackfillResult",
+           "BatchFailure", "BatchOutcome", "BatchSizer", "KeyInfo", "Progress",
+           "drive_batches", "finish_backfill", "resolve_key", "run_backfill"]  # fmt: skip
 
 # lock_not_available (lock_timeout), deadlock_detected, serialization_failure
 RETRYABLE_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
 QUERY_CANCELED = "57014"  # statement_timeout (or a cancel request)
+# data_exception, integrity_constraint_violation: a row's value, not the batch, is at fault
+DATA_SQLSTATE_CLASSES = frozenset({"22", "23"})
+DEFAULT_BATCH_TIME_MS = 150
 
 _PLACEHOLDER = re.compile(r"\{(pk|type):([^{}]+)\}")
 # Below this size a table with no statistics is counted for the progress total.
@@ -65,13 +87,32 @@ Connection = psycopg.Connection[Any]
 BatchHook = Callable[[Connection, int], None]
 
 
-class BackfillError(RuntimeError):
-    """The backfill cannot run or gave up (bad key, retries exhausted, SQL error)."""
+class BackfillError(DatabaseError):
+    """The backfill cannot run or gave up (bad key, retries exhausted, SQL error). A
+    DatabaseError: the CLI reports it on one line and exits 4."""
+
+
+class BackfillDataError(BackfillError):
+    """A row's value fails the backfill's SET (bad cast, too long, NOT NULL, unique, CHECK).
+    The message names the table, key column and key value; the checkpoint is just before
+    that key, so a run after the row is fixed resumes there."""
+
+    def __init__(self, message: str, *, table: str, column: str, key: str | None,
+                 code: str, server_message: str, detail: str) -> None:  # fmt: skip
+        super().__init__(message)
+        self.table, self.column, self.key = table, column, key
+        self.code, self.server_message, self.detail = code, server_message, detail
+
+
+class ReconnectFailed(Exception):
+    """Reopening a lost connection failed (the server restarting, the new session killed
+    too): :func:`drive_batches` retries it like the lost connection itself."""
 
 
 @dataclass
 class BackfillResult:
-    rows_done: int  # rows this call updated
+    # rows this call updated: the checkpoint's rows_done now less what it was at the start
+    rows_done: int
     batches: int  # batches this call committed
     seconds: float
     resumed_from: str | None  # the checkpoint's key this call started after (None: start)
@@ -79,6 +120,8 @@ class BackfillResult:
     retries: int = 0
     last_key: str | None = None  # the checkpoint when it returned
     total_rows_done: int = 0  # rows updated by every run of this step, from the checkpoint
+    # the batch sizes this call used, run-length encoded: (size, batches committed at it)
+    sizes: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -270,7 +313,7 @@ class BatchOutcome:
     last_key: str | None  # the checkpoint after it (unchanged when it scanned nothing)
     scanned: int
     updated: int
-    total_done: int
+    total_done: int  # the checkpoint's rows_done after it
     tail: bool  # it reached the end key
 
 
@@ -281,12 +324,57 @@ class BatchFailure:
     ``timeout``: the statement timeout; retried at half the size (fatal at size 1).
     ``lost``: the connection is gone; closed, reopened and retried.
     ``retryable``: a lock timeout, deadlock or serialization failure; retried as it was.
+    ``data``: a row's value fails the SET; the batch is split until the failing key is
+    known, then :class:`BackfillDataError` (``message`` and ``detail``: the server's).
     ``fatal``: any other database error; the backfill gives up.
-    ``name`` says which in the retry note ("statement_timeout", "55P03", "MySQL error 1205").
+    ``name`` says which in notes and messages ("statement_timeout", "55P03", "MySQL error
+    1205").
     """
 
-    kind: Literal["timeout", "lost", "retryable", "fatal"]
+    kind: Literal["timeout", "lost", "retryable", "data", "fatal"]
     name: str = ""
+    message: str = ""
+    detail: str = ""
+
+
+class BatchSizer:
+    """How many keys the next batch takes: aims each batch at ``target_s`` seconds.
+
+    Starts at ``max_size`` (the plan's or CLI's ``batch_size``) and never goes above it;
+    never below 1. A statement timeout halves the size; a batch that took more than
+    ``FAR_OVER`` times the budget shrinks it in proportion to the overrun (at most to an
+    eighth at once); a full batch under ``WELL_UNDER`` of the budget grows it by half. In
+    between it stays: one slow batch (a checkpoint flush, a lock wait) in the band moves
+    nothing, and the size does not oscillate around the budget.
+    """
+
+    FAR_OVER = 2.0
+    WELL_UNDER = 0.5
+    GROWTH = 1.5
+    MAX_CUT = 8
+
+    def __init__(self, max_size: int, target_s: float) -> None:
+        if max_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        if target_s <= 0:
+            raise ValueError("the batch time budget must be positive")
+        self.max_size = max_size
+        self.target_s = target_s
+        self.size = max_size
+
+    def timed_out(self) -> int:
+        self.size = max(1, self.size // 2)
+        return self.size
+
+    def observe(self, seconds: float, scanned: int) -> int:
+        """The size after a batch of ``scanned`` keys that took ``seconds``."""
+        if seconds > self.FAR_OVER * self.target_s:
+            proportional = int(self.size * self.target_s / seconds)
+            self.size = max(1, -(-self.size // self.MAX_CUT), proportional)
+        elif seconds < self.WELL_UNDER * self.target_s and scanned >= self.size:
+            # scanned < size: the tail, which says nothing about a full batch
+            self.size = min(self.max_size, math.ceil(self.size * self.GROWTH))
+        return self.size
 
 
 def drive_batches(
@@ -304,27 +392,57 @@ def drive_batches(
     backoff_cap_s: float,
     progress: Progress | None,
     done_base: int,
+    batch_time_ms: float = DEFAULT_BATCH_TIME_MS,
+    check_alive: Callable[[], None] | None = None,
+    next_key: Callable[[], str | None] | None = None,
+    table: str = "",
 ) -> None:
     """Run batches until one reaches the end key or scans nothing, adding them up in
-    ``result``; both dialects' backfills walk their keys with it.
+    ``result``; every dialect's backfill walks its keys with it.
 
     ``run_batch(size)`` runs (and commits) one batch of at most ``size`` keys after the
     checkpoint, reopening the connection first when it was lost. ``classify`` judges what
     it raised: None for an error that is not the database's (raised as it is), else a
-    :class:`BatchFailure`. ``on_lost`` closes a lost connection. Retries wait
+    :class:`BatchFailure`; a :class:`ReconnectFailed` it raised counts as a lost
+    connection. ``on_lost`` closes a lost connection. Retries wait
     :func:`~schemashift.execute.retry.backoff_delay`; ``rows_per_second`` caps the
     average rate of rows walked. ``done_base``: rows walked by earlier runs (progress).
+    The size follows a :class:`BatchSizer` aiming at ``batch_time_ms``. ``check_alive``
+    is called before every batch (retries too); what it raises propagates unchanged.
+    ``next_key()`` reads the first key after the checkpoint: the key a data error is
+    pinned on. ``result.total_rows_done`` comes in as the checkpoint's rows_done at the
+    start; ``result.rows_done`` is how far it has moved since.
     """
-    size = batch_size
+    sizer = BatchSizer(batch_size, batch_time_ms / 1000.0)
+    start_total = result.total_rows_done
     walk_started = time.monotonic()
     attempt = 0
+    # Keys ahead that hold a row failing on its value: while > 0 the batches are split
+    # (halved on each failure, committed when they pass) instead of sized by time.
+    suspect = 0
     while True:
+        if check_alive is not None:
+            check_alive()
+        size = sizer.size
+        began = time.monotonic()
         try:
             batch = run_batch(size)
         except Exception as exc:
-            failure = classify(exc)
+            failure = BatchFailure("lost") if isinstance(exc, ReconnectFailed) else classify(exc)
             if failure is None:
                 raise
+            if failure.kind == "data":
+                if size == 1:
+                    raise _data_error(exc, failure, label, table, key_column, next_key,
+                                      result.last_key) from exc  # fmt: skip
+                # Not contention: no backoff, and no limit beyond the log2(size) splits.
+                if not suspect and progress is not None:
+                    progress.note(f"a row fails the update ({failure.name}: "
+                                  f"{_one_line(failure.message)}); narrowing it down")  # fmt: skip
+                suspect = size
+                sizer.size = max(1, size // 2)
+                result.retries += 1
+                continue
             timeout = failure.kind == "timeout"
             if not (failure.kind in ("retryable", "lost") or (timeout and size > 1)):
                 raise BackfillError(
@@ -339,8 +457,7 @@ def drive_batches(
             attempt += 1
             result.retries += 1
             if timeout:
-                size = max(1, size // 2)
-                why = f"{failure.name}, batch size now {size}"
+                why = f"{failure.name}, batch size now {sizer.timed_out()}"
             elif failure.kind == "lost":
                 why = f"connection lost: {_first_line(exc)}"
                 on_lost()
@@ -351,14 +468,25 @@ def drive_batches(
                 progress.note(f"retry {attempt}/{max_retries} in {delay:.2f} s ({why})")
             time.sleep(delay)
             continue
+        elapsed = time.monotonic() - began
         attempt = 0
+        # The checkpoint row, not a sum kept here, is the count: a batch whose COMMIT
+        # went through while the connection died is in it, though this loop retried.
+        result.last_key = batch.last_key
+        result.total_rows_done = batch.total_done
+        result.rows_done = batch.total_done - start_total
         if batch.scanned == 0:
             break
         result.batches += 1
-        result.rows_done += batch.updated
         result.rows_scanned += batch.scanned
-        result.last_key = batch.last_key
-        result.total_rows_done = batch.total_done
+        if result.sizes and result.sizes[-1][0] == size:
+            result.sizes[-1] = (size, result.sizes[-1][1] + 1)
+        else:
+            result.sizes.append((size, 1))
+        if suspect:
+            suspect = max(0, suspect - batch.scanned)  # 0: walked past it, row fixed
+        else:
+            sizer.observe(elapsed, batch.scanned)
         if progress is not None:
             progress.update(done_base + result.rows_scanned, result.rows_done)
         if batch.tail:
@@ -369,14 +497,61 @@ def drive_batches(
                 time.sleep(ahead)
 
 
+def _data_error(
+    exc: Exception,
+    failure: BatchFailure,
+    label: str,
+    table: str,
+    key_column: str,
+    next_key: Callable[[], str | None] | None,
+    last_key: str | None,
+) -> BackfillDataError:
+    key: str | None = None
+    if next_key is not None:
+        with contextlib.suppress(Exception):  # the message says "after …" instead
+            key = next_key()
+    message = _one_line(failure.message or _first_line(exc))
+    detail = _one_line(failure.detail)
+    where = (
+        f"the row with {key_column} = {_key_literal(key)}" if key is not None
+        else f"a row after {key_column} = {_key_literal(last_key)}"
+    )  # fmt: skip
+    text = (
+        f"{label}: {where} of {table or 'the table'} fails the update: "
+        f"{message}{f' (DETAIL: {detail})' if detail else ''}"
+        f"{f' [{failure.name}]' if failure.name else ''}; the rows before it are done: fix "
+        "that row (or the SET clause) and run the backfill again, it resumes there"
+    )
+    return BackfillDataError(text, table=table, column=key_column, key=key,
+                             code=failure.name, server_message=message,
+                             detail=detail)  # fmt: skip
+
+
+def _key_literal(key: str | None) -> str:
+    if key is None:
+        return "NULL (the start)"
+    if re.fullmatch(r"-?\d+", key):
+        return key
+    return "'" + key.replace("'", "''") + "'"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def finish_backfill(result: BackfillResult, started: float, progress: Progress | None) -> None:
-    """Set the run's duration and write the final progress line."""
+    """Set the run's duration and write the final progress line (its totals are the
+    checkpoint's)."""
     result.seconds = time.monotonic() - started
     if progress is not None:
+        this_run = (
+            f" ({result.rows_done:,} by this run)" if result.rows_done != result.total_rows_done
+            else ""
+        )  # fmt: skip
         progress.finish(
-            f"done, {result.rows_done:,} rows updated ({result.rows_scanned:,} walked) in "
-            f"{result.batches} batches, {result.seconds:.1f} s"
-            + (f", {result.retries} retries" if result.retries else "")
+            f"done, {result.total_rows_done:,} rows updated{this_run}, "
+            f"{result.rows_scanned:,} walked in {result.batches} batches, "
+            f"{result.seconds:.1f} s" + (f", {result.retries} retries" if result.retries else "")
         )
 
 
@@ -488,29 +663,6 @@ def resolve_key(conn: Connection, table: str, key: str = "{pk:table}") -> KeyInf
     raise BackfillError(f"backfill: key column {key!r} not found in {where}")
 
 
-def _resolve_placeholders(conn: Connection, text: str, default_table: str) -> str:
-    """``{pk:t}`` → the key column, ``{type:t.c}`` → the column's type (the runner
-    normally did this already; direct callers need not)."""
-
-    def lookup(m: re.Match[str]) -> str:
-        kind, ref = m.group(1), m.group(2).strip()
-        if kind == "pk":
-            info = resolve_key(conn, default_table if ref == "table" else ref)
-            return sql.Identifier(info.column).as_string(conn)
-        table, _, column = ref.rpartition(".")
-        oid = resolve_table(conn, table or default_table)[0]
-        row = conn.execute(
-            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = %s "
-            "AND attname = %s AND attnum > 0 AND NOT attisdropped",
-            (oid, split_name(column)[0]),
-        ).fetchone()
-        if row is None:
-            raise BackfillError(f"backfill: column {ref} not found: cannot resolve its type")
-        return str(row[0])
-
-    return _PLACEHOLDER.sub(lookup, text)
-
-
 # --------------------------------------------------------------------------- checkpoint
 
 
@@ -584,14 +736,16 @@ class _Batcher:
                  migration: str, step: int) -> None:  # fmt: skip
         self.key = key
         self.ident = {"migration": migration, "step": step}
-        assignments = _resolve_placeholders(conn, backfill.assignments, backfill.table).strip()
-        pending = _resolve_placeholders(conn, backfill.pending, backfill.table).strip()
+        # The runner resolved the plan's references; the text is taken as it is (a name may
+        # hold braces). Names and text go into statements with %(name)s parameters: every
+        # % in them is escaped, a name's included ("pct%s" is a table, not a parameter).
+        assignments, pending = backfill.assignments.strip(), backfill.pending.strip()
         if not assignments:
             raise BackfillError("backfill: empty SET clause")
-        k = sql.Identifier(key.column)
-        ktype = sql.SQL(key.type)
+        k = sql.SQL(_escape_percent(sql.Identifier(key.column).as_string(conn)))
+        ktype = sql.SQL(_escape_percent(key.type))
         parts = {
-            "t": key.table_sql,
+            "t": sql.SQL(_escape_percent(key.table_sql.as_string(conn))),
             "k": k,
             "ktype": ktype,
             "assignments": sql.SQL(_escape_percent(assignments)),
@@ -623,7 +777,12 @@ class _Batcher:
         self.next_batch = sql.SQL(template).format(lower=lower, **parts)
         self.max_key = sql.SQL(
             "SELECT {k}::text AS _ss_end FROM {t} ORDER BY {k} DESC LIMIT 1"
-        ).format(k=k, t=key.table_sql)
+        ).format(k=sql.Identifier(key.column), t=key.table_sql)
+        # The first key after the checkpoint: where a batch failing on a value is pinned.
+        # (An alias: ORDER BY would take the output column of the same name, the text.)
+        key_after = "SELECT {k}::text AS _ss_key FROM {t} WHERE {lower} true ORDER BY {k} LIMIT 1"
+        self.first_key = sql.SQL(key_after).format(lower=sql.SQL(""), k=k, t=parts["t"])
+        self.key_after = sql.SQL(key_after).format(lower=lower, k=k, t=parts["t"])
         table = _progress_table(state_schema)
         self.lock_checkpoint = sql.SQL(
             "SELECT last_key, rows_done FROM {} WHERE migration = %(migration)s "
@@ -662,11 +821,17 @@ def run_backfill(
     backoff_base_s: float = 0.2,
     backoff_cap_s: float = 10.0,
     synchronous_commit: bool = False,
+    batch_time_ms: float = DEFAULT_BATCH_TIME_MS,
+    check_alive: Callable[[], None] | None = None,
     _after_update: BatchHook | None = None,
 ) -> BackfillResult:
     """Run (or resume) one backfill step; see the module docstring.
 
     ``connect`` opens a new connection (this function owns and closes it).
+    ``batch_size`` is the first and the largest batch; ``batch_time_ms`` the time each
+    batch aims at (:class:`BatchSizer`). ``check_alive`` is called before every batch: what
+    it raises stops the backfill there (every committed batch has its checkpoint) and
+    propagates unchanged.
     ``rows_per_second`` caps the average rate of rows walked (sleeping between batches).
     ``synchronous_commit``: off by default for the batch transactions. A server crash can
     then lose the last few committed batches, but each together with its checkpoint
@@ -675,10 +840,7 @@ def run_backfill(
     ``_after_update`` (tests): called inside each batch's transaction after the UPDATE and
     before the checkpoint write, with the connection and the batch's number in this call.
     """
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
-    if rows_per_second is not None and rows_per_second <= 0:
-        raise ValueError("rows_per_second must be positive")
+    check_arguments(batch_size, rows_per_second, batch_time_ms)
     started = time.monotonic()
     conn = _open(connect)
     shown = finished = False
@@ -715,10 +877,20 @@ def run_backfill(
             def one_batch(size: int) -> BatchOutcome:
                 nonlocal conn
                 if conn.closed:
-                    conn = _open(connect)
+                    conn = reopen(lambda: _open(connect))
                 return _run_batch(conn, batcher, end, size, statement_timeout_ms,
                                   lock_timeout_ms, _after_update, result.batches + 1,
                                   sync)  # fmt: skip
+
+            def next_key() -> str | None:
+                nonlocal conn
+                if conn.closed:
+                    conn = reopen(lambda: _open(connect))
+                row = conn.execute(batcher.read_checkpoint, batcher.ident).fetchone()
+                last = None if row is None else row[0]
+                query = batcher.first_key if last is None else batcher.key_after
+                found = conn.execute(query, {"last": last}).fetchone()
+                return None if found is None else str(found[0])
 
             drive_batches(
                 one_batch,
@@ -734,6 +906,10 @@ def run_backfill(
                 backoff_cap_s=backoff_cap_s,
                 progress=progress,
                 done_base=done_base,
+                batch_time_ms=batch_time_ms,
+                check_alive=check_alive,
+                next_key=next_key,
+                table=f"{key.schema}.{key.table}",
             )
         finish_backfill(result, started, progress)
         finished = True
@@ -794,7 +970,22 @@ def _classify(exc: Exception, conn: Connection) -> BatchFailure | None:
         return BatchFailure("lost")
     if state in RETRYABLE_SQLSTATES:
         return BatchFailure("retryable", str(state))
+    if state is not None and state[:2] in DATA_SQLSTATE_CLASSES:
+        diag = exc.diag
+        return BatchFailure("data", state, diag.message_primary or _first_line(exc),
+                            diag.message_detail or "")  # fmt: skip
     return BatchFailure("fatal")
+
+
+def check_arguments(batch_size: int, rows_per_second: float | None,
+                  batch_time_ms: float) -> None:  # fmt: skip
+    """The arguments every dialect's run_backfill checks first."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    if rows_per_second is not None and rows_per_second <= 0:
+        raise ValueError("rows_per_second must be positive")
+    if batch_time_ms <= 0:
+        raise ValueError("batch_time_ms must be positive")
 
 
 def _one(row: tuple[Any, ...] | None) -> tuple[Any, ...]:
@@ -815,6 +1006,14 @@ def _close_quietly(conn: Connection) -> None:
         conn.close()
 
 
+def reopen(open_connection: Callable[[], Any]) -> Any:
+    """A new connection for one lost: its failure is a :class:`ReconnectFailed`."""
+    try:
+        return open_connection()
+    except Exception as exc:
+        raise ReconnectFailed(f"reconnecting failed: {_first_line(exc)}") from exc
+
+
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
@@ -822,12 +1021,13 @@ def _first_line(exc: BaseException) -> str:
 
 def walk_from_checkpoint(
     holder: list[Any],
-    reopen: Callable[[], Any],
+    reconnect: Callable[[], Any],
     run_batch: Callable[[Any, str, int, int], BatchOutcome],
     classify: Callable[[Exception], BatchFailure | None],
     close: Callable[[Any], None],
     *,
     label: str,
+    table: str,
     key_column: str,
     estimate: int | None,
     resumed_from: str | None,
@@ -840,10 +1040,14 @@ def walk_from_checkpoint(
     backoff_base_s: float,
     backoff_cap_s: float,
     progress: Progress | None,
+    batch_time_ms: float = DEFAULT_BATCH_TIME_MS,
+    check_alive: Callable[[], None] | None = None,
+    next_key: Callable[[Any], str | None] | None = None,
 ) -> BackfillResult:
     """Walk from a checkpoint to ``end_key`` with ``drive_batches``: the part the MySQL and
     SQLite backfills share once they have read their checkpoint. ``holder[0]`` is the
-    connection; it is reopened after a lost one, and the caller closes what is left."""
+    connection; ``reconnect()`` replaces a lost one, and the caller closes what is left.
+    ``next_key(conn)``: the first key after the checkpoint (see :func:`drive_batches`)."""
     if progress is not None:
         note = f", resuming after {key_column} = {resumed_from}" if resumed_from else ""
         progress.start(label, estimate, total_done if resumed_from else 0, note)
@@ -852,21 +1056,37 @@ def walk_from_checkpoint(
     if end_key is not None:
         end: str = end_key
 
-        def one_batch(size: int) -> BatchOutcome:
+        def connection() -> Any:
             if holder[0] is None:
-                holder[0] = reopen()
-            return run_batch(holder[0], end, size, result.batches + 1)
+                holder[0] = reopen(reconnect)
+            return holder[0]
+
+        def one_batch(size: int) -> BatchOutcome:
+            return run_batch(connection(), end, size, result.batches + 1)
 
         def on_lost() -> None:
             close(holder[0])
             holder[0] = None
 
-        drive_batches(
-            one_batch, classify, on_lost, result,
-            label=label, key_column=key_column, batch_size=batch_size,
-            rows_per_second=rows_per_second, max_retries=max_retries,
-            backoff_base_s=backoff_base_s, backoff_cap_s=backoff_cap_s,
-            progress=progress, done_base=total_done if resumed_from else 0,
-        )  # fmt: skip
+        def first_key_after() -> str | None:
+            return None if next_key is None else next_key(connection())
+
+        try:
+            drive_batches(
+                one_batch, classify, on_lost, result,
+                label=label, key_column=key_column, batch_size=batch_size,
+                rows_per_second=rows_per_second, max_retries=max_retries,
+                backoff_base_s=backoff_base_s, backoff_cap_s=backoff_cap_s,
+                progress=progress, done_base=total_done if resumed_from else 0,
+                batch_time_ms=batch_time_ms, check_alive=check_alive,
+                next_key=first_key_after, table=table,
+            )  # fmt: skip
+        except BaseException:
+            if progress is not None:
+                progress.finish(
+                    f"stopped after {result.batches} batches of this run (checkpoint: "
+                    f"{result.last_key}); run it again to resume"
+                )
+            raise
     finish_backfill(result, started, progress)
     return result

@@ -1,7 +1,8 @@
 """The backfill phase on MySQL 8 / MariaDB: keyset-paginated batches, checkpointed,
 resumable. The same contract as the PostgreSQL one (execute/backfill.py), whose
 :class:`Progress` and :class:`BackfillResult` it uses, and whose :func:`drive_batches`
-runs its batches (retries, halving, reconnects, throttle, progress).
+runs its batches (the batch size aimed at a time budget, retries, reconnects, splitting a
+batch down to the row that fails on its value, throttle, liveness check, progress).
 
 :func:`run_backfill_mysql` walks the key in ranges of ``batch_size`` rows, one short
 InnoDB transaction per batch:
@@ -27,7 +28,14 @@ it covers the UPDATE too) or ``max_execution_time`` (milliseconds, MySQL; it app
 read-only SELECTs only, so there the UPDATE is bounded by the batch size and the lock
 timeouts alone). A batch that hits a lock wait timeout (1205) or a deadlock (1213) is
 rolled back and retried with exponential backoff and jitter; one that hits the statement
-timeout is retried at half the size; a lost connection is reopened.
+timeout is retried at half the size; a lost connection (or one KILLed) is reopened. A
+batch that fails on a row's value (strict mode: 1264 out of range, 1265 truncated, 1292 /
+1366 bad value, 1406 too long, 1048 NULL, 1062 duplicate, 4025 / 3819 CHECK, …) is split
+down to that row, which :class:`~schemashift.execute.backfill.BackfillDataError` names.
+
+The totals reported are the checkpoint row's ``rows_done``: a batch whose ``COMMIT``
+went through on a connection killed before the acknowledgement came back counts, though
+the run saw an error and went on from the checkpoint after reconnecting.
 
 The checkpoint is stored as text: integer keys as their digits, binary keys in hex, other
 keys (strings, dates, decimals) as MySQL prints them, compared back in the key's type.
@@ -46,22 +54,33 @@ from typing import Any
 
 from schemashift.execute.backends import mysql_error_code, mysql_lock_seconds, quote_mysql
 from schemashift.execute.backfill import (
+    DEFAULT_BATCH_TIME_MS,
     BackfillError,
     BackfillResult,
     BatchFailure,
     BatchOutcome,
     Progress,
+    check_arguments,
     walk_from_checkpoint,
 )
 from schemashift.execute.state import MySQLState
 from schemashift.phases.model import Backfill
+from schemashift.sqltext.names import BadName, split_name
 
 __all__ = ["MySQLKey", "resolve_key_mysql", "run_backfill_mysql"]
 
 RETRYABLE = frozenset({1205, 1213})  # lock wait timeout, deadlock
 # max_statement_time (MariaDB 1969), max_execution_time (MySQL 3024)
 STATEMENT_TIMEOUT = frozenset({1969, 3024})
-CONNECTION_LOST = frozenset({2006, 2013, 2014, 2055, 0})
+# gone away, lost during a query, out of sync, lost at reading; MariaDB's "connection
+# was killed" (1927) and MySQL's idle disconnect (4031) leave it unusable as well
+CONNECTION_LOST = frozenset({2006, 2013, 2014, 2055, 0, 1927, 4031})
+# A row's value: NULL into NOT NULL (1048, 1263), duplicate key (1062, 1586), out of range
+# (1264, 1690), truncated (1265), no default (1364), division by zero (1365), bad value
+# (1292, 1366, 1367, 1411), too long (1406), foreign key (1451, 1452), bad JSON (3140),
+# CHECK constraint (MySQL 3819, MariaDB 4025).
+DATA_ERRORS = frozenset({1048, 1062, 1263, 1264, 1265, 1292, 1364, 1365, 1366, 1367, 1406,
+                         1411, 1451, 1452, 1586, 1690, 3140, 3819, 4025})  # fmt: skip
 _COUNT_LIMIT_ROWS = 1_000_000
 
 _INTEGER = {"tinyint", "smallint", "mediumint", "int", "integer", "bigint"}
@@ -122,8 +141,13 @@ def _run(conn: Any, sql: str, params: tuple[Any, ...] | None = None) -> int:
 
 
 def _split(name: str) -> tuple[str | None, str]:
-    parts = [p.strip().strip("`") for p in name.strip().split(".")]
-    if len(parts) > 2 or not all(parts):
+    """(database or None, table) of a table as SQL: quoted parts verbatim (```a.b``` is one
+    table, ``a.b`` table b of database a)."""
+    try:
+        parts = split_name(name, "mysql")
+    except BadName as exc:
+        raise BackfillError(f"backfill: bad table name {name!r}: {exc}") from None
+    if len(parts) > 2:
         raise BackfillError(f"backfill: bad table name {name!r}")
     return (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
 
@@ -234,6 +258,10 @@ def estimate_rows_mysql(conn: Any, key: MySQLKey) -> int | None:
     return estimate
 
 
+def _esc(text: str) -> str:
+    return text.replace("%", "%%")
+
+
 class _Batcher:
     def __init__(self, key: MySQLKey, backfill: Backfill, progress_table: str,
                  migration: str, step: int) -> None:  # fmt: skip
@@ -243,14 +271,17 @@ class _Batcher:
         pending = backfill.pending.strip() or "TRUE"
         if not assignments:
             raise BackfillError("backfill: empty SET clause")
-        k, t, p = key.column_sql, key.table_sql, key.from_text()
-        # Plan SQL is pasted into statements that also carry %s parameters: escape it.
-        assignments, pending = assignments.replace("%", "%%"), pending.replace("%", "%%")
+        # Plan SQL and names ("pct%s" is a table) are pasted into statements that also carry
+        # %s parameters: escape their %. The statements without parameters take them as
+        # they are (PyMySQL formats only when there are parameters).
+        k, t, p = _esc(key.column_sql), _esc(key.table_sql), key.from_text()
+        text = _esc(key.as_text())
+        assignments, pending = _esc(assignments), _esc(pending)
         self.nth_first = (
-            f"SELECT {key.as_text()} FROM {t} WHERE {k} <= {p} ORDER BY {k} LIMIT 1 OFFSET %s"
+            f"SELECT {text} FROM {t} WHERE {k} <= {p} ORDER BY {k} LIMIT 1 OFFSET %s"
         )
         self.nth_next = (
-            f"SELECT {key.as_text()} FROM {t} WHERE {k} > {p} AND {k} <= {p} "
+            f"SELECT {text} FROM {t} WHERE {k} > {p} AND {k} <= {p} "
             f"ORDER BY {k} LIMIT 1 OFFSET %s"
         )
         self.count_first = f"SELECT COUNT(*) FROM {t} WHERE {k} <= {p}"
@@ -259,7 +290,11 @@ class _Batcher:
         self.update_next = (
             f"UPDATE {t} SET {assignments} WHERE {k} > {p} AND {k} <= {p} AND ({pending})"
         )
-        self.max_key = f"SELECT {key.as_text()} FROM {t} ORDER BY {k} DESC LIMIT 1"
+        raw_k, raw_t = key.column_sql, key.table_sql  # no parameters: no escaping
+        self.max_key = f"SELECT {key.as_text()} FROM {raw_t} ORDER BY {raw_k} DESC LIMIT 1"
+        # The first key after the checkpoint: where a batch failing on a value is pinned.
+        self.first_key = f"SELECT {key.as_text()} FROM {raw_t} ORDER BY {raw_k} LIMIT 1"
+        self.key_after = f"SELECT {text} FROM {t} WHERE {k} > {p} ORDER BY {k} LIMIT 1"
         self.lock_checkpoint = (
             f"SELECT last_key, rows_done FROM {progress_table} WHERE migration = %s "
             "AND step = %s FOR UPDATE"
@@ -296,19 +331,21 @@ def run_backfill_mysql(
     max_retries: int = 8,
     backoff_base_s: float = 0.2,
     backoff_cap_s: float = 10.0,
+    batch_time_ms: float = DEFAULT_BATCH_TIME_MS,
+    check_alive: Callable[[], None] | None = None,
     _after_update: BatchHook | None = None,
 ) -> BackfillResult:
     """Run (or resume) one backfill step on MySQL/MariaDB; see the module docstring.
 
     ``connect`` opens a new PyMySQL connection (this function owns and closes it); the
-    backfill's placeholders must be resolved already (the runner does). ``_after_update``
-    (tests): called inside each batch's transaction after the UPDATE and before the
-    checkpoint write, with the connection and the batch's number in this call.
+    backfill's placeholders must be resolved already (the runner does). ``batch_size`` is
+    the first and largest batch, ``batch_time_ms`` the time a batch aims at;
+    ``check_alive`` is called before every batch and what it raises propagates unchanged
+    (see :func:`~schemashift.execute.backfill.run_backfill`). ``_after_update`` (tests):
+    called inside each batch's transaction after the UPDATE and before the checkpoint
+    write, with the connection and the batch's number in this call.
     """
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
-    if rows_per_second is not None and rows_per_second <= 0:
-        raise ValueError("rows_per_second must be positive")
+    check_arguments(batch_size, rows_per_second, batch_time_ms)
     started = time.monotonic()
     timeouts = _Timeouts(statement_timeout_ms, lock_timeout_ms)
     conn = _open(connect, timeouts)
@@ -337,6 +374,7 @@ def run_backfill_mysql(
                 _classify,
                 _close_quietly,
                 label=label,
+                table=f"{key.schema}.{key.table}",
                 key_column=key.column,
                 estimate=estimate,
                 resumed_from=resumed_from,
@@ -349,6 +387,9 @@ def run_backfill_mysql(
                 backoff_base_s=backoff_base_s,
                 backoff_cap_s=backoff_cap_s,
                 progress=progress,
+                batch_time_ms=batch_time_ms,
+                check_alive=check_alive,
+                next_key=lambda c: _key_after_checkpoint(c, batcher),
             )
         finally:
             conn = holder[0]
@@ -370,6 +411,10 @@ def _open(connect: Callable[[], Any], timeouts: _Timeouts) -> Any:
         seconds = mysql_lock_seconds(timeouts.lock_ms)
         _run(conn, f"SET SESSION lock_wait_timeout = {seconds}, "
                    f"innodb_lock_wait_timeout = {seconds}")  # fmt: skip
+        # Strict, whatever the server's default: a value that does not fit stops the batch
+        # (and is named) instead of being truncated or zeroed with a warning.
+        _run(conn, "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), "
+                   "'STRICT_ALL_TABLES')")  # fmt: skip
         version = str(_rows(conn, "SELECT VERSION()")[0][0])
         if "mariadb" in version.lower():
             # Seconds (fractions allowed); covers every statement, the UPDATE included.
@@ -428,6 +473,16 @@ def _run_batch(conn: Any, b: _Batcher, end_key: str, size: int, hook: BatchHook 
     return BatchOutcome(hi, scanned, updated, total_done + updated, tail)
 
 
+def _key_after_checkpoint(conn: Any, b: _Batcher) -> str | None:
+    checkpoint = _rows(conn, b.read_checkpoint, b.ident)
+    last = None if not checkpoint or checkpoint[0][0] is None else str(checkpoint[0][0])
+    if last is None:
+        found = _rows(conn, b.first_key)
+    else:
+        found = _rows(conn, b.key_after, (b.key.param(last),))
+    return None if not found or found[0][0] is None else str(found[0][0])
+
+
 def _classify(exc: Exception) -> BatchFailure | None:
     code = mysql_error_code(exc)
     connection_error = _is_connection_error(exc)
@@ -439,6 +494,9 @@ def _classify(exc: Exception) -> BatchFailure | None:
         return BatchFailure("lost")
     if code in RETRYABLE:
         return BatchFailure("retryable", f"MySQL error {code}")
+    if code in DATA_ERRORS:
+        message = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+        return BatchFailure("data", f"MySQL error {code}", message)
     return BatchFailure("fatal")
 
 

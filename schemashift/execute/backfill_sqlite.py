@@ -1,6 +1,9 @@
 """The backfill phase on SQLite: keyset-paginated batches, checkpointed, resumable. The same
 contract as the PostgreSQL and MySQL ones (execute/backfill.py, execute/backfill_mysql.py),
-run by the shared :func:`~schemashift.execute.backfill.drive_batches`.
+run by the shared :func:`~schemashift.execute.backfill.drive_batches`: the batch size aimed
+at a time budget (``batch_time_ms``; here it bounds how long the apps' writers wait for
+the database's one write lock), ``check_alive`` before every batch, totals from the
+checkpoint row.
 
 :func:`run_backfill_sqlite` walks the key in ranges of ``batch_size`` rows, one short
 ``BEGIN IMMEDIATE`` transaction per batch (it takes the database's write lock at once, so a
@@ -19,7 +22,9 @@ batch never has to upgrade a read into a write and fail with SQLITE_BUSY half wa
 The walk stops at the highest key that existed when the run started; later writes are the
 sync triggers' job. The lock timeout is ``PRAGMA busy_timeout``: a batch that waited longer
 for the write lock ("database is locked") is rolled back and retried with backoff. SQLite
-has no statement timeout: a batch is bounded by its size.
+has no statement timeout: a batch is bounded by its size and the time budget. A batch
+failing on a row's value (a constraint: NOT NULL, UNIQUE, CHECK) is split down to that
+row, which :class:`~schemashift.execute.backfill.BackfillDataError` names.
 """
 
 from __future__ import annotations
@@ -34,15 +39,18 @@ from typing import Any
 
 from schemashift.execute.backends import quote_sqlite, sqlite_busy
 from schemashift.execute.backfill import (
+    DEFAULT_BATCH_TIME_MS,
     BackfillError,
     BackfillResult,
     BatchFailure,
     BatchOutcome,
     Progress,
+    check_arguments,
     walk_from_checkpoint,
 )
 from schemashift.execute.state import SQLiteState
 from schemashift.phases.model import Backfill
+from schemashift.sqltext.names import BadName, split_name
 
 __all__ = ["SQLiteKey", "resolve_key_sqlite", "run_backfill_sqlite"]
 
@@ -71,8 +79,12 @@ class SQLiteKey:
 
 
 def _split(name: str) -> tuple[str, str]:
-    parts = [p.strip().strip('"`[]') for p in name.strip().split(".")]
-    if len(parts) > 2 or not all(parts):
+    """(schema, table) of a table as SQL: quoted parts verbatim."""
+    try:
+        parts = split_name(name, "sqlite")
+    except BadName as exc:
+        raise BackfillError(f"backfill: bad table name {name!r}: {exc}") from None
+    if len(parts) > 2:
         raise BackfillError(f"backfill: bad table name {name!r}")
     return (parts[0], parts[1]) if len(parts) == 2 else ("main", parts[0])
 
@@ -148,6 +160,9 @@ class _Batcher:
             f"UPDATE {t} SET {assignments} WHERE {k} > ? AND {k} <= ? AND ({pending})"
         )
         self.max_key = f"SELECT {k} FROM {t} ORDER BY {k} DESC LIMIT 1"
+        # The first key after the checkpoint: where a batch failing on a value is pinned.
+        self.first_key = f"SELECT {k} FROM {t} ORDER BY {k} LIMIT 1"
+        self.key_after = f"SELECT {k} FROM {t} WHERE {k} > ? ORDER BY {k} LIMIT 1"
         self.read_checkpoint = (
             f"SELECT last_key, rows_done FROM {progress_table} WHERE migration = ? AND step = ?"
         )
@@ -178,20 +193,21 @@ def run_backfill_sqlite(
     max_retries: int = 8,
     backoff_base_s: float = 0.2,
     backoff_cap_s: float = 10.0,
+    batch_time_ms: float = DEFAULT_BATCH_TIME_MS,
+    check_alive: Callable[[], None] | None = None,
     _after_update: BatchHook | None = None,
 ) -> BackfillResult:
     """Run (or resume) one backfill step on SQLite; see the module docstring.
 
     ``connect`` opens a new sqlite3 connection in autocommit mode (this function owns and
     closes it); placeholders must be resolved already. ``statement_timeout_ms`` is accepted
-    for the common signature (SQLite has none). ``_after_update`` (tests): called inside
-    each batch's transaction after the UPDATE, before the checkpoint write.
+    for the common signature (SQLite has none). ``batch_size``, ``batch_time_ms`` and
+    ``check_alive`` as in :func:`~schemashift.execute.backfill.run_backfill`.
+    ``_after_update`` (tests): called inside each batch's transaction after the UPDATE,
+    before the checkpoint write.
     """
     del statement_timeout_ms
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
-    if rows_per_second is not None and rows_per_second <= 0:
-        raise ValueError("rows_per_second must be positive")
+    check_arguments(batch_size, rows_per_second, batch_time_ms)
     started = time.monotonic()
     conn: Any = _open(connect, lock_timeout_ms)
     try:
@@ -218,6 +234,7 @@ def run_backfill_sqlite(
                 _classify,
                 _close_quietly,
                 label=label,
+                table=key.table,
                 key_column=key.column,
                 estimate=estimate,
                 resumed_from=resumed_from,
@@ -230,6 +247,9 @@ def run_backfill_sqlite(
                 backoff_base_s=backoff_base_s,
                 backoff_cap_s=backoff_cap_s,
                 progress=progress,
+                batch_time_ms=batch_time_ms,
+                check_alive=check_alive,
+                next_key=lambda c: _key_after_checkpoint(c, batcher),
             )
         finally:
             conn = holder[0]
@@ -290,6 +310,16 @@ def _run_batch(conn: Any, b: _Batcher, end_key: str, size: int, hook: BatchHook 
     return BatchOutcome(hi, scanned, updated, total_done + updated, tail)
 
 
+def _key_after_checkpoint(conn: Any, b: _Batcher) -> str | None:
+    checkpoint = conn.execute(b.read_checkpoint, b.ident).fetchone()
+    last = None if checkpoint is None or checkpoint[0] is None else str(checkpoint[0])
+    if last is None:
+        found = conn.execute(b.first_key).fetchone()
+    else:
+        found = conn.execute(b.key_after, (b.key.param(last),)).fetchone()
+    return None if found is None or found[0] is None else str(found[0])
+
+
 def _classify(exc: Exception) -> BatchFailure | None:
     if not isinstance(exc, sqlite3.Error):
         return None
@@ -297,6 +327,10 @@ def _classify(exc: Exception) -> BatchFailure | None:
         return BatchFailure("retryable", "SQLITE_BUSY")
     if isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc).lower():
         return BatchFailure("lost")
+    if isinstance(exc, (sqlite3.IntegrityError, sqlite3.DataError)):
+        # sqlite_errorname: "SQLITE_CONSTRAINT_NOTNULL" and the like (Python 3.11+)
+        name = str(getattr(exc, "sqlite_errorname", "") or type(exc).__name__)
+        return BatchFailure("data", name, str(exc))
     return BatchFailure("fatal")
 
 

@@ -1,48 +1,69 @@
 """Run a plan's phases on a live PostgreSQL, MySQL/MariaDB or SQLite database, safely and
-resumably.
+resumably (docs/phases.md).
 
 - Phases run in order (expand → backfill → verify → contract); out of order is refused
   (``GateRefused``, exit 3) naming the phase that comes next. Re-running a finished phase
   does nothing; a phase that failed half-way resumes at its first unfinished step.
-- Two runs never interleave: a run lock (PostgreSQL advisory lock, MySQL ``GET_LOCK``,
-  SQLite a pid row in the meta table) is held for the whole command.
+- Nothing is lost to a kill at any instant. On PostgreSQL and SQLite a step's statements
+  and its record commit in one transaction. A step that cannot (``concurrent`` steps
+  outside a transaction, every MySQL statement group: DDL commits on its own) is recorded
+  as started before its first statement and group by group as they commit; its statements
+  are re-runnable (``IF [NOT] EXISTS``, catalog guards), and the one group that may have
+  committed just before a kill is allowed to find its effect already there.
+- Run-time references (a column's type, a key, a MySQL column definition) are captured
+  from the catalog when expand starts and stored with the migration: no later step re-reads
+  a definition the migration itself changes.
+- Contract is marked started before its first statement: from then on rollback is refused
+  and contract can always be run again to finish (the deployment gate is not asked twice).
+- Rollback runs the plan pinned at expand, never the file as it is now, and refuses while a
+  step's rollback check finds the data would be lost (the old column of a rename is gone).
+- Two runs of one migration never interleave: a run lock per migration (PostgreSQL advisory
+  lock, MySQL ``GET_LOCK``, SQLite a pid row), checked alive between steps and backfill
+  batches (a run whose lock session died stops). ``status`` and the gate take no lock.
 - Every DDL statement runs with a lock timeout (default 1 s; ``lock_timeout`` on
-  PostgreSQL, ``lock_wait_timeout`` in whole seconds on MySQL) so it never queues behind a
-  long transaction and stalls other traffic; on timeout it is retried with exponential
-  backoff, jitter and a cap.
-- ``concurrent`` steps run outside a transaction; an INVALID index a failed concurrent
-  build left behind is dropped before the retry (PostgreSQL).
-- MySQL has no transactional DDL: a step's statement groups commit one by one and each is
-  recorded, so a retry or a later run resumes at the first group not done, and a rollback
-  also undoes a step that stopped half way.
+  PostgreSQL, ``lock_wait_timeout`` in whole seconds on MySQL, where less than 1 s is
+  refused) and is retried on timeout with exponential backoff, jitter and a cap.
+- A step with a hazard (a rewrite or long lock no strategy avoids) is refused unless
+  ``--force --reason``, which is recorded in the events log.
 - What differs between databases lives in execute/backends.py.
-- The plan's checksum is pinned at expand: later phases refuse a changed plan.
-- Every step is recorded in the state tables, every phase run in the events log.
 """
 
 from __future__ import annotations
 
-import re
+import contextlib
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from schemashift.config import Config
-from schemashift.execute.backends import RUN_LOCK, Backend, backend_for
-from schemashift.execute.database import DatabaseError, Target, parse_url
+from schemashift.execute.backends import (
+    Backend,
+    backend_for,
+    check_lock_timeout,
+    pg_error_text,
+    run_lock_key,
+)
+from schemashift.execute.database import DatabaseError, Target, mask_secret, parse_url
 from schemashift.execute.retry import backoff_delay
 from schemashift.execute.state import DeploymentRow, MigrationRow, State
 from schemashift.model import Phase
-from schemashift.phases.model import PHASE_ORDER, Plan, Step
+from schemashift.phases.model import PHASE_ORDER, PRIMARY_KEY, Backfill, Plan, Step
+from schemashift.sqltext import refs
+from schemashift.sqltext.names import BadName, TableName
 
-ADVISORY_KEY = RUN_LOCK
-_PLACEHOLDER = re.compile(r"\{(type|pk):([^{}]+)\}")
+# Tests only: called at the instants a kill is most dangerous, ``(point, migration, step,
+# group)``: "before_record" (a step's or group's statements ran, its record did not; on
+# PostgreSQL inside the step's transaction), "after_record", and on MySQL
+# "after_statement" (each statement of a group committed, ``group * 100 + statement``).
+FAULT_HOOK: Callable[[str, str, int, int], None] | None = None
+# How often the backfill asks whether the run lock's session is still alive.
+_ALIVE_EVERY_S = 0.5
 
 
 class GateRefused(RuntimeError):
-    """A phase may not run now (order, checksum, live versions): exit 3."""
+    """A phase may not run now (order, checksum, live versions, hazard): exit 3."""
 
 
 class VerifyFailed(GateRefused):
@@ -52,6 +73,14 @@ class VerifyFailed(GateRefused):
         shown = ", ".join(str(k) for k in keys[:10])
         super().__init__(f"verify failed: {description}; first offending keys: {shown}")
         self.keys = keys
+
+
+class RunLockLost(DatabaseError):
+    """The session holding the run lock is gone: another run may start, so this one stops."""
+
+
+class OptionError(ValueError):
+    """An option the database cannot honour (exit 2)."""
 
 
 @dataclass
@@ -80,89 +109,143 @@ class PhaseResult:
     already_done: bool = False
 
 
+def error_text(exc: BaseException) -> str:
+    """One line for an error, with the server's DETAIL when there is one."""
+    if type(exc).__module__.startswith("psycopg"):
+        return pg_error_text(exc)
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 class Runner:
     def __init__(self, database_url: str, config: Config, options: RunOptions | None = None):
         self.target: Target = parse_url(database_url)
         self.backend: Backend = backend_for(self.target, config.state_schema)
         self.config = config
         self.options = options or RunOptions()
+        problem = check_lock_timeout(self.target.dialect, self.options.lock_timeout_ms)
+        if problem:
+            raise OptionError(problem)
         self._conn: Any = None
+        self._lock_key: str | None = None
+        self._migration: str | None = None
+        self._captured: dict[str, str] = {}
+        self._alive_checked = 0.0
+
+    @property
+    def dialect(self) -> str:
+        return self.target.dialect
 
     # -- connection, lock, state ------------------------------------------------------
 
-    def __enter__(self) -> Runner:
-        self._conn = self.backend.connect()
+    @contextlib.contextmanager
+    def session(self, lock_key: str | None = None) -> Iterator[State]:
+        """A connection and the state tables; with ``lock_key``, that run lock held (or
+        GateRefused when another run holds it)."""
+        conn = self.backend.connect()
+        locked = False
         try:
-            got = self.backend.try_lock(self._conn)
-        except BaseException:
-            self._conn.close()
-            self._conn = None
-            raise
-        if not got:
-            self._conn.close()
-            self._conn = None
-            raise GateRefused(
-                "another schemashift run holds the lock on this database; wait for it to finish"
-            )
-        self.state: State = self.backend.state(self._conn, self.config.state_schema)
-        self.state.ensure()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._conn is not None:
+            if lock_key is not None:
+                locked = self.backend.try_lock(conn, lock_key)
+                if not locked:
+                    raise GateRefused(
+                        f"another schemashift run of {lock_key.rsplit(':', 1)[-1]} holds its "
+                        "lock on this database; wait for it to finish"
+                    )
+            self._conn, self._lock_key = conn, lock_key
+            self.state: State = self.backend.state(conn, self.config.state_schema)
+            self.state.ensure()
+            yield self.state
+        finally:
+            self._conn, self._lock_key, self._migration = None, None, None
             try:
-                self.backend.unlock(self._conn)
+                if locked and lock_key is not None:
+                    with contextlib.suppress(Exception):
+                        self.backend.unlock(conn, lock_key)
             finally:
-                self._conn.close()
-                self._conn = None
+                conn.close()
 
     def _say(self, text: str) -> None:
         if not self.options.quiet:
             print(f"schemashift: {text}", file=self.options.out, flush=True)
 
+    def _check_alive(self) -> None:
+        """Stop when the session holding the run lock is gone: the lock went with it, and a
+        second run may already be going."""
+        self._alive_checked = time.monotonic()
+        if self._lock_key is not None and not self.backend.lock_alive(self._conn, self._lock_key):
+            raise RunLockLost(
+                f"lost the run lock of {self._migration} (its database session ended): "
+                "stopped; run the phase again to resume"
+            )
+
+    def _check_alive_now_and_then(self) -> None:
+        if time.monotonic() - self._alive_checked >= _ALIVE_EVERY_S:
+            self._check_alive()
+
+    @staticmethod
+    def _fault(point: str, migration: str, step: int, group: int = 0) -> None:
+        if FAULT_HOOK is not None:
+            FAULT_HOOK(point, migration, step, group)
+
     # -- phases -----------------------------------------------------------------------
 
     def run(self, plan: Plan, phase: Phase) -> PhaseResult:
-        with self:
+        with self.session(run_lock_key(plan.migration)):
             return self._run(plan, phase)
 
     def _run(self, plan: Plan, phase: Phase) -> PhaseResult:
-        row = self.state.get(plan.migration)
+        m = plan.migration
+        row = self.state.get(m)
         self._check_order(plan, phase, row)
+        self._migration = m
         if phase is Phase.EXPAND and (row is None or row.status == "rolled_back"):
-            self.state.start(plan.migration, plan.to_json(), plan.checksum,
-                             self.options.for_app, self.options.for_version)  # fmt: skip
-            row = self.state.get(plan.migration)
+            self._captured = {}
+            captured = self._capture(plan)
+            self.state.start(m, plan.to_json(), plan.checksum, self.options.for_app,
+                             self.options.for_version, captured)  # fmt: skip
+            row = self.state.get(m)
         assert row is not None
         if row.phase is not None and _index(Phase(row.phase)) >= _index(phase):
-            self._say(f"{plan.migration}: {phase.value} already done")
-            return PhaseResult(plan.migration, phase, 0, 0, already_done=True)
+            self._say(f"{m}: {phase.value} already done")
+            return PhaseResult(m, phase, 0, 0, already_done=True)
+        self._captured = dict(row.captured)
+        self._check_hazards(plan, phase, row)
         if phase is Phase.CONTRACT:
-            self._gate_contract(plan, row)
-        self.state.event(plan.migration, phase.value, "phase_start",
-                         {"checksum": plan.checksum}, forced=self.options.force,
-                         reason=self.options.reason)  # fmt: skip
+            if row.contract_started_at is None:
+                self._gate_contract(plan, row)
+                self.state.contract_started(m)
+            else:  # the schema is half contracted: finishing is the only way forward
+                self._say(f"{m}: contract was started before: finishing it")
+                self.state.event(m, phase.value, "contract_resumed", {})
+        self.state.event(m, phase.value, "phase_start", {"checksum": plan.checksum},
+                         forced=self.options.force, reason=self.options.reason)  # fmt: skip
+        # A clean failure is recorded as such; a kill leaves the status "running": then the
+        # last statement group of an unfinished step may have committed without its record.
+        resumable = row.status != "failed"
         ran = skipped = 0
-        steps = plan.phase(phase)
         try:
-            for index, step in steps:
+            for index, step in plan.phase(phase):
                 if index in row.steps_done:
                     skipped += 1
                     continue
-                self._say(f"{plan.migration}: {phase.value} step {index}: {step.description}")
-                self._run_step(plan, index, step, row.groups_done.get(index, 0))
-                self.state.step_done(plan.migration, index)
+                self._check_alive()
+                self._say(f"{m}: {phase.value} step {index}: {step.description}")
+                self._run_step(plan, index, step, row, resumable)
                 ran += 1
         except Exception as exc:
-            self.state.set_phase(plan.migration, row.phase, "failed", _first_line(exc))
-            self.state.event(plan.migration, phase.value, "phase_failed",
-                             {"error": _first_line(exc)})  # fmt: skip
+            # Record the failure when the session still can; the error itself comes first
+            # (a dead session is often why we are here).
+            error = mask_secret(error_text(exc), self.target)  # status shows it
+            with contextlib.suppress(Exception):
+                self.state.set_phase(m, row.phase, "failed", error)
+                self.state.event(m, phase.value, "phase_failed", {"error": error})
             raise
         status = "done" if phase is PHASE_ORDER[-1] else "running"
-        self.state.set_phase(plan.migration, phase.value, status)
-        self.state.event(plan.migration, phase.value, "phase_done",
+        self.state.set_phase(m, phase.value, status)
+        self.state.event(m, phase.value, "phase_done",
                          {"steps_run": ran, "steps_skipped": skipped})  # fmt: skip
-        return PhaseResult(plan.migration, phase, ran, skipped)
+        return PhaseResult(m, phase, ran, skipped)
 
     def _check_order(self, plan: Plan, phase: Phase, row: MigrationRow | None) -> None:
         if phase is Phase.EXPAND:
@@ -194,6 +277,25 @@ class Runner:
             raise GateRefused(
                 f"{plan.migration}: {phase.value} comes after {needed.value}; run {nxt.value} first"
             )
+
+    def _check_hazards(self, plan: Plan, phase: Phase, row: MigrationRow) -> None:
+        """Steps that would hurt live traffic with no strategy to avoid it run only with
+        --force --reason (recorded)."""
+        hazards = [(i, s) for i, s in plan.phase(phase) if s.hazard and i not in row.steps_done]
+        if not hazards:
+            return
+        listed = "\n".join(f"  step {i + 1} ({s.description}): {s.hazard}" for i, s in hazards)
+        if not (self.options.force and self.options.reason):
+            raise GateRefused(
+                f"{plan.migration}: {phase.value} refused: {len(hazards)} step(s) would rewrite "
+                "or long-lock a live table and no strategy makes them safe; rewrite them, or "
+                f"run with --force --reason TEXT:\n{listed}"
+            )
+        self.state.event(plan.migration, phase.value, "hazard_forced",
+                         {"steps": [i for i, _ in hazards]}, forced=True,
+                         reason=self.options.reason)  # fmt: skip
+        self._say(f"{plan.migration}: running {len(hazards)} hazardous step(s), forced: "
+                  f"{self.options.reason}")  # fmt: skip
 
     def _blockers(self, row: MigrationRow) -> list[DeploymentRow]:
         from schemashift.deploy import contract_blockers
@@ -230,12 +332,13 @@ class Runner:
 
     def gate_contract(self, plan: Plan) -> list[DeploymentRow]:
         """Whether contract may run now (order, checksum, live versions), without running
-        it: the blockers (empty: it may). Order problems raise GateRefused."""
-        with self:
+        it: the blockers (empty: it may). Order problems raise GateRefused. Takes no run
+        lock: a gate check never waits for (or blocks) a running phase."""
+        with self.session():
             row = self.state.get(plan.migration)
             self._check_order(plan, Phase.CONTRACT, row)
             assert row is not None
-            if row.phase == Phase.CONTRACT.value:
+            if row.phase == Phase.CONTRACT.value or row.contract_started_at is not None:
                 return []
             blockers = self._blockers(row)
             from schemashift.deploy import blocker_json
@@ -247,88 +350,148 @@ class Runner:
             return blockers
 
     def rollback(self, plan: Plan) -> int:
-        """Undo the expand (drop the new columns, triggers, indexes). Refused after contract."""
-        with self:
-            row = self.state.get(plan.migration)
+        """Undo the expand (drop the new columns, triggers, indexes) with the plan pinned at
+        expand. Refused once contract started, and while a rollback check fails."""
+        with self.session(run_lock_key(plan.migration)):
+            m = plan.migration
+            self._migration = m
+            row = self.state.get(m)
             if row is None:
-                raise GateRefused(f"{plan.migration} was never expanded: nothing to roll back")
+                raise GateRefused(f"{m} was never expanded: nothing to roll back")
             if row.status == "rolled_back":
-                self._say(f"{plan.migration}: already rolled back")
+                self._say(f"{m}: already rolled back")
                 return 0
+            pinned = Plan.from_json(row.plan)
             contracting = any(i in row.steps_done or i in row.groups_done
-                              for i, _ in plan.phase(Phase.CONTRACT))  # fmt: skip
-            if row.phase == Phase.CONTRACT.value or row.status == "done" or contracting:
+                              for i, _ in pinned.phase(Phase.CONTRACT))  # fmt: skip
+            if row.contract_started or row.status == "done" or contracting:
                 raise GateRefused(
-                    f"{plan.migration} is contracted: the old schema is gone, rollback is "
-                    "refused; fix forward with a new migration"
+                    f"{m}: contract has started: the old schema is (partly) gone, rollback is "
+                    f"refused; run `schemashift contract` again to finish, then fix forward"
                 )
+            if pinned.checksum != plan.checksum:
+                self._say(f"{m}: the migration changed since expand: rolling back the plan "
+                          f"pinned at expand (checksum {pinned.checksum})")  # fmt: skip
+            self._captured = dict(row.captured)
+            started = [(i, s) for i, s in pinned.phase(Phase.EXPAND)
+                       if i in row.steps_done or i in row.groups_done]  # fmt: skip
+            for index, step in started:
+                check = step.rollback_check
+                if check is not None and self.backend.query(
+                    self._conn, f"SELECT * FROM ({self._resolve(check.sql)}) AS failing LIMIT 1"
+                ):
+                    raise GateRefused(
+                        f"{m}: rollback refused: step {index + 1} needs {check.description}"
+                    )
             undone = 0
-            for index, step in reversed(plan.phase(Phase.EXPAND)):
-                # A step that stopped half way (MySQL: no transactional DDL) has effects too.
-                started = index in row.steps_done or index in row.groups_done
-                if not started or not step.rollback:
+            for index, step in reversed(started):
+                if not step.rollback:
                     continue
-                self._say(f"{plan.migration}: rollback step {index}: {step.description}")
-                self._execute(step.rollback, concurrent=step.concurrent)
+                self._check_alive()
+                self._say(f"{m}: rollback step {index}: {step.description}")
+                self._execute_plain(step.rollback, concurrent=step.concurrent)
                 undone += 1
-            self.state.clear_steps(plan.migration)
-            self.state.set_phase(plan.migration, None, "rolled_back")
-            self.state.event(plan.migration, "rollback", "rolled_back", {"steps": undone})
+            self.state.clear_steps(m)
+            self.state.set_phase(m, None, "rolled_back")
+            self.state.event(m, "rollback", "rolled_back",
+                             {"steps": undone, "checksum": pinned.checksum})  # fmt: skip
             return undone
 
     def status(self) -> list[MigrationRow]:
-        with self:
+        """Every migration's row (no run lock: never waits for a running phase)."""
+        with self.session():
             return self.state.all()
 
     # -- steps ------------------------------------------------------------------------
 
-    def _run_step(self, plan: Plan, index: int, step: Step, groups_done: int = 0) -> None:
+    def _run_step(self, plan: Plan, index: int, step: Step, row: MigrationRow,
+                  resumable: bool) -> None:  # fmt: skip
+        m = plan.migration
+        atomic = self.backend.transactional_ddl and not step.concurrent
+        sql_only = step.backfill is None and step.verify is None
+        recorded = False
         if step.sql:
-            self._execute(step.sql, concurrent=step.concurrent,
-                          record=(plan.migration, index), start=groups_done)  # fmt: skip
+            if atomic:
+                self._execute_atomic(step.sql, m, index, record=sql_only)
+                recorded = sql_only
+            else:
+                started = index in row.groups_done
+                self._execute_tracked(step.sql, m, index, start=row.groups_done.get(index, 0),
+                                      started=started, concurrent=step.concurrent,
+                                      tolerate=resumable and started)  # fmt: skip
         if step.backfill is not None:
-            from schemashift.execute.backfill import Progress
-
-            backfill = step.backfill
-            key = self._resolve(backfill.key.replace("{pk:table}", f"{{pk:{backfill.table}}}"))
-            resolved = type(backfill)(
-                table=backfill.table,
-                assignments=self._resolve(backfill.assignments),
-                pending=self._resolve(backfill.pending),
-                key=key,
-            )
-            self.backend.backfill(
-                resolved,
-                migration=plan.migration,
-                step=index,
-                batch_size=self.options.batch_size,
-                rows_per_second=self.options.rows_per_second,
-                statement_timeout_ms=self.options.statement_timeout_ms,
-                lock_timeout_ms=self.options.lock_timeout_ms,
-                progress=None if self.options.quiet else Progress(),
-                state_schema=self.config.state_schema,
-            )
+            self._backfill(plan, index, step.backfill)
         if step.verify is not None:
             sql = self._resolve(step.verify.sql)
-            rows = self.backend.query(self._conn, f"SELECT * FROM ({sql}) AS offending LIMIT 10")
+            rows = self.backend.query(
+                self._conn, f"SELECT * FROM ({sql}) AS offending ORDER BY 1 LIMIT 10")
             if rows:
                 raise VerifyFailed(
                     step.verify.description, [r[0] if len(r) == 1 else r for r in rows]
                 )
+        if not recorded:
+            self._fault("before_record", m, index)
+            self.state.step_done(m, index)
+        self._fault("after_record", m, index)
 
-    def _execute(self, statements: tuple[str, ...], *, concurrent: bool,
-                 record: tuple[str, int] | None = None, start: int = 0) -> None:  # fmt: skip
-        """Run statements group by group (see Backend.groups), each with retries. Without
-        transactional DDL, ``record`` (migration, step) notes each committed group, and the
-        groups before ``start`` (committed by an earlier run) are skipped. Placeholders are
-        resolved group by group, against the catalog as the groups before left it."""
-        groups = self.backend.groups(statements, concurrent=concurrent)
-        track = record is not None and not self.backend.transactional_ddl
-        if track and start == 0:
-            assert record is not None
-            self.state.step_started(*record)
+    def _backfill(self, plan: Plan, index: int, backfill: Backfill) -> None:
+        from schemashift.execute.backfill import Progress
+
+        try:
+            t = TableName.parse(backfill.table, self.dialect)
+        except BadName as exc:
+            raise DatabaseError(f"backfill: {exc}") from None
+        key = (self._resolve(backfill.key) if backfill.key not in ("", PRIMARY_KEY)
+               else self._ref_value(refs.Ref("pk", t.canonical)))  # fmt: skip
+        resolved = Backfill(
+            table=t.sql(self.dialect),
+            assignments=self._resolve(backfill.assignments),
+            pending=self._resolve(backfill.pending),
+            key=key,
+        )
+        self.backend.backfill(
+            resolved,
+            migration=plan.migration,
+            step=index,
+            batch_size=self.options.batch_size,
+            rows_per_second=self.options.rows_per_second,
+            statement_timeout_ms=self.options.statement_timeout_ms,
+            lock_timeout_ms=self.options.lock_timeout_ms,
+            progress=None if self.options.quiet else Progress(),
+            state_schema=self.config.state_schema,
+            check_alive=self._check_alive_now_and_then,
+        )
+
+    def _execute_atomic(self, statements: tuple[str, ...], migration: str, index: int, *,
+                        record: bool) -> None:  # fmt: skip
+        """The step in one transaction; with ``record`` its record commits in it too."""
+        groups = self.backend.groups(statements, concurrent=False)
         for number, raw in enumerate(groups):
-            if track and number < start:
+            group = [self._resolve(s) for s in raw]
+            last = number == len(groups) - 1
+
+            def finish(number: int = number) -> None:
+                self._fault("before_record", migration, index, number)
+                self.state.step_done(migration, index)
+
+            def run(group: list[str] = group, last: bool = last) -> None:
+                self.backend.run_group(self._conn, group, concurrent=False, say=self._say,
+                                       lock_timeout_ms=self.options.lock_timeout_ms,
+                                       finish=finish if record and last else None)  # fmt: skip
+
+            self._with_retries(run, "; ".join(group))
+
+    def _execute_tracked(self, statements: tuple[str, ...], migration: str, index: int, *,
+                         start: int, started: bool, concurrent: bool,
+                         tolerate: bool) -> None:  # fmt: skip
+        """Group by group, each recorded as it commits; the groups before ``start`` are
+        done. ``tolerate``: the group at ``start`` may have committed before a kill (its
+        record lost), so an error saying its effect is there already means it is done."""
+        groups = self.backend.groups(statements, concurrent=concurrent)
+        if not started:
+            self.state.step_started(migration, index)
+        for number, raw in enumerate(groups):
+            if number < start:
                 continue
             group = [self._resolve(s) for s in raw]
 
@@ -336,10 +499,30 @@ class Runner:
                 self.backend.run_group(self._conn, group, concurrent=concurrent, say=self._say,
                                        lock_timeout_ms=self.options.lock_timeout_ms)  # fmt: skip
 
+            if FAULT_HOOK is not None and hasattr(self.backend, "on_statement"):
+                self.backend.on_statement = (
+                    lambda i, n=number: self._fault("after_statement", migration, index, n * 100 + i))
+            try:
+                self._with_retries(run, "; ".join(group))
+            except Exception as exc:
+                if not (tolerate and number == start and self.backend.already_applied(exc)):
+                    raise
+                self._say(f"{migration}: step {index} group {number + 1} was applied by the "
+                          f"interrupted run ({error_text(exc)}): going on")  # fmt: skip
+            self._fault("before_record", migration, index, number)
+            self.state.groups_done(migration, index, number + 1)
+
+    def _execute_plain(self, statements: tuple[str, ...], *, concurrent: bool) -> None:
+        """Rollback statements: each idempotent (IF EXISTS, catalog guards), so a rollback
+        killed half way is simply run again."""
+        for raw in self.backend.groups(statements, concurrent=concurrent):
+            group = [self._resolve(s) for s in raw]
+
+            def run(group: list[str] = group) -> None:
+                self.backend.run_group(self._conn, group, concurrent=concurrent, say=self._say,
+                                       lock_timeout_ms=self.options.lock_timeout_ms)  # fmt: skip
+
             self._with_retries(run, "; ".join(group))
-            if track:
-                assert record is not None
-                self.state.groups_done(*record, number + 1)
 
     def _with_retries(self, action: Callable[[], None], what: str) -> None:
         attempt = 0
@@ -355,32 +538,68 @@ class Runner:
                 delay = backoff_delay(attempt, self.options.backoff_base_s,
                                       self.options.backoff_cap_s)  # fmt: skip
                 self._say(f"lock not available ({code}), retry {attempt}/"
-                          f"{self.options.retries} in {delay:.2f} s: {what[:80]}")  # fmt: skip
+                          f"{self.options.retries} in {delay:.2f} s: {refs.render(what)[:80]}")  # fmt: skip
                 time.sleep(delay)
+                self._check_alive()
 
-    # -- placeholders -----------------------------------------------------------------
+    # -- run-time references ----------------------------------------------------------
+
+    def _capture(self, plan: Plan) -> dict[str, str]:
+        """Every reference the plan makes, as the catalog answers now (before expand's
+        first statement). Objects the migration creates itself are resolved when first
+        used, and stored then."""
+        wanted = refs.find(plan.texts())
+        for step in plan.steps:
+            if step.backfill is not None and step.backfill.key in ("", PRIMARY_KEY):
+                with contextlib.suppress(BadName):
+                    table = TableName.parse(step.backfill.table, self.dialect).canonical
+                    wanted.append(refs.Ref("pk", table))
+        out: dict[str, str] = {}
+        for r in wanted:
+            with contextlib.suppress(DatabaseError):
+                out[r.key] = self._lookup(r)
+        return out
 
     def _resolve(self, sql: str) -> str:
-        return _PLACEHOLDER.sub(self._lookup, sql)
+        if not refs.has_refs(sql):
+            return sql
+        return refs.substitute(sql, self._ref_value, self._literal)
 
-    def _lookup(self, m: re.Match[str]) -> str:
-        kind, ref = m.group(1), m.group(2)
-        if kind == "type":
-            table, _, column = ref.rpartition(".")
-            found = self.backend.column_type(self._conn, table, column)
+    def _literal(self, value: str) -> str:
+        body = value.replace("'", "''")
+        if self.dialect == "mysql":
+            body = body.replace("\\", "\\\\")
+        return f"'{body}'"
+
+    def _ref_value(self, r: refs.Ref) -> str:
+        value = self._captured.get(r.key)
+        if value is None:
+            value = self._lookup(r)
+            self._captured[r.key] = value
+            if self._migration is not None:
+                self.state.capture(self._migration, {r.key: value})
+        return value
+
+    def _lookup(self, r: refs.Ref) -> str:
+        try:
+            t = TableName.parse(r.table, self.dialect)
+        except BadName as exc:
+            raise DatabaseError(str(exc)) from None
+        found: str | None
+        if r.kind == "pk":
+            found = self.backend.primary_key(self._conn, t)
             if found is None:
-                raise DatabaseError(f"column {ref} not found: cannot resolve its type")
+                raise DatabaseError(f"table {t} has no single-column primary key to page on")
             return found
-        key = self.backend.primary_key(self._conn, ref)
-        if key is None:
-            raise DatabaseError(f"table {ref} has no single-column primary key to page on")
-        return key
+        assert r.column is not None
+        if r.kind == "coldef":
+            found = self.backend.column_definition(self._conn, t, r.column)
+        else:
+            found = self.backend.column_type(self._conn, t, r.column)
+        if found is None:
+            raise DatabaseError(f"column {t}.{r.column} not found: cannot read its {r.kind}")
+        return found
 
 
 def _index(phase: Phase) -> int:
     return PHASE_ORDER.index(phase)
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__

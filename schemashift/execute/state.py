@@ -8,7 +8,10 @@ version, and each upgrade step below runs once (they are idempotent).
 - ``migrations``: one row per migration: its plan, the checksum pinned at expand, the last
   completed phase, status, steps done, timestamps, error, the app version it is for, and
   ``groups_done`` (``{step: statement groups done}``) for steps that do not run in one
-  transaction (MySQL has no transactional DDL: a step resumes after its last group);
+  transaction (MySQL has no transactional DDL, CONCURRENTLY runs outside one: such a step
+  resumes after its last group), ``captured`` (the run-time references of the plan as the
+  catalog answered them when expand started, sqltext/refs.py) and ``contract_started_at``
+  (set before the first contract statement: from then on rollback is refused);
 - ``backfill_progress``: the checkpoint of each backfill step (see execute/backfill.py);
 - ``deployments``: which app versions run where (the deployment registry);
 - ``events``: append-only audit log of every phase run, gate decision and ``--force``.
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 
 _PG_LAYOUT = [
     "CREATE SCHEMA IF NOT EXISTS {s}",
@@ -42,7 +45,10 @@ _PG_LAYOUT = [
         started_at timestamptz NOT NULL DEFAULT now(),
         updated_at timestamptz NOT NULL DEFAULT now(),
         finished_at timestamptz,
-        error text)""",
+        error text,
+        groups_done jsonb NOT NULL DEFAULT '{{}}',
+        captured jsonb NOT NULL DEFAULT '{{}}',
+        contract_started_at timestamptz)""",
     """CREATE TABLE IF NOT EXISTS {s}.backfill_progress (
         migration text NOT NULL,
         step int NOT NULL,
@@ -79,6 +85,11 @@ _PG_UPGRADES = [
         "ALTER TABLE {s}.migrations ADD COLUMN IF NOT EXISTS groups_done jsonb NOT NULL "
         "DEFAULT '{{}}'",
     ),
+    (
+        3,
+        "ALTER TABLE {s}.migrations ADD COLUMN IF NOT EXISTS captured jsonb NOT NULL "
+        "DEFAULT '{{}}', ADD COLUMN IF NOT EXISTS contract_started_at timestamptz",
+    ),
 ]
 
 # The same tables on MySQL 8 / MariaDB 10.5+ ({p}: the prefix). Keys are VARCHAR (TEXT
@@ -104,7 +115,9 @@ _MYSQL_LAYOUT = [
         updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
         finished_at DATETIME(6) NULL,
         error TEXT,
-        groups_done JSON NOT NULL DEFAULT ('{{}}')) """
+        groups_done JSON NOT NULL DEFAULT ('{{}}'),
+        captured JSON NOT NULL DEFAULT ('{{}}'),
+        contract_started_at DATETIME(6) NULL) """
     + _MYSQL_TABLE_OPTIONS,
     """CREATE TABLE IF NOT EXISTS `{p}backfill_progress` (
         migration VARCHAR(255) NOT NULL,
@@ -142,7 +155,7 @@ _MYSQL_LAYOUT = [
 
 _COLUMNS = (
     "migration, plan, checksum, phase, status, steps_done, for_app, for_version, "
-    "started_at, updated_at, finished_at, error, groups_done"
+    "started_at, updated_at, finished_at, error, groups_done, captured, contract_started_at"
 )
 
 
@@ -163,6 +176,13 @@ class MigrationRow:
     # Steps started but not done, on a database without transactional DDL: how many of
     # their statement groups are committed (0: started, maybe partly applied).
     groups_done: dict[int, int] = field(default_factory=dict)
+    # The plan's run-time references as captured when expand started (refs.Ref.key → value).
+    captured: dict[str, str] = field(default_factory=dict)
+    contract_started_at: datetime | None = None
+
+    @property
+    def contract_started(self) -> bool:
+        return self.contract_started_at is not None or self.phase == "contract"
 
 
 @dataclass(frozen=True)
@@ -212,6 +232,7 @@ class State:
     _START_SQL = ""
     _STEP_DONE_SQL = ""
     _GROUPS_SQL = ""
+    _CAPTURE_SQL = ""
 
     def ensure(self) -> None:
         """Create or upgrade the tables (idempotent; safe under concurrent first use)."""
@@ -230,8 +251,23 @@ class State:
         return [self._row(r) for r in rows]
 
     def start(self, migration: str, plan: dict[str, Any], checksum: str,
-              for_app: str | None, for_version: str | None) -> None:  # fmt: skip
-        self._run(self._START_SQL, (migration, json.dumps(plan), checksum, for_app, for_version))
+              for_app: str | None, for_version: str | None,
+              captured: dict[str, str] | None = None) -> None:  # fmt: skip
+        self._run(self._START_SQL, (migration, json.dumps(plan), checksum, for_app, for_version,
+                                    json.dumps(captured or {})))  # fmt: skip
+
+    def capture(self, migration: str, values: dict[str, str]) -> None:
+        """Add run-time reference values resolved after expand started (objects the
+        migration itself creates)."""
+        self._run(self._CAPTURE_SQL, (json.dumps(values), migration))
+
+    def contract_started(self, migration: str) -> None:
+        """Contract is about to run its first statement: rollback is refused from now on."""
+        self._run(
+            "UPDATE {s}.migrations SET contract_started_at = COALESCE(contract_started_at, "
+            "{now}), updated_at = {now} WHERE migration = %s",
+            (migration,),
+        )
 
     def step_done(self, migration: str, step: int) -> None:
         self._run(self._STEP_DONE_SQL, (step, migration, str(step)))
@@ -355,10 +391,13 @@ class State:
         plan = row[1] if isinstance(row[1], dict) else json.loads(row[1])
         steps = row[5] if isinstance(row[5], list) else json.loads(row[5] or "[]")
         groups = row[12] if isinstance(row[12], dict) else json.loads(row[12] or "{}")
+        captured = row[13] if isinstance(row[13], dict) else json.loads(row[13] or "{}")
         return MigrationRow(row[0], plan, row[2], row[3], row[4], tuple(int(s) for s in steps),
                             row[6], row[7], self._time(row[8]), self._time(row[9]),
                             self._time(row[10]), row[11],
-                            {int(k): int(v) for k, v in groups.items()})  # fmt: skip
+                            {int(k): int(v) for k, v in groups.items()},
+                            {str(k): str(v) for k, v in captured.items()},
+                            self._time(row[14]))  # fmt: skip
 
 
 class PostgresState(State):
@@ -385,12 +424,15 @@ class PostgresState(State):
 
     _START_SQL = (
         "INSERT INTO {s}.migrations (migration, plan, checksum, status, for_app, "
-        "for_version) VALUES (%s, %s, %s, 'running', %s, %s) "
+        "for_version, captured) VALUES (%s, %s, %s, 'running', %s, %s, %s) "
         "ON CONFLICT (migration) DO UPDATE SET plan = EXCLUDED.plan, "
         "checksum = EXCLUDED.checksum, status = 'running', phase = NULL, "
         "steps_done = '[]', groups_done = '{{}}', for_app = EXCLUDED.for_app, "
         "for_version = EXCLUDED.for_version, error = NULL, finished_at = NULL, "
-        "updated_at = now()"
+        "captured = EXCLUDED.captured, contract_started_at = NULL, updated_at = now()"
+    )
+    _CAPTURE_SQL = (
+        "UPDATE {s}.migrations SET captured = captured || %s::jsonb WHERE migration = %s"
     )
     _STEP_DONE_SQL = (
         "UPDATE {s}.migrations SET steps_done = steps_done || to_jsonb(%s::int), "
@@ -423,6 +465,12 @@ class PostgresState(State):
 
 
 _TABLE_REF = re.compile(r"\{s\}\.(\w+)")
+# Columns later layouts added to <prefix>migrations: (name, definition).
+_MYSQL_UPGRADES = [
+    ("groups_done", "JSON NOT NULL DEFAULT ('{}')"),
+    ("captured", "JSON NOT NULL DEFAULT ('{}')"),
+    ("contract_started_at", "DATETIME(6) NULL"),
+]
 
 
 class MySQLState(State):
@@ -459,25 +507,31 @@ class MySQLState(State):
 
     _START_SQL = (
         "INSERT INTO {s}.migrations (migration, plan, checksum, status, for_app, "
-        "for_version, steps_done, groups_done, started_at, updated_at) "
-        "VALUES (%s, %s, %s, 'running', %s, %s, '[]', '{{}}', {now}, {now})"
+        "for_version, captured, steps_done, groups_done, started_at, updated_at) "
+        "VALUES (%s, %s, %s, 'running', %s, %s, %s, '[]', '{{}}', {now}, {now})"
     )
     _RESTART_SQL = (
         "UPDATE {s}.migrations SET plan = %s, checksum = %s, status = 'running', "
         "phase = NULL, steps_done = '[]', groups_done = '{{}}', for_app = %s, "
-        "for_version = %s, error = NULL, finished_at = NULL, updated_at = {now} "
+        "for_version = %s, captured = %s, contract_started_at = NULL, error = NULL, "
+        "finished_at = NULL, updated_at = {now} WHERE migration = %s"
+    )
+    _CAPTURE_SQL = (
+        "UPDATE {s}.migrations SET captured = JSON_MERGE_PATCH(captured, %s) "
         "WHERE migration = %s"
     )
 
     def start(self, migration: str, plan: dict[str, Any], checksum: str,
-              for_app: str | None, for_version: str | None) -> None:  # fmt: skip
+              for_app: str | None, for_version: str | None,
+              captured: dict[str, str] | None = None) -> None:  # fmt: skip
         # No portable upsert (MySQL 8.0.20+ deprecates VALUES(), MariaDB lacks row aliases);
         # the caller holds the run lock, so nobody else writes the row meanwhile.
         if self.get(migration) is None:
-            super().start(migration, plan, checksum, for_app, for_version)
+            super().start(migration, plan, checksum, for_app, for_version, captured)
         else:
             self._run(self._RESTART_SQL,
-                      (json.dumps(plan), checksum, for_app, for_version, migration))  # fmt: skip
+                      (json.dumps(plan), checksum, for_app, for_version,
+                       json.dumps(captured or {}), migration))  # fmt: skip
 
     _STEP_DONE_SQL = (
         "UPDATE {s}.migrations SET steps_done = JSON_ARRAY_APPEND(steps_done, '$', %s), "
@@ -498,8 +552,17 @@ class MySQLState(State):
         if any(self.prefix + n not in existing for n in names):
             for statement in _MYSQL_LAYOUT:
                 self._run(statement.replace("{p}", self.prefix).replace("{{}}", "{}"))
-        self._run("INSERT IGNORE INTO {s}.meta (`key`, value) VALUES ('layout_version', %s)",
-                  (str(LAYOUT_VERSION),))  # fmt: skip
+        # Upgrades: columns added by later layouts (each ALTER commits on its own; a rerun
+        # after a kill finds the column and skips it).
+        have = {r[0] for r in self._rows(
+            "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+            "AND TABLE_NAME = %s", (self.prefix + "migrations",))}  # fmt: skip
+        for column, definition in _MYSQL_UPGRADES:
+            if column not in have:
+                self._run(f"ALTER TABLE {{s}}.migrations ADD COLUMN {column} {definition}")
+        self._run("INSERT INTO {s}.meta (`key`, value) VALUES ('layout_version', %s) "
+                  "ON DUPLICATE KEY UPDATE value = GREATEST(value + 0, %s)",
+                  (str(LAYOUT_VERSION), LAYOUT_VERSION))  # fmt: skip
 
     def ensure_backfill_progress(self) -> None:
         """Only ``<prefix>backfill_progress`` (the backfill's own first use)."""
@@ -524,7 +587,9 @@ _SQLITE_LAYOUT = [
         updated_at TEXT NOT NULL,
         finished_at TEXT,
         error TEXT,
-        groups_done TEXT NOT NULL DEFAULT '{}')""",
+        groups_done TEXT NOT NULL DEFAULT '{}',
+        captured TEXT NOT NULL DEFAULT '{}',
+        contract_started_at TEXT)""",
     """CREATE TABLE IF NOT EXISTS {p}backfill_progress (
         migration TEXT NOT NULL,
         step INTEGER NOT NULL,
@@ -554,6 +619,13 @@ _SQLITE_LAYOUT = [
         forced INTEGER NOT NULL DEFAULT 0,
         reason TEXT)""",
     "CREATE INDEX IF NOT EXISTS {p}events_migration ON {p}events (migration, id)",
+]
+
+
+_SQLITE_UPGRADES = [
+    ("groups_done", "TEXT NOT NULL DEFAULT '{}'"),
+    ("captured", "TEXT NOT NULL DEFAULT '{}'"),
+    ("contract_started_at", "TEXT"),
 ]
 
 
@@ -592,13 +664,16 @@ class SQLiteState(State):
 
     _START_SQL = (
         "INSERT INTO {s}.migrations (migration, plan, checksum, status, for_app, "
-        "for_version, steps_done, groups_done, started_at, updated_at) "
-        "VALUES (%s, %s, %s, 'running', %s, %s, '[]', '{{}}', {now}, {now}) "
+        "for_version, captured, steps_done, groups_done, started_at, updated_at) "
+        "VALUES (%s, %s, %s, 'running', %s, %s, %s, '[]', '{{}}', {now}, {now}) "
         "ON CONFLICT (migration) DO UPDATE SET plan = excluded.plan, "
         "checksum = excluded.checksum, status = 'running', phase = NULL, "
         "steps_done = '[]', groups_done = '{{}}', for_app = excluded.for_app, "
-        "for_version = excluded.for_version, error = NULL, finished_at = NULL, "
-        "updated_at = {now}"
+        "for_version = excluded.for_version, captured = excluded.captured, "
+        "contract_started_at = NULL, error = NULL, finished_at = NULL, updated_at = {now}"
+    )
+    _CAPTURE_SQL = (
+        "UPDATE {s}.migrations SET captured = json_patch(captured, %s) WHERE migration = %s"
     )
     _STEP_DONE_SQL = (
         "UPDATE {s}.migrations SET steps_done = json_insert(steps_done, '$[#]', %s), "
@@ -621,6 +696,12 @@ class SQLiteState(State):
         try:
             for statement in sqlite_layout(self.prefix):
                 self.conn.execute(statement)
+            have = {r[1] for r in self.conn.execute(
+                f"PRAGMA table_info({self.table('migrations')})").fetchall()}  # fmt: skip
+            for column, definition in _SQLITE_UPGRADES:
+                if column not in have:
+                    self.conn.execute(f"ALTER TABLE {self.table('migrations')} "
+                                      f"ADD COLUMN {column} {definition}")  # fmt: skip
             self.conn.execute(
                 self._q("INSERT INTO {s}.meta (key, value) VALUES ('layout_version', %s) "
                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value"),

@@ -40,89 +40,23 @@ transforming change needs a trigger that applies the same transformation.
 from __future__ import annotations
 
 import hashlib
-import re
+
+from schemashift.sqltext import names
 
 PG_MAX_IDENTIFIER = 63
 # Set (transaction-local) by the backfill's batches: the update trigger stays out of them.
 BACKFILL_SETTING = "schemashift.backfill"
 
-_UNQUOTED = re.compile(r"[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_$\x80-\U0010ffff]*")
-_PLAIN = re.compile(r"[a-z_][a-z0-9_$]*")
-
-# Key words that cannot be used as a bare column or table name in every position
-# (PostgreSQL's "reserved" and "reserved (can be function or type)" key words, plus the
-# column-name key words that are also type or function names).
-_RESERVED = frozenset(
-    """
-all analyse analyze and any array as asc asymmetric authorization between bigint binary bit
-boolean both case cast char character check coalesce collate collation column concurrently
-constraint create cross current_catalog current_date current_role current_schema
-current_time current_timestamp current_user dec decimal default deferrable desc distinct do
-else end except exists extract false fetch float for foreign freeze from full grant greatest
-group grouping having ilike in initially inner inout int integer intersect interval into is
-isnull join lateral leading least left like limit localtime localtimestamp national natural
-nchar none normalize not notnull null nullif numeric offset on only or order out outer
-overlaps overlay placing position precision primary real references returning right row
-select session_user setof similar smallint some substring symmetric system_user table
-tablesample then time timestamp to trailing treat trim true union unique user using values
-varchar variadic verbose when where window with xmlattributes xmlconcat xmlelement xmlexists
-xmlforest xmlnamespaces xmlparse xmlpi xmlroot xmlserialize xmltable
-""".split()  # noqa: SIM905
-)
-
-
 def split_name(name: str) -> tuple[str, ...]:
     """A possibly qualified SQL name as the catalog spells it: ``Public.Users`` →
-    ``("public", "users")``, ``"My Schema"."T"`` → ``("My Schema", "T")``.
-
-    Unquoted parts fold to lower case and quoted parts are taken verbatim, as PostgreSQL
-    does. Raises ValueError on anything that is not a name (so it cannot smuggle SQL in).
-    """
-    parts: list[str] = []
-    i, n = 0, len(name)
-    while True:
-        while i < n and name[i].isspace():
-            i += 1
-        if i < n and name[i] == '"':
-            j, buf = i + 1, []
-            while True:
-                k = name.find('"', j)
-                if k < 0:
-                    raise ValueError(f"unterminated quoted identifier in {name!r}")
-                buf.append(name[j:k])
-                if name.startswith('"', k + 1):  # "" is an escaped quote
-                    buf.append('"')
-                    j = k + 2
-                    continue
-                i = k + 1
-                break
-            part = "".join(buf)
-            if not part:
-                raise ValueError(f"empty quoted identifier in {name!r}")
-            parts.append(part)
-        else:
-            m = _UNQUOTED.match(name, i)
-            if m is None:
-                raise ValueError(f"not a SQL name: {name!r}")
-            parts.append(m.group().lower())
-            i = m.end()
-        while i < n and name[i].isspace():
-            i += 1
-        if i == n:
-            break
-        if name[i] != ".":
-            raise ValueError(f"not a SQL name: {name!r}")
-        i += 1
-    if len(parts) > 3:
-        raise ValueError(f"too many dots in SQL name {name!r}")
-    return tuple(parts)
+    ``("public", "users")``, ``"My Schema"."T"`` → ``("My Schema", "T")``. Raises
+    ValueError on anything that is not a name (so it cannot smuggle SQL in)."""
+    return names.split_name(name, "postgres")
 
 
 def quote_ident(name: str) -> str:
     """``name`` as a SQL identifier: bare when that reads the same, else double-quoted."""
-    if _PLAIN.fullmatch(name) and name not in _RESERVED:
-        return name
-    return '"' + name.replace('"', '""') + '"'
+    return names.quote_ident(name, "postgres")
 
 
 def quote_name(parts: tuple[str, ...]) -> str:

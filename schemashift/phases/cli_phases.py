@@ -27,6 +27,12 @@ lock_timeout_option = click.option(
     help="lock_timeout for every DDL statement, in ms (default: [tool.schemashift] "
     "lock-timeout, else 1000).",
 )  # fmt: skip
+force_option = click.option(
+    "--force", is_flag=True,
+    help="Run even if a gate refuses, or a step has no safe strategy (recorded in the "
+    "audit log, with --reason).",
+)  # fmt: skip
+reason_option = click.option("--reason", help="Why --force was needed (recorded with it).")
 database_url_option = click.option(
     "--database-url", "database_url", metavar="URL",
     help="SQLAlchemy URL (default: SCHEMASHIFT_DATABASE_URL, else the Alembic config's "
@@ -35,9 +41,9 @@ database_url_option = click.option(
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    from schemashift.execute.database import mask_password
+    from schemashift.execute.database import mask_error
 
-    click.echo(f"schemashift: error: {mask_password(message)}", err=True)
+    click.echo(f"schemashift: error: {mask_error(message)}", err=True)
     sys.exit(code)
 
 
@@ -120,17 +126,19 @@ def _config(database_url: str | None = None) -> Any:
 def _guarded(action: Callable[[], Any]) -> Any:
     """Map the engine's errors to one line and the contract's exit codes."""
     from schemashift.execute.database import DatabaseError
-    from schemashift.execute.runner import GateRefused
+    from schemashift.execute.runner import GateRefused, OptionError, error_text
 
     try:
         return action()
     except GateRefused as exc:
         _fail(str(exc), EXIT_GATE)
+    except OptionError as exc:
+        _fail(str(exc), EXIT_USAGE)
     except DatabaseError as exc:
         _fail(str(exc), EXIT_DATABASE)
     except Exception as exc:
         if type(exc).__module__.startswith(("psycopg", "pymysql")):
-            _fail(f"database error: {str(exc).strip().splitlines()[0]}", EXIT_DATABASE)
+            _fail(f"database error: {error_text(exc)}", EXIT_DATABASE)
         raise
 
 
@@ -153,17 +161,34 @@ def _report(plan: Any, result: Any) -> None:
     click.echo(f"{plan.migration}: {result.phase.value} ok ({note})")
 
 
+def _check_force(force: bool, reason: str | None) -> None:
+    if force and not reason:
+        _fail("--force needs --reason TEXT: it is recorded in the audit log", EXIT_USAGE)
+
+
+def _warn(plan: Any) -> None:
+    from schemashift.phases.planner import plan_warnings
+
+    for warning in plan_warnings(plan):
+        click.echo(f"schemashift: warning: {warning}", err=True)
+
+
 def _phase_command(name: str, help_text: str) -> click.Command:
     @click.command(name, help=help_text)
     @click.argument("target")
     @database_url_option
     @lock_timeout_option
-    def command(target: str, database_url: str | None, lock_timeout_ms: int | None) -> None:
+    @force_option
+    @reason_option
+    def command(target: str, database_url: str | None, lock_timeout_ms: int | None,
+                force: bool, reason: str | None) -> None:  # fmt: skip
         from schemashift.model import Phase
 
+        _check_force(force, reason)
         config = _config(database_url)
         plan = _load_plan(target, config)
-        runner = _runner(database_url, config, lock_timeout_ms=lock_timeout_ms)
+        runner = _runner(database_url, config, lock_timeout_ms=lock_timeout_ms, force=force,
+                         reason=reason)  # fmt: skip
         _report(plan, _guarded(lambda: runner.run(plan, Phase(name))))
 
     return command
@@ -177,12 +202,15 @@ def _phase_command(name: str, help_text: str) -> click.Command:
                    "refused while older instances of APP are live; default: "
                    "[tool.schemashift] for-app).")  # fmt: skip
 @lock_timeout_option
+@force_option
+@reason_option
 def expand_command(target: str, database_url: str | None, lock_timeout_ms: int | None,
-                   for_app: str | None) -> None:  # fmt: skip
+                   for_app: str | None, force: bool, reason: str | None) -> None:  # fmt: skip
     """Run the expand phase of TARGET: additive, backward-compatible changes."""
     from schemashift.deploy import VersionError, parse_app_version
     from schemashift.model import Phase
 
+    _check_force(force, reason)
     config = _config(database_url)
     app = version = None
     spec = for_app or config.for_app
@@ -192,8 +220,9 @@ def expand_command(target: str, database_url: str | None, lock_timeout_ms: int |
         except VersionError as exc:
             _fail(f"--for-app: {exc}", EXIT_USAGE)
     plan = _load_plan(target, config)
+    _warn(plan)
     runner = _runner(database_url, config, lock_timeout_ms=lock_timeout_ms, for_app=app,
-                     for_version=version)  # fmt: skip
+                     for_version=version, force=force, reason=reason)  # fmt: skip
     _report(plan, _guarded(lambda: runner.run(plan, Phase.EXPAND)))
 
 
@@ -211,42 +240,42 @@ verify_command = _phase_command(
 @click.option("--statement-timeout", "statement_timeout_ms", type=click.IntRange(1),
               default=30_000, show_default=True, help="Per batch, in ms.")  # fmt: skip
 @lock_timeout_option
+@force_option
+@reason_option
 def backfill_command(target: str, database_url: str | None, lock_timeout_ms: int | None,
-                     batch_size: int,
-                     rows_per_second: float | None, statement_timeout_ms: int) -> None:  # fmt: skip
+                     batch_size: int, rows_per_second: float | None, statement_timeout_ms: int,
+                     force: bool, reason: str | None) -> None:  # fmt: skip
     """Run the backfill phase of TARGET: batched, resumable after a kill."""
     from schemashift.model import Phase
 
+    _check_force(force, reason)
     config = _config(database_url)
     plan = _load_plan(target, config)
     runner = _runner(database_url, config, lock_timeout_ms=lock_timeout_ms, batch_size=batch_size,
-                     rows_per_second=rows_per_second,
-                     statement_timeout_ms=statement_timeout_ms)  # fmt: skip
+                     rows_per_second=rows_per_second, statement_timeout_ms=statement_timeout_ms,
+                     force=force, reason=reason)  # fmt: skip
     _report(plan, _guarded(lambda: runner.run(plan, Phase.BACKFILL)))
 
 
 @click.command("contract")
 @click.argument("target")
 @database_url_option
-@click.option(
-    "--force", is_flag=True, help="Run even if a gate refuses (recorded in the audit log)."
-)
-@click.option("--reason", help="Why --force was needed (recorded with it).")
+@force_option
+@reason_option
 @lock_timeout_option
 def contract_command(target: str, database_url: str | None, lock_timeout_ms: int | None,
-                     force: bool,
-                     reason: str | None) -> None:  # fmt: skip
+                     force: bool, reason: str | None) -> None:  # fmt: skip
     """Run the contract phase of TARGET: remove what only old app versions used."""
     from schemashift.model import Phase
 
-    if force and not reason:
-        _fail("--force needs --reason TEXT: it is recorded in the audit log", EXIT_USAGE)
+    _check_force(force, reason)
     config = _config(database_url)
     plan = _load_plan(target, config)
     runner = _runner(
         database_url, config, lock_timeout_ms=lock_timeout_ms, force=force, reason=reason
     )
     _report(plan, _guarded(lambda: runner.run(plan, Phase.CONTRACT)))
+    _warn(plan)
 
 
 @click.command("rollback")
@@ -277,11 +306,11 @@ def status_command(database_url: str | None, fmt: str) -> None:
         from schemashift.deploy import live
 
         out = []
-        with runner:
-            live_rows.extend(live(runner.state, ttl_seconds=config.heartbeat_ttl))
-            for row in runner.state.all():
-                progress = runner.state.backfill_progress(row.migration)
-                last = runner.state.last_event(row.migration)
+        with runner.session() as state:  # no run lock: status never waits for a phase
+            live_rows.extend(live(state, ttl_seconds=config.heartbeat_ttl))
+            for row in state.all():
+                progress = state.backfill_progress(row.migration)
+                last = state.last_event(row.migration)
                 out.append(
                     {
                         "migration": row.migration,

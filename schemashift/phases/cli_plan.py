@@ -25,7 +25,13 @@ def plan_command(target: str, fmt: str) -> None:
     from schemashift.analysis.engine import InputError, read_sources
     from schemashift.cli import fail  # here: cli.py may import this module
     from schemashift.config import ConfigError, load_config
-    from schemashift.phases.planner import PlanError, plan_sql, render_plan
+    from schemashift.phases.planner import (
+        PlanError,
+        plan_sql,
+        plan_warnings,
+        render_json,
+        render_plan,
+    )
 
     path = Path(target)
     try:
@@ -40,6 +46,7 @@ def plan_command(target: str, fmt: str) -> None:
     except (ConfigError, InputError, PlanError) as exc:
         fail(str(exc))
     if fmt == "json":
-        click.echo(json.dumps(plan.to_json(), indent=2))
+        click.echo(json.dumps({**render_json(plan.to_json()), "warnings": plan_warnings(plan)},
+                              indent=2))  # fmt: skip
     else:
         click.echo(render_plan(plan), nl=False)

@@ -1,12 +1,10 @@
-"""A plan: the ordered steps a change becomes, each tagged with its phase (DESIGN §3).
+"""A plan: the ordered steps a change becomes, each tagged with its phase (docs/design.md).
 
 Pure values, like ``schemashift.model``: the planner builds them, the executor runs them,
-the renderers print them. SQL in a step may hold placeholders the executor resolves
-against the live catalog at run time, because a migration file does not say everything a
-safe recipe needs:
-
-- ``{type:table.column}``: the column's current type (a renamed column's copy needs it);
-- ``{pk:table}``: the table's primary-key column (backfills page on it).
+the renderers print them. SQL in a step may hold run-time references
+(``schemashift.sqltext.refs``: a column's type, a table's primary key, a MySQL column's
+definition) that the runner captures from the catalog when expand starts, because a
+migration file does not say everything a safe recipe needs.
 """
 
 from __future__ import annotations
@@ -19,16 +17,18 @@ from typing import Any
 from schemashift.model import Phase
 
 PHASE_ORDER = (Phase.EXPAND, Phase.BACKFILL, Phase.VERIFY, Phase.CONTRACT)
+# Backfill.key: page on the table's primary key (or a unique NOT NULL column).
+PRIMARY_KEY = "{pk:table}"
 
 
 @dataclass(frozen=True)
 class Backfill:
     """Copy or compute values for existing rows, in keyset-paginated batches."""
 
-    table: str
+    table: str  # canonical name (sqltext/names.py) or the table as SQL
     assignments: str  # the SET clause: "full_name = name"
     pending: str  # rows that still need it: "full_name IS DISTINCT FROM name"
-    key: str = "{pk:table}"  # the column the batches page on
+    key: str = "{pk:table}"  # the column the batches page on, as SQL, or PRIMARY_KEY
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,12 @@ class Step:
     verify: Verify | None = None
     # Why the step exists, for `plan` output and generated revisions.
     why: str = ""
+    # Rollback is refused while this query returns a row (e.g. the old column of a rename
+    # is gone: dropping the new one would lose the only copy of the values).
+    rollback_check: Verify | None = None
+    # Why running this step would hurt live traffic (a table rewrite, a long lock) when no
+    # strategy could make it safe: the runner refuses it unless --force --reason.
+    hazard: str = ""
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -81,6 +87,19 @@ class Plan:
     def phases_present(self) -> tuple[Phase, ...]:
         return tuple(p for p in PHASE_ORDER if any(s.phase is p for s in self.steps))
 
+    def texts(self) -> list[str]:
+        """Every SQL text of the plan (for its run-time references)."""
+        out: list[str] = []
+        for s in self.steps:
+            out.extend(s.sql)
+            out.extend(s.rollback)
+            for v in (s.verify, s.rollback_check):
+                if v is not None:
+                    out.append(v.sql)
+            if s.backfill is not None:
+                out.extend((s.backfill.assignments, s.backfill.pending, s.backfill.key))
+        return out
+
     def to_json(self) -> dict[str, Any]:
         return {
             "migration": self.migration,
@@ -100,8 +119,9 @@ class Plan:
                 raw[key] = tuple(raw.get(key, ()))
             if raw.get("backfill"):
                 raw["backfill"] = Backfill(**raw["backfill"])
-            if raw.get("verify"):
-                raw["verify"] = Verify(**raw["verify"])
+            for key in ("verify", "rollback_check"):
+                if raw.get(key):
+                    raw[key] = Verify(**raw[key])
             steps.append(Step(**raw))
         return Plan(data["migration"], data["dialect"], tuple(steps),
                     strategies=tuple(data.get("strategies", ())))  # fmt: skip

@@ -7,25 +7,33 @@ without a strategy passes through as one step in the phase its pricing says (exp
 backfill for data changes); a breaking one without a strategy runs at contract, once no old
 app version is live. Tables created earlier in the same migration are new: no app version
 uses them yet, so their changes always pass through.
+
+A passed-through statement that lint calls an error for its locks or rewrites (a stored
+generated column, SET TABLESPACE, CLUSTER, VACUUM FULL, an exclusion constraint …) on an
+existing table has no safe recipe: its step carries the hazard, and the runner refuses it
+unless ``--force --reason``. Statements PostgreSQL refuses inside a transaction block
+(VACUUM, … CONCURRENTLY) are planned as steps that run outside one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from schemashift.analysis.engine import Linter, parse_all
 from schemashift.config import Config
-from schemashift.model import COMPATIBLE, Change, LockClass, Phase, Statement
-from schemashift.phases.model import PHASE_ORDER, Plan, Step
+from schemashift.model import COMPATIBLE, Change, Finding, LockClass, Phase, Severity, Statement
+from schemashift.phases.model import PHASE_ORDER, PRIMARY_KEY, Plan, Step
 from schemashift.sql.actions import Action
 from schemashift.sql.split import split_sql
+from schemashift.sqltext import refs
+from schemashift.sqltext.names import BadName, TableName
 from schemashift.strategies import StrategyError, find_strategy, strategy_name
 from schemashift.strategies.common import (
-    in_schema_of,
     mysql_drop_column_if_exists,
     mysql_drop_index_if_exists,
+    name_of,
     quote,
-    quote_table,
     statement_text,
 )
 
@@ -33,6 +41,11 @@ from schemashift.strategies.common import (
 # and opens one transaction per step); copying them into steps would fight it.
 SKIPPED_KINDS = frozenset({"transaction", "set_option"})
 _PHASE_RANK = {phase: i for i, phase in enumerate(PHASE_ORDER)}
+# Rule groups whose errors mean a long lock, a scan or a rewrite on live traffic (2xx locks
+# and rewrites, 3xx constraints, 4xx indexes, 7xx MySQL online DDL, 8xx SQLite rebuilds).
+HAZARD_RULE_GROUPS = ("SS2", "SS3", "SS4", "SS7", "SS8")
+# Details of actions PostgreSQL refuses inside a transaction block.
+_OUTSIDE_TRANSACTION = frozenset({"vacuum", "vacuum_full"})
 
 
 class PlanError(ValueError):
@@ -54,7 +67,8 @@ def plan_sql(sql: str, migration: str, config: Config, *, file: str | None = Non
         stmt = item.statement
         new_tables = {a.table for a in actions if a.table and state.is_new(a.table)}
         report = linter.lint_range([item], [actions], state, frozenset())[0]
-        planned, label = _plan_statement(stmt, actions, report.changes, new_tables, dialect)
+        planned, label = _plan_statement(stmt, actions, report.changes, new_tables, dialect,
+                                         report.findings)  # fmt: skip
         steps.extend(planned)
         if label:
             used.append(f"{stmt.file}:{stmt.line} {label}")
@@ -68,6 +82,7 @@ def _plan_statement(
     changes: Sequence[Change],
     new_tables: set[str],
     dialect: str,
+    findings: Sequence[Finding] = (),
 ) -> tuple[list[Step], str | None]:
     where = f"{stmt.file}:{stmt.line}"
     for action, change in zip(actions, changes, strict=True):
@@ -96,7 +111,7 @@ def _plan_statement(
             return strategy.steps(action, dialect, stmt.sql), strategy_name(strategy)
         except StrategyError as exc:
             raise PlanError(f"{where}: {strategy_name(strategy)}: {exc}") from None
-    return [_pass_through(stmt, pairs, new_tables, dialect)], "as written"
+    return [_pass_through(stmt, pairs, new_tables, dialect, findings)], "as written"
 
 
 def _phase_of(change: Change) -> Phase:
@@ -108,6 +123,7 @@ def _pass_through(
     pairs: Sequence[tuple[Action, Change]],
     new_tables: set[str],
     dialect: str,
+    findings: Sequence[Finding] = (),
 ) -> Step:
     phases = {_phase_of(c) for _, c in pairs}
     if len(phases) > 1:
@@ -117,7 +133,11 @@ def _pass_through(
             f"its changes belong to different phases ({kinds})"
         )
     phase = phases.pop()
-    concurrent = dialect == "postgres" and any(a.concurrently for a, _ in pairs)
+    concurrent = dialect == "postgres" and any(
+        a.concurrently or a.detail in _OUTSIDE_TRANSACTION
+        or (a.kind == "alter_enum" and a.detail == "add_value")
+        for a, _ in pairs
+    )  # fmt: skip
     rollback: tuple[str, ...] = ()
     why = _why(pairs, phase, new_tables)
     if phase is Phase.EXPAND:
@@ -133,7 +153,24 @@ def _pass_through(
         concurrent=concurrent,
         rollback=rollback,
         why=why,
+        hazard=_hazard(pairs, new_tables, findings),
     )
+
+
+def _hazard(pairs: Sequence[tuple[Action, Change]], new_tables: set[str],
+            findings: Sequence[Finding]) -> str:  # fmt: skip
+    """Why a passed-through statement would hurt live traffic, or "" when it would not."""
+    tables = [a.table for a, _ in pairs if a.table]
+    if tables and all(t in new_tables for t in tables):
+        return ""
+    errors = [f for f in findings
+              if f.severity is Severity.ERROR and f.rule.startswith(HAZARD_RULE_GROUPS)]  # fmt: skip
+    if errors:
+        return "; ".join(f"{f.rule}: {f.message}" for f in errors)
+    rewrites = [c.table for _, c in pairs if c.rewrites_table and c.table]
+    if rewrites:
+        return f"rewrites {', '.join(rewrites)} under {pairs[0][1].lock} with no strategy to avoid it"
+    return ""
 
 
 def _why(pairs: Sequence[tuple[Action, Change]], phase: Phase, new_tables: set[str]) -> str:
@@ -160,31 +197,34 @@ def _why(pairs: Sequence[tuple[Action, Change]], phase: Phase, new_tables: set[s
 
 def _inverse(action: Action, dialect: str) -> tuple[str, ...] | None:
     """SQL undoing a passed-through expand action, when it is obvious; None otherwise."""
-    table = action.table
     kind = action.kind
-    if kind in ("create_table", "create_view") and table:
-        what = "TABLE" if kind == "create_table" else "VIEW"
-        return (f"DROP {what} IF EXISTS {quote_table(table, dialect)}",)
-    if kind == "add_column" and table and action.column_def is not None:
-        column = action.column_def.name
-        if dialect == "mysql":
-            return mysql_drop_column_if_exists(table, column)
-        return (
-            f"ALTER TABLE {quote_table(table, dialect)} DROP COLUMN IF EXISTS "
-            f"{quote(column, dialect)}",
-        )
-    if kind == "create_index" and table and action.name:
-        if dialect == "mysql":
-            return mysql_drop_index_if_exists(table, action.name)
-        concurrently = " CONCURRENTLY" if action.concurrently else ""
-        return (f"DROP INDEX{concurrently} IF EXISTS {in_schema_of(table, action.name, dialect)}",)
-    if kind == "add_constraint" and table and action.name and dialect == "postgres":
-        return (
-            f"ALTER TABLE {quote_table(table, dialect)} DROP CONSTRAINT IF EXISTS "
-            f"{quote(action.name, dialect)}",
-        )
     if kind in ("comment", "grant", "select", "validate_constraint"):
         return ()
+    if not action.table:
+        return None
+    try:
+        t = TableName.parse(action.table, dialect)
+    except BadName:
+        return None
+    if kind in ("create_table", "create_view"):
+        what = "TABLE" if kind == "create_table" else "VIEW"
+        return (f"DROP {what} IF EXISTS {t.sql(dialect)}",)
+    if kind == "add_column" and action.column_def is not None:
+        column = action.column_def.name
+        if dialect == "mysql":
+            return mysql_drop_column_if_exists(t, column)
+        return (f"ALTER TABLE {t.sql(dialect)} DROP COLUMN IF EXISTS {quote(column, dialect)}",)
+    try:
+        name = name_of(action.name, dialect)
+    except StrategyError:
+        return None
+    if kind == "create_index" and name:
+        if dialect == "mysql":
+            return mysql_drop_index_if_exists(t, name)
+        concurrently = " CONCURRENTLY" if action.concurrently else ""
+        return (f"DROP INDEX{concurrently} IF EXISTS {t.sibling(name, dialect)}",)
+    if kind == "add_constraint" and name and dialect == "postgres":
+        return (f"ALTER TABLE {t.sql(dialect)} DROP CONSTRAINT IF EXISTS {quote(name, dialect)}",)
     return None
 
 
@@ -195,10 +235,43 @@ def _describe(sql: str) -> str:
 
 # --------------------------------------------------------------------------- rendering
 
+# Strategies after whose contract a column's type has changed under live connections.
+_TYPE_CHANGING = ("change_column_type", "bigint_primary_key")
+
+
+def plan_warnings(plan: Plan) -> list[str]:
+    """What an operator must know before running the plan (shown by plan and contract)."""
+    from schemashift.strategies.change_column_type import PREPARED_WARNING
+
+    out = []
+    if plan.dialect == "postgres" and any(
+        s.rsplit(" ", 1)[-1] in _TYPE_CHANGING for s in plan.strategies
+    ):
+        out.append(PREPARED_WARNING)
+    hazards = [s for s in plan.steps if s.hazard]
+    if hazards:
+        out.append(
+            f"{len(hazards)} step(s) have no safe strategy and are refused without "
+            "--force --reason (see REFUSED below)"
+        )
+    return out
+
+
+def render_json(value: Any) -> Any:
+    """A plan's JSON with run-time references shown as ``{type of t.c}``."""
+    if isinstance(value, str):
+        return refs.render(value)
+    if isinstance(value, (list, tuple)):
+        return [render_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: render_json(v) for k, v in value.items()}
+    return value
+
 
 def render_plan(plan: Plan) -> str:
     """The plan as text: phases in order, each step with its SQL, rollback and why."""
     out = [f"plan {plan.migration} ({plan.dialect}), checksum {plan.checksum}"]
+    out.extend(f"warning: {w}" for w in plan_warnings(plan))
     if plan.strategies:
         out.append("strategies:")
         out.extend(f"  {s}" for s in plan.strategies)
@@ -213,15 +286,18 @@ def render_plan(plan: Plan) -> str:
             out.append(f"  {index + 1}. {step.description}{flag}")
             if step.why:
                 out.append(f"     why: {step.why}")
+            if step.hazard:
+                out.append(f"     REFUSED without --force --reason: {step.hazard}")
             if step.sql:
                 out.append("     sql:")
                 out.extend(_indented(step.sql))
             if step.backfill is not None:
                 b = step.backfill
-                key = b.key.replace("{pk:table}", f"{{pk:{b.table}}}")
+                key = (refs.render(b.key) if b.key not in ("", PRIMARY_KEY)
+                       else f"the primary key of {b.table}")  # fmt: skip
                 out.append(
-                    f"     backfill: UPDATE {b.table} SET {b.assignments} WHERE {b.pending}"
-                    f" - in batches on {key}"
+                    f"     backfill: UPDATE {b.table} SET {refs.render(b.assignments)} WHERE "
+                    f"{refs.render(b.pending)} - in batches on {key}"
                 )
             if step.verify is not None:
                 out.append(f"     verify: {step.verify.description}")
@@ -229,13 +305,15 @@ def render_plan(plan: Plan) -> str:
             if step.rollback:
                 out.append("     rollback:")
                 out.extend(_indented(step.rollback))
+            if step.rollback_check is not None:
+                out.append(f"     rollback only while: {step.rollback_check.description}")
     return "\n".join(out) + "\n"
 
 
 def _indented(statements: Sequence[str]) -> list[str]:
     lines: list[str] = []
     for sql in statements:
-        body = sql.splitlines() or [""]
+        body = refs.render(sql).splitlines() or [""]
         lines.append(f"       {body[0]}" + (";" if len(body) == 1 else ""))
         lines.extend(f"       {line}" for line in body[1:])
         if len(body) > 1:

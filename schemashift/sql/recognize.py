@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from schemashift.sql.actions import Action, ColumnDef, raw
 from schemashift.sql.tokens import QUOTED, STRING, WORD, Token, tokenize
+from schemashift.sqltext.names import canonical_part
 
 _F = re.IGNORECASE | re.DOTALL | re.VERBOSE
 
@@ -85,7 +86,9 @@ _STRINGS_AND_BODIES = re.compile(r"'(?:[^']|'')*'|\$(\w*)\$.*?\$\1\$", re.DOTALL
 
 
 def _name(text: str) -> str:
-    """Normalise a possibly quoted, possibly qualified name: bare parts lower-cased."""
+    """A possibly quoted, possibly qualified name in canonical form (sqltext/names.py):
+    bare parts lower-cased, a quoted part kept verbatim and quoted again unless it is a
+    plain lower-case name, so ``"a.b"`` and ``a.b`` stay apart."""
     if text.isidentifier():
         return text.lower()
     parts = _IDENT_PART.findall(text)
@@ -93,9 +96,9 @@ def _name(text: str) -> str:
     for p in parts:
         if p[0] in '"`':
             q = p[0]
-            out.append(p[1:-1].replace(q + q, q))
+            out.append(canonical_part(p[1:-1].replace(q + q, q)))
         elif p[0] == "[":
-            out.append(p[1:-1])
+            out.append(canonical_part(p[1:-1]))
         else:
             out.append(p.lower())
     return ".".join(out)
@@ -1204,8 +1207,6 @@ def recognize(sql: str, dialect: str) -> list[Action] | None:
     handler = _DISPATCH.get(m.group(1).upper())
     if handler is None:
         return None
-    if "%%" in text:
-        text = text.replace("%%", "%")  # pyformat escapes left in rendered SQL
     return handler(text, dialect)
 
 

@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from schemashift.sql.actions import Action, ColumnDef, raw
+from schemashift.sqltext.names import canonical_part
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -162,7 +163,7 @@ def _ident(node: object) -> str:
         return node.lower()
     if isinstance(node, exp.Identifier):
         text = str(node.this)
-        return text if node.args.get("quoted") else text.lower()
+        return canonical_part(text) if node.args.get("quoted") else text.lower()
     if isinstance(node, (exp.Column, exp.Ordered, exp.Schema, exp.ColumnDef)):
         return _ident(node.this)
     if isinstance(node, exp.Table):
@@ -402,7 +403,7 @@ def _split_name(text: str) -> str:
         if bare:
             parts.append(bare.lower())
         else:
-            parts.append(quoted_bt or quoted_dq)
+            parts.append(canonical_part(quoted_bt or quoted_dq))
     return ".".join(parts)
 
 

@@ -18,12 +18,12 @@ from schemashift.strategies.add_foreign_key import named
 from schemashift.strategies.common import (
     StrategyError,
     balanced,
-    bare,
+    name_of,
     pk_of,
     quote,
-    quote_table,
     short_name,
     statement_text,
+    table_of,
 )
 
 KIND = "add_constraint"
@@ -50,32 +50,32 @@ def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
     expr = check_expression(sql)
     if expr is None:
         raise StrategyError("cannot find the CHECK (…) expression in the statement")
-    table = action.table or ""
+    t = table_of(action.table, dialect)
     digest = hashlib.sha1(expr.encode()).hexdigest()[:8]
-    name = action.name or short_name(f"{bare(table)}_{digest}_check")
-    t = quote_table(table, "postgres")
+    name = name_of(action.name, dialect, "constraint name") or short_name(f"{t.name}_{digest}_check")
+    ts = t.sql("postgres")
     n = quote(name, "postgres")
     return [
         Step(
             Phase.EXPAND,
             f"add check {name} NOT VALID",
             sql=(f"{named(sql, name, _UNNAMED)} NOT VALID",),
-            rollback=(f"ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {n}",),
+            rollback=(f"ALTER TABLE {ts} DROP CONSTRAINT IF EXISTS {n}",),
             why="a brief ACCESS EXCLUSIVE, no scan: enforced for new writes at once",
         ),
         Step(
             Phase.VERIFY,
-            f"every row of {table} passes {name}",
+            f"every row of {t} passes {name}",
             verify=Verify(
-                f"rows of {table} that break {name}",
-                f"SELECT {pk_of(table)} FROM {t} WHERE ({expr}) IS FALSE",
+                f"rows of {t} that break {name}",
+                f"SELECT {pk_of(t)} FROM {ts} WHERE ({expr}) IS FALSE",
             ),
             why="VALIDATE fails on the first such row; this lists them",
         ),
         Step(
             Phase.VERIFY,
             f"validate {name}",
-            sql=(f"ALTER TABLE {t} VALIDATE CONSTRAINT {n}",),
+            sql=(f"ALTER TABLE {ts} VALIDATE CONSTRAINT {n}",),
             concurrent=True,
             why="scans under SHARE UPDATE EXCLUSIVE (reads and writes go on), in its own "
             "transaction",

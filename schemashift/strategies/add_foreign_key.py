@@ -15,13 +15,14 @@ from schemashift.phases.model import Step, Verify
 from schemashift.sql.actions import Action
 from schemashift.strategies.common import (
     StrategyError,
-    bare,
+    TableName,
+    name_of,
     pk_of,
     quote,
-    quote_table,
     short_name,
     split_columns,
     statement_text,
+    table_of,
 )
 
 KIND = "add_constraint"
@@ -40,9 +41,9 @@ def applies(action: Action, change: Change, dialect: str) -> bool:
     return action.constraint == "foreign_key" and not action.not_valid and bool(action.table)
 
 
-def constraint_name(action: Action) -> str:
+def constraint_name(action: Action, t: TableName) -> str:
     cols = (action.column or "").replace(",", "_")
-    return action.name or short_name(f"{bare(action.table or '')}_{cols}_fkey")
+    return name_of(action.name, "postgres", "constraint name") or short_name(f"{t.name}_{cols}_fkey")
 
 
 def named(sql: str, name: str, pattern: re.Pattern[str]) -> str:
@@ -54,26 +55,26 @@ def named(sql: str, name: str, pattern: re.Pattern[str]) -> str:
 def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
     if not sql:
         raise StrategyError("add_foreign_key needs the statement's text")
-    table = action.table or ""
-    name = constraint_name(action)
-    t = quote_table(table, "postgres")
+    t = table_of(action.table, dialect)
+    name = constraint_name(action, t)
+    ts = t.sql("postgres")
     n = quote(name, "postgres")
     out = [
         Step(
             Phase.EXPAND,
             f"add foreign key {name} NOT VALID",
             sql=(f"{named(sql, name, _UNNAMED)} NOT VALID",),
-            rollback=(f"ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {n}",),
+            rollback=(f"ALTER TABLE {ts} DROP CONSTRAINT IF EXISTS {n}",),
             why="a brief SHARE ROW EXCLUSIVE on both tables, no scan: enforced for new writes",
         )
     ]
-    orphans = _orphans(table, statement_text(sql))
+    orphans = _orphans(t, statement_text(sql))
     if orphans is not None:
         out.append(
             Step(
                 Phase.VERIFY,
-                f"every row of {table} has its parent",
-                verify=Verify(f"rows of {table} without a parent for {name}", orphans),
+                f"every row of {t} has its parent",
+                verify=Verify(f"rows of {t} without a parent for {name}", orphans),
                 why="VALIDATE fails on the first orphan; this lists them",
             )
         )
@@ -81,7 +82,7 @@ def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
         Step(
             Phase.VERIFY,
             f"validate {name}",
-            sql=(f"ALTER TABLE {t} VALIDATE CONSTRAINT {n}",),
+            sql=(f"ALTER TABLE {ts} VALIDATE CONSTRAINT {n}",),
             concurrent=True,
             why="scans under SHARE UPDATE EXCLUSIVE (reads and writes go on), in its own "
             "transaction",
@@ -90,22 +91,22 @@ def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
     return out
 
 
-def _orphans(table: str, text: str) -> str | None:
+def _orphans(t: TableName, text: str) -> str | None:
     m = _REFERENCE.search(text)
     if m is None:
         return None
     cols = split_columns(m.group("cols"))
-    ref = m.group("ref").replace('"', "")
-    refcols = split_columns(m.group("refcols")) if m.group("refcols") else [pk_of(ref)]
+    ref = table_of(m.group("ref"), "postgres")
+    q = "postgres"
+    refcols = ([quote(c, q) for c in split_columns(m.group("refcols"))] if m.group("refcols")
+               else [pk_of(ref)])  # fmt: skip
     if len(refcols) != len(cols):
         return None
-    q = "postgres"
     present = " AND ".join(f"c.{quote(col, q)} IS NOT NULL" for col in cols)
     match = " AND ".join(
-        f"p.{rc if rc.startswith('{') else quote(rc, q)} = c.{quote(col, q)}"
-        for col, rc in zip(cols, refcols, strict=True)
+        f"p.{rc} = c.{quote(col, q)}" for col, rc in zip(cols, refcols, strict=True)
     )
     return (
-        f"SELECT c.{pk_of(table)} FROM {quote_table(table, q)} c WHERE {present} "
-        f"AND NOT EXISTS (SELECT 1 FROM {m.group('ref')} p WHERE {match})"
+        f"SELECT c.{pk_of(t)} FROM {t.sql(q)} c WHERE {present} "
+        f"AND NOT EXISTS (SELECT 1 FROM {ref.sql(q)} p WHERE {match})"
     )

@@ -22,11 +22,14 @@ from schemashift.model import BREAKING, Change, Phase
 from schemashift.phases.model import Backfill, Step, Verify
 from schemashift.sql.actions import Action
 from schemashift.strategies.common import (
+    TableName,
+    column_of,
+    mysql_add_column_if_missing,
     mysql_drop_column_if_exists,
     pg_not_null_steps,
     pk_of,
     quote,
-    quote_table,
+    table_of,
 )
 
 KIND = "add_column"
@@ -49,11 +52,12 @@ def applies(action: Action, change: Change, dialect: str) -> bool:
 def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
     assert action.column_def is not None and action.table
     col = action.column_def
-    table, column, dtype, default = action.table, col.name, col.data_type, col.default
+    t = table_of(action.table, dialect)
+    column, dtype, default = column_of(col.name, dialect), col.data_type, col.default
     if dialect == "mysql":
-        out = _mysql(table, column, dtype, default)
+        out = _mysql(t, column, dtype, default)
     else:
-        out = _postgres(table, column, dtype, default)
+        out = _postgres(t, column, dtype, default)
     if default is None and col.not_null:
         why = (
             f"no DEFAULT, so nothing fills {column} for existing rows: the new app version "
@@ -65,70 +69,70 @@ def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
     return out
 
 
-def _backfill(table: str, c: str, default: str | None) -> list[Step]:
+def _backfill(t: TableName, c: str, default: str | None) -> list[Step]:
     if default is None:
         return []
     return [
         Step(
             Phase.BACKFILL,
-            f"give existing rows of {table} the default {default}",
-            backfill=Backfill(table, f"{c} = {default}", f"{c} IS NULL"),
+            f"give existing rows of {t} the default {default}",
+            backfill=Backfill(t.canonical, f"{c} = {default}", f"{c} IS NULL"),
             why="in short batches instead of one table rewrite under ACCESS EXCLUSIVE",
         )
     ]
 
 
-def _postgres(table: str, column: str, dtype: str, default: str | None) -> list[Step]:
-    t = quote_table(table, "postgres")
+def _postgres(t: TableName, column: str, dtype: str, default: str | None) -> list[Step]:
+    ts = t.sql("postgres")
     c = quote(column, "postgres")
-    add: tuple[str, ...] = (f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {c} {dtype}",)
+    add: tuple[str, ...] = (f"ALTER TABLE {ts} ADD COLUMN IF NOT EXISTS {c} {dtype}",)
     how = "old app versions do not know it, so it must accept their inserts"
     if default is not None:
         # Only a default that would rewrite gets here (volatile, or any before PostgreSQL
         # 11): set after the column exists, it applies to new rows only - no rewrite.
-        add = (*add, f"ALTER TABLE {t} ALTER COLUMN {c} SET DEFAULT {default}")
+        add = (*add, f"ALTER TABLE {ts} ALTER COLUMN {c} SET DEFAULT {default}")
         how = "then its default for new rows: no table rewrite"
     return [
         Step(
             Phase.EXPAND,
-            f"add {table}.{column} {dtype}, nullable",
+            f"add {t}.{column} {dtype}, nullable",
             sql=add,
-            rollback=(f"ALTER TABLE {t} DROP COLUMN IF EXISTS {c}",),
+            rollback=(f"ALTER TABLE {ts} DROP COLUMN IF EXISTS {c}",),
             why=f"nullable first ({how})",
         ),
-        *_backfill(table, c, default),
-        *pg_not_null_steps(table, column, why="NOT NULL comes last, when every row has a value"),
+        *_backfill(t, c, default),
+        *pg_not_null_steps(t, column, why="NOT NULL comes last, when every row has a value"),
     ]
 
 
-def _mysql(table: str, column: str, dtype: str, default: str | None) -> list[Step]:
-    t = quote_table(table, "mysql")
+def _mysql(t: TableName, column: str, dtype: str, default: str | None) -> list[Step]:
+    ts = t.sql("mysql")
     c = quote(column, "mysql")
     with_default = f" DEFAULT {default}" if default is not None else ""
     return [
         Step(
             Phase.EXPAND,
-            f"add {table}.{column} {dtype}, nullable",
-            sql=(f"ALTER TABLE {t} ADD COLUMN {c} {dtype} NULL{with_default}",),
-            rollback=mysql_drop_column_if_exists(table, column),
+            f"add {t}.{column} {dtype}, nullable",
+            sql=mysql_add_column_if_missing(t, column, f"{dtype} NULL{with_default}"),
+            rollback=mysql_drop_column_if_exists(t, column),
             why="nullable first (INSTANT): old app versions do not know it, so it must accept "
             "their inserts",
         ),
-        *_backfill(table, c, default),
+        *_backfill(t, c, default),
         Step(
             Phase.VERIFY,
-            f"no NULL left in {table}.{column}",
+            f"no NULL left in {t}.{column}",
             verify=Verify(
-                f"{table}.{column} has no NULL",
-                f"SELECT {pk_of(table)} FROM {t} WHERE {c} IS NULL",
+                f"{t}.{column} has no NULL",
+                f"SELECT {pk_of(t)} FROM {ts} WHERE {c} IS NULL",
             ),
             why="MODIFY … NOT NULL at contract fails on any NULL row",
         ),
         Step(
             Phase.CONTRACT,
-            f"make {table}.{column} NOT NULL",
+            f"make {t}.{column} NOT NULL",
             sql=(
-                f"ALTER TABLE {t} MODIFY COLUMN {c} {dtype} NOT NULL{with_default}, "
+                f"ALTER TABLE {ts} MODIFY COLUMN {c} {dtype} NOT NULL{with_default}, "
                 "ALGORITHM=INPLACE, LOCK=NONE",
             ),
             why="rebuilds the table in place while writes go on; LOCK=NONE makes the server "

@@ -16,14 +16,13 @@ from schemashift.phases.model import Step
 from schemashift.sql.actions import Action
 from schemashift.strategies.common import (
     StrategyError,
-    bare,
-    in_schema_of,
+    name_of,
     pg_index_valid_verify,
     quote,
-    quote_table,
     short_name,
     split_columns,
     statement_text,
+    table_of,
 )
 
 KIND = "add_constraint"
@@ -31,7 +30,7 @@ DIALECTS = ("postgres",)
 
 # UNIQUE [NULLS [NOT] DISTINCT] (columns) and nothing after it we would have to carry.
 _UNIQUE = re.compile(
-    r"\bUNIQUE\s*(?P<nulls>NULLS\s+(?:NOT\s+)?DISTINCT\s*)?\((?P<cols>[^()]*)\)\s*$",
+    r'\bUNIQUE\s*(?P<nulls>NULLS\s+(?:NOT\s+)?DISTINCT\s*)?\((?P<cols>(?:"(?:[^"]|"")*"|[^()"])*)\)\s*$',
     re.IGNORECASE,
 )
 
@@ -47,10 +46,11 @@ def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
             "only UNIQUE (columns) [NULLS [NOT] DISTINCT] is planned; add the index "
             "CONCURRENTLY and ADD CONSTRAINT … USING INDEX by hand for other forms"
         )
-    table = action.table or ""
+    t = table_of(action.table, dialect)
     cols = split_columns(m.group("cols"))
-    name = action.name or short_name(f"{bare(table)}_{'_'.join(cols)}_key")
-    t = quote_table(table, "postgres")
+    name = name_of(action.name, dialect, "constraint name") or short_name(
+        f"{t.name}_{'_'.join(cols)}_key")
+    ts = t.sql("postgres")
     n = quote(name, "postgres")
     nulls = f" {' '.join(m.group('nulls').split()).upper()}" if m.group("nulls") else ""
     column_list = ", ".join(quote(c, "postgres") for c in cols)
@@ -59,25 +59,23 @@ def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
             Phase.EXPAND,
             f"build the unique index {name} CONCURRENTLY",
             sql=(
-                f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {n} ON {t} ({column_list}){nulls}",
+                f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {n} ON {ts} ({column_list}){nulls}",
             ),
             concurrent=True,
-            rollback=(
-                f"DROP INDEX CONCURRENTLY IF EXISTS {in_schema_of(table, name, 'postgres')}",
-            ),
+            rollback=(f"DROP INDEX CONCURRENTLY IF EXISTS {t.sibling(name, 'postgres')}",),
             why="SHARE UPDATE EXCLUSIVE: reads and writes go on while it builds; duplicates "
             "are refused from then on",
         ),
         Step(
             Phase.VERIFY,
             f"index {name} is valid",
-            verify=pg_index_valid_verify(table, name),
+            verify=pg_index_valid_verify(t, name),
             why="a concurrent build that met a duplicate leaves an INVALID index behind",
         ),
         Step(
             Phase.CONTRACT,
             f"turn the index {name} into the unique constraint",
-            sql=(f"ALTER TABLE {t} ADD CONSTRAINT {n} UNIQUE USING INDEX {n}",),
+            sql=(f"ALTER TABLE {ts} ADD CONSTRAINT {n} UNIQUE USING INDEX {n}",),
             why="a brief ACCESS EXCLUSIVE, no scan: the index already proves uniqueness",
         ),
     ]

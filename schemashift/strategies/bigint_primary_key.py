@@ -20,21 +20,28 @@ column is not the table's single-column integer primary key.
 from __future__ import annotations
 
 from schemashift.model import Change, Phase
-from schemashift.phases.model import Step
+from schemashift.phases.model import Backfill, Step, Verify
 from schemashift.sql.actions import Action
+from schemashift.sqltext.plpgsql import Dyn, concat
 from schemashift.strategies import change_column_type
 from schemashift.strategies.common import (
+    TableName,
     attnum,
-    bare,
+    column_of,
     do_block,
-    in_schema_of,
     literal,
+    not_null_check_name,
+    pg_column_exists,
+    pg_index_carry_verify,
     pg_index_valid_verify,
+    pg_not_null_check_if,
+    pg_validate_if_present,
+    pk_of,
     quote,
-    quote_table,
     regclass,
     shadow_name,
     short_name,
+    table_of,
 )
 
 KIND = "alter_column_type"
@@ -55,81 +62,125 @@ def applies(action: Action, change: Change, dialect: str) -> bool:
     )
 
 
-def index_name(table: str, column: str) -> str:
-    return short_name(f"{bare(table)}_{shadow_name(column)}_key")
+def index_name(t: TableName, column: str) -> str:
+    return short_name(f"{t.name}_{shadow_name(column)}_key")
 
 
 def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
-    table, column = action.table or "", action.column or ""
-    t = quote_table(table, "postgres")
+    t = table_of(action.table, dialect)
+    column = column_of(action.column, dialect)
+    ts = t.sql("postgres")
+    c = quote(column, "postgres")
     shadow = shadow_name(column)
-    index = index_name(table, column)
-    qindex = in_schema_of(table, index, "postgres")
-    base = change_column_type.postgres_steps(table, column, "bigint", None, skip_primary=True)
-    expand, rest = base[0], base[1:]
+    s = quote(shadow, "postgres")
+    index = index_name(t, column)
+    check = not_null_check_name(t, shadow)
+    # int → bigint cannot fail per row: a plain copy trigger, and the NOT NULL check on
+    # the shadow from expand on (every write fills it).
+    create_trigger, drop_trigger = change_column_type.pg_copy_trigger_sql(t, column, shadow)
+    message = (f"schemashift: {t}.{column} is not the single-column integer primary key of "
+               f"{t}; the int to bigint key recipe does not apply")  # fmt: skip
     guard = do_block(
         "BEGIN\n"
         "    IF NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a\n"
         "                     ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]\n"
-        f"                   WHERE i.indrelid = {regclass(table)} AND i.indisprimary\n"
+        f"                   WHERE i.indrelid = {regclass(t)} AND i.indisprimary\n"
         f"                     AND i.indnatts = 1 AND a.attname = {literal(column)}\n"
         "                     AND a.atttypid IN ('integer'::regtype, 'smallint'::regtype)) THEN\n"
-        f"        RAISE EXCEPTION {literal(f'schemashift: {table}.{column} is not the single-column integer primary key of {table}; the int to bigint key recipe does not apply')};\n"
+        f"        RAISE EXCEPTION '%', {literal(message)};\n"
         "    END IF;\n"
         "END"
     )
-    steps = [
+    return [
         Step(
             Phase.EXPAND,
-            expand.description,
-            sql=(guard, *expand.sql),
-            rollback=expand.rollback,
-            why=expand.why,
+            f"add {t}.{shadow} bigint, filled from {column} by a trigger",
+            sql=(
+                guard,
+                f"ALTER TABLE {ts} ADD COLUMN IF NOT EXISTS {s} bigint",
+                *create_trigger,
+                pg_not_null_check_if(t, column, shadow, check),
+            ),
+            rollback=(*drop_trigger, f"ALTER TABLE {ts} DROP COLUMN IF EXISTS {s}"),
+            rollback_check=Verify(
+                f"{t}.{column} still exists (else the shadow holds the only copy: fix forward)",
+                f"SELECT 1 AS missing_column WHERE NOT {pg_column_exists(t, column)}",
+            ),
+            why=f"ALTER … TYPE would rewrite {t} and its indexes under ACCESS EXCLUSIVE; the "
+            "shadow column is added instantly and kept current by every write",
         ),
         Step(
             Phase.EXPAND,
             f"build the unique index {index} on {shadow} CONCURRENTLY",
             sql=(
                 f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {quote(index, 'postgres')} "
-                f"ON {t} ({quote(shadow, 'postgres')})",
+                f"ON {ts} ({s})",
             ),
             concurrent=True,
-            rollback=(f"DROP INDEX CONCURRENTLY IF EXISTS {qindex}",),
+            rollback=(f"DROP INDEX CONCURRENTLY IF EXISTS {t.sibling(index, 'postgres')}",),
             why="the future primary key's index, built while reads and writes go on",
         ),
-        *rest,
+        Step(
+            Phase.BACKFILL,
+            f"copy {column} into {shadow} for existing rows",
+            backfill=Backfill(t.canonical, f"{s} = {c}", f"{s} IS DISTINCT FROM {c}"),
+            why="in short batches instead of one rewrite under ACCESS EXCLUSIVE",
+        ),
+        Step(
+            Phase.VERIFY,
+            f"{shadow} equals {column} on every row",
+            verify=Verify(f"{t}.{shadow} equals {column} (run backfill again)",
+                          f"SELECT {pk_of(t)} FROM {ts} WHERE {s} IS DISTINCT FROM {c}"),
+            why=f"contract replaces {column} by {shadow}: a row that differs would change value",
+        ),
+        Step(
+            Phase.VERIFY,
+            f"indexes on {column} have a counterpart on {shadow}",
+            verify=pg_index_carry_verify(t, column, shadow, skip_primary=True),
+            why=f"dropping {column} drops its indexes: build them on {shadow} first "
+            "(CREATE INDEX CONCURRENTLY in this migration)",
+        ),
+        Step(
+            Phase.VERIFY,
+            f"validate {check}",
+            sql=(pg_validate_if_present(t, check),),
+            concurrent=True,
+            why="a valid CHECK lets contract SET NOT NULL without scanning the table",
+        ),
         Step(
             Phase.VERIFY,
             f"index {index} is valid",
-            verify=pg_index_valid_verify(table, index),
+            verify=pg_index_valid_verify(t, index),
             why="ADD PRIMARY KEY USING INDEX needs a valid unique index",
         ),
         Step(
             Phase.CONTRACT,
-            f"swap {shadow} in as the primary key of {table}",
+            f"swap {shadow} in as the primary key of {t}",
             sql=(
-                *change_column_type.postgres_swap_prefix(table, column, widen_sequence=True),
-                _swap_key(table, column, index),
+                *change_column_type.postgres_swap_prefix(t, column, drop_trigger,
+                                                        widen_sequence=True),
+                _swap_key(t, column, index),
             ),
             why="metadata only, one short ACCESS EXCLUSIVE transaction; referencing foreign "
             "keys come back NOT VALID so no table is scanned under the lock",
         ),
         Step(
             Phase.CONTRACT,
-            f"validate the foreign keys that reference {table}",
-            sql=(_validate_foreign_keys(table),),
+            f"validate the foreign keys that reference {t}",
+            sql=(_validate_foreign_keys(t),),
             concurrent=True,
             why="scans the referencing tables under SHARE UPDATE EXCLUSIVE, in its own transaction",
         ),
     ]
-    return steps
 
 
-def _swap_key(table: str, column: str, index: str) -> str:
-    t = quote_table(table, "postgres")
+def _swap_key(t: TableName, column: str, index: str) -> str:
+    ts = t.sql("postgres")
     c = quote(column, "postgres")
     s = quote(shadow_name(column), "postgres")
-    add_pk = f"ALTER TABLE {t} ADD CONSTRAINT %I PRIMARY KEY USING INDEX {quote(index, 'postgres')}"
+    drop_pk = concat(f"ALTER TABLE {ts} DROP CONSTRAINT ", Dyn("quote_ident(pk)"))
+    add_pk = concat(f"ALTER TABLE {ts} ADD CONSTRAINT ", Dyn("quote_ident(pk)"),
+                    f" PRIMARY KEY USING INDEX {quote(index, 'postgres')}")  # fmt: skip
     return do_block(
         "DECLARE\n"
         "    pk text;\n"
@@ -138,20 +189,20 @@ def _swap_key(table: str, column: str, index: str) -> str:
         "    defs text[];\n"
         "    valid boolean[];\n"
         "BEGIN\n"
-        f"    SELECT conname INTO pk FROM pg_constraint WHERE conrelid = {regclass(table)} "
+        f"    SELECT conname INTO pk FROM pg_constraint WHERE conrelid = {regclass(t)} "
         "AND contype = 'p';\n"
         "    SELECT array_agg(conrelid::regclass::text), array_agg(conname::text),\n"
         "           array_agg(pg_get_constraintdef(oid)), array_agg(convalidated)\n"
         "      INTO children, names, defs, valid\n"
-        f"      FROM pg_constraint WHERE contype = 'f' AND confrelid = {regclass(table)}\n"
-        f"       AND {attnum(table, column)} = ANY (confkey);\n"
+        f"      FROM pg_constraint WHERE contype = 'f' AND confrelid = {regclass(t)}\n"
+        f"       AND {attnum(t, column)} = ANY (confkey);\n"
         "    FOR i IN 1 .. coalesce(array_length(names, 1), 0) LOOP\n"
         "        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', children[i], names[i]);\n"
         "    END LOOP;\n"
-        f"    EXECUTE format({literal(f'ALTER TABLE {t} DROP CONSTRAINT %I')}, pk);\n"
-        f"    EXECUTE format({literal(add_pk)}, pk);\n"
-        f"    ALTER TABLE {t} DROP COLUMN {c};\n"
-        f"    ALTER TABLE {t} RENAME COLUMN {s} TO {c};\n"
+        f"    EXECUTE {drop_pk};\n"
+        f"    EXECUTE {add_pk};\n"
+        f"    ALTER TABLE {ts} DROP COLUMN {c};\n"
+        f"    ALTER TABLE {ts} RENAME COLUMN {s} TO {c};\n"
         "    FOR i IN 1 .. coalesce(array_length(names, 1), 0) LOOP\n"
         "        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s NOT VALID',\n"
         "                       children[i], names[i], defs[i]);\n"
@@ -164,13 +215,13 @@ def _swap_key(table: str, column: str, index: str) -> str:
     )
 
 
-def _validate_foreign_keys(table: str) -> str:
+def _validate_foreign_keys(t: TableName) -> str:
     return do_block(
         "DECLARE\n"
         "    r record;\n"
         "BEGIN\n"
         "    FOR r IN SELECT conrelid::regclass::text AS child, conname::text AS name\n"
-        f"               FROM pg_constraint WHERE contype = 'f' AND confrelid = {regclass(table)}\n"
+        f"               FROM pg_constraint WHERE contype = 'f' AND confrelid = {regclass(t)}\n"
         f"                AND obj_description(oid, 'pg_constraint') = {literal(FK_MARK)} LOOP\n"
         "        EXECUTE format('ALTER TABLE %s VALIDATE CONSTRAINT %I', r.child, r.name);\n"
         "        EXECUTE format('COMMENT ON CONSTRAINT %I ON %s IS NULL', r.name, r.child);\n"

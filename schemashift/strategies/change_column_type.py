@@ -1,18 +1,29 @@
 """Change a column's type when the change rewrites the table or narrows it.
 
-expand    add a shadow column of the new type and a trigger that copies every write of the
-          column into it (converted the way ALTER … TYPE would: assignment cast, or USING);
-          on PostgreSQL also CHECK (shadow IS NOT NULL) NOT VALID when the column is NOT NULL
-backfill  shadow = column for existing rows (a value that does not fit fails here, not at
-          contract)
-verify    no row where the shadow differs; indexes on the column have a counterpart on the
-          shadow; VALIDATE the NOT NULL check
-contract  one short transaction: drop the trigger, give the shadow the column's NOT NULL /
-          default / sequence, drop the column, rename the shadow to its name
-rollback  drop the trigger and the shadow
+expand    add a shadow column of the new type and a trigger that converts every write of
+          the column into it (the way ALTER … TYPE would: assignment cast, or USING)
+backfill  shadow = converted column for existing rows, in batches
+verify    no row whose value does not convert, no row where the shadow differs; indexes on
+          the column have a counterpart on the shadow
+contract  PostgreSQL: CHECK (shadow IS NOT NULL) NOT VALID and VALIDATE when the column is
+          NOT NULL, then one short transaction: drop the trigger, give the shadow the
+          column's NOT NULL / default / sequence, drop the column, rename the shadow
+rollback  drop the trigger and the shadow (refused while the column itself is missing)
+
+A conversion can fail row by row (text → integer, a narrower varchar). The old app version
+keeps writing the old type until contract, so its writes must never fail because of the
+shadow: the conversion runs in a function that returns NULL instead of raising a data error
+(PostgreSQL: ``EXCEPTION WHEN data_exception``; MySQL: a ``CONTINUE HANDLER`` in the
+trigger), the shadow stays NULL for such a row, and verify names its key. That is also why
+the NOT NULL check on the shadow waits for contract (no old version runs then): at expand
+it would refuse the old version's unconvertible writes.
 
 Both app versions keep using the column's name: the old version sees the old type until
 contract, the new version must cope with it too (it does for a narrowing change).
+
+After contract, a server-side prepared statement that selects the column fails once with
+``cached plan must not change result type`` (PostgreSQL): drivers that prepare by default
+(psycopg after 5 executions, JDBC, pgx, asyncpg) must re-prepare; see docs/phases.md.
 """
 
 from __future__ import annotations
@@ -22,28 +33,43 @@ import re
 from schemashift.model import BREAKING, Change, Phase
 from schemashift.phases.model import Backfill, Step, Verify
 from schemashift.sql.actions import Action
+from schemashift.sqltext.names import split_name
+from schemashift.sqltext.plpgsql import dollar_quote
 from schemashift.strategies.common import (
     StrategyError,
-    in_schema_of,
+    TableName,
+    column_of,
+    mysql_add_column_if_missing,
+    mysql_column_exists,
     mysql_drop_column_if_exists,
     mysql_locked,
+    mysql_trigger_names,
+    mysql_triggers,
+    mysql_triggers_missing,
+    mysql_when,
     not_null_check_name,
     pg_carry_column,
+    pg_column_exists,
     pg_index_carry_verify,
     pg_not_null_check_if,
     pg_validate_if_present,
     pk_of,
     quote,
-    quote_table,
     replace_column,
     shadow_name,
     short_name,
-    split_table,
     statement_text,
+    table_of,
 )
 
 KIND = "alter_column_type"
 DIALECTS = ("postgres", "mysql")
+
+PREPARED_WARNING = (
+    "after contract the column's type changes under live connections: a server-side "
+    "prepared statement selecting it fails once with 'cached plan must not change result "
+    "type' (PostgreSQL) - recycle the apps' connection pools after contract (docs/phases.md)"
+)
 
 
 def applies(action: Action, change: Change, dialect: str) -> bool:
@@ -55,153 +81,212 @@ def applies(action: Action, change: Change, dialect: str) -> bool:
     return change.rewrites_table or change.compatibility is BREAKING
 
 
-def copy_trigger_sql(
-    table: str, column: str, shadow: str, expr: str, dialect: str
-) -> tuple[list[str], list[str]]:
-    """(create, drop) statements of the one-way trigger ``shadow := expr`` on every insert
-    and update. ``expr`` refers to the row as ``NEW.<column>``."""
-    base = f"schemashift_copy_{split_table(table)[1]}_{column}"
-    if dialect == "mysql":
-        t = quote_table(table, "mysql")
-        s = quote(shadow, "mysql")
-        ins = quote(short_name(base + "_ins", "mysql"), "mysql")
-        upd = quote(short_name(base + "_upd", "mysql"), "mysql")
-        return (
-            [
-                f"CREATE TRIGGER {ins} BEFORE INSERT ON {t} FOR EACH ROW SET NEW.{s} = {expr}",
-                f"CREATE TRIGGER {upd} BEFORE UPDATE ON {t} FOR EACH ROW SET NEW.{s} = {expr}",
-            ],
-            [f"DROP TRIGGER IF EXISTS {ins}", f"DROP TRIGGER IF EXISTS {upd}"],
-        )
-    name = short_name(base)
-    t = quote_table(table, "postgres")
-    function = in_schema_of(table, name, "postgres")
-    trigger = quote(name, "postgres")
+def _names(t: TableName, column: str, dialect: str) -> tuple[str, str]:
+    """(trigger base, conversion function base) names."""
+    base = f"schemashift_copy_{t.name}_{column}"
+    return short_name(base, dialect), short_name(f"schemashift_conv_{t.name}_{column}", dialect)
+
+
+def pg_copy_trigger_sql(t: TableName, column: str, shadow: str) -> tuple[list[str], list[str]]:
+    """(create, drop) of the plain one-way trigger ``shadow := column`` (a conversion that
+    cannot fail: int → bigint keys)."""
+    name, _ = _names(t, column, "postgres")
+    function = t.sibling(name, "postgres")
+    ts, trigger = t.sql("postgres"), quote(name, "postgres")
+    body = (f"BEGIN\n    NEW.{quote(shadow, 'postgres')} := NEW.{quote(column, 'postgres')};\n"
+            "    RETURN NEW;\nEND")  # fmt: skip
     return (
         [
             f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS "
-            "$schemashift$\n"
-            "BEGIN\n"
-            f"    NEW.{quote(shadow, 'postgres')} := {expr};\n"
-            "    RETURN NEW;\n"
-            "END\n"
-            "$schemashift$",
-            f"DROP TRIGGER IF EXISTS {trigger} ON {t}",
-            f"CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {t} "
+            + dollar_quote(body),
+            f"DROP TRIGGER IF EXISTS {trigger} ON {ts}",
+            f"CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {ts} "
             f"FOR EACH ROW EXECUTE FUNCTION {function}()",
         ],
-        [f"DROP TRIGGER IF EXISTS {trigger} ON {t}", f"DROP FUNCTION IF EXISTS {function}()"],
+        [f"DROP TRIGGER IF EXISTS {trigger} ON {ts}", f"DROP FUNCTION IF EXISTS {function}()"],
     )
 
 
-def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
-    table, column, new_type = action.table or "", action.column or "", action.data_type or ""
-    if dialect == "mysql":
-        return _mysql(table, column, new_type, sql)
-    return [
-        *postgres_steps(table, column, new_type, action.using),
-        _postgres_contract(table, column),
-    ]
+def pg_converting_sql(
+    t: TableName, column: str, shadow: str, new_type: str, using: str | None,
+    written: str | None = None,
+) -> tuple[list[str], list[str], str, str]:
+    """(create, drop, convert(row), fails(row)) for a conversion that may fail per row.
 
-
-def postgres_steps(
-    table: str,
-    column: str,
-    new_type: str,
-    using: str | None,
-    *,
-    skip_primary: bool = False,
-) -> list[Step]:
-    """The PostgreSQL recipe (also the first half of the int → bigint key recipe)."""
-    t = quote_table(table, "postgres")
-    c = quote(column, "postgres")
-    shadow = shadow_name(column)
-    s = quote(shadow, "postgres")
-    check = not_null_check_name(table, shadow)
+    ``<conv>(r)`` returns the column of row ``r`` converted (the USING expression over the
+    row, else an assignment cast to ``new_type``), or NULL when that raises a data
+    exception; ``<conv>_fails(r)`` says whether it does. The trigger sets the shadow from
+    the first; verify uses the second to name the rows that cannot convert.
+    """
+    trigger_name, conv_name = _names(t, column, "postgres")
+    fails_name = short_name(conv_name + "_fails")
+    conv, fails = t.sibling(conv_name, "postgres"), t.sibling(fails_name, "postgres")
+    function = t.sibling(trigger_name, "postgres")
+    ts, rowtype = t.sql("postgres"), t.sql("postgres")
+    c, s = quote(column, "postgres"), quote(shadow, "postgres")
+    expr = f"r.{c}"
     if using:
-        on_row = replace_column(using, column, f"NEW.{c}")
-        value = f"({using})"
-        expected = value
-    else:
-        # Plain assignment: the same cast ALTER … TYPE uses (an assignment cast), so a value
-        # that does not fit fails loudly instead of being truncated.
-        on_row, value, expected = f"NEW.{c}", c, f"CAST({c} AS {new_type})"
-    create_trigger, drop_trigger = copy_trigger_sql(table, column, shadow, on_row, "postgres")
-    return [
+        # The expression names the column as the migration spells it (PostgreSQL folds a
+        # name over 63 bytes to ``column``): either spelling is the row's column.
+        expr = replace_column(using, column, f"r.{c}")
+        if written and written != column:
+            expr = replace_column(expr, written, f"r.{c}")
+    # Assigned to a variable of the new type: the assignment cast ALTER … TYPE applies
+    # (too long for varchar(n) raises; an explicit ::varchar(n) would truncate silently).
+    conv_body = (
+        "DECLARE\n"
+        f"    v {new_type};\n"
+        "BEGIN\n"
+        f"    v := ({expr});\n"
+        "    RETURN v;\n"
+        "EXCEPTION WHEN data_exception THEN\n"
+        "    RETURN NULL;  -- the value does not convert: verify names the row\n"
+        "END"
+    )
+    fails_body = (
+        "DECLARE\n"
+        f"    v {new_type};\n"
+        "BEGIN\n"
+        f"    v := ({expr});\n"
+        "    RETURN false;\n"
+        "EXCEPTION WHEN data_exception THEN\n"
+        "    RETURN true;\n"
+        "END"
+    )
+    trigger_body = f"BEGIN\n    NEW.{s} := {conv}(NEW);\n    RETURN NEW;\nEND"
+    trigger = quote(trigger_name, "postgres")
+    create = [
+        f"CREATE OR REPLACE FUNCTION {conv}(r {rowtype}) RETURNS {new_type} LANGUAGE plpgsql "
+        f"STABLE AS {dollar_quote(conv_body)}",
+        f"CREATE OR REPLACE FUNCTION {fails}(r {rowtype}) RETURNS boolean LANGUAGE plpgsql "
+        f"STABLE AS {dollar_quote(fails_body)}",
+        f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS "
+        + dollar_quote(trigger_body),
+        f"DROP TRIGGER IF EXISTS {trigger} ON {ts}",
+        f"CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {ts} "
+        f"FOR EACH ROW EXECUTE FUNCTION {function}()",
+    ]
+    drop = [
+        f"DROP TRIGGER IF EXISTS {trigger} ON {ts}",
+        f"DROP FUNCTION IF EXISTS {function}()",
+        f"DROP FUNCTION IF EXISTS {conv}({rowtype})",
+        f"DROP FUNCTION IF EXISTS {fails}({rowtype})",
+    ]
+    row = quote(t.name, "postgres")  # the table's whole row, in its own UPDATE / SELECT
+    return create, drop, f"{conv}({row})", f"{fails}({row})"
+
+
+def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
+    t = table_of(action.table, dialect)
+    column = column_of(action.column, dialect)
+    new_type = action.data_type or ""
+    if dialect == "mysql":
+        return _mysql(t, column, new_type, sql)
+    shadow = shadow_name(column)
+    written = split_name(action.column or "")[0]
+    create, drop, convert, fails = pg_converting_sql(t, column, shadow, new_type, action.using,
+                                                     written)  # fmt: skip
+    ts, s = t.sql("postgres"), quote(shadow, "postgres")
+    check = not_null_check_name(t, shadow)
+    expand = Step(
+        Phase.EXPAND,
+        f"add {t}.{shadow} {new_type}, filled from {column} by a trigger",
+        sql=(f"ALTER TABLE {ts} ADD COLUMN IF NOT EXISTS {s} {new_type}", *create),
+        rollback=(*drop, f"ALTER TABLE {ts} DROP COLUMN IF EXISTS {s}"),
+        rollback_check=_rollback_check(t, column, pg_column_exists(t, column)),
+        why=f"ALTER … TYPE would rewrite {t} under ACCESS EXCLUSIVE; the shadow column is "
+        "added instantly and kept current by every write (a value that does not convert "
+        "leaves it NULL: the old app's write still succeeds)",
+    )
+    backfill = Step(
+        Phase.BACKFILL,
+        f"convert {column} into {shadow} for existing rows",
+        backfill=Backfill(t.canonical, f"{s} = {convert}", f"{s} IS DISTINCT FROM {convert}"),
+        why="in short batches; rows whose value does not convert keep a NULL shadow, and "
+        "verify names them",
+    )
+    verify = [
         Step(
-            Phase.EXPAND,
-            f"add {table}.{shadow} {new_type}, filled from {column} by a trigger",
-            sql=(
-                f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {s} {new_type}",
-                *create_trigger,
-                pg_not_null_check_if(table, column, shadow, check),
+            Phase.VERIFY,
+            f"every {column} converts to {new_type}",
+            verify=Verify(
+                f"{t}.{column} converts to {new_type} (fix these rows, then verify again)",
+                f"SELECT {pk_of(t)} FROM {ts} WHERE {s} IS NULL AND {fails}",
             ),
-            rollback=(*drop_trigger, f"ALTER TABLE {t} DROP COLUMN IF EXISTS {s}"),
-            why=f"ALTER … TYPE would rewrite {table} under ACCESS EXCLUSIVE; the shadow column "
-            "is added instantly and kept current by every write",
-        ),
-        Step(
-            Phase.BACKFILL,
-            f"convert {column} into {shadow} for existing rows",
-            backfill=Backfill(table, f"{s} = {value}", f"{s} IS DISTINCT FROM {expected}"),
-            why="in short batches: a value that does not fit the new type fails here, before "
-            "anything is dropped",
+            why="a value that does not convert would be lost at contract",
         ),
         Step(
             Phase.VERIFY,
             f"{shadow} holds {column} converted, on every row",
             verify=Verify(
-                f"{table}.{shadow} equals {column} as {new_type}",
-                f"SELECT {pk_of(table)} FROM {t} WHERE {s} IS DISTINCT FROM {expected}",
+                f"{t}.{shadow} equals {column} as {new_type} (run backfill again)",
+                f"SELECT {pk_of(t)} FROM {ts} WHERE {s} IS DISTINCT FROM {convert}",
             ),
             why=f"contract replaces {column} by {shadow}: a row that differs would change value",
         ),
         Step(
             Phase.VERIFY,
             f"indexes on {column} have a counterpart on {shadow}",
-            verify=pg_index_carry_verify(table, column, shadow, skip_primary=skip_primary),
+            verify=pg_index_carry_verify(t, column, shadow),
             why=f"dropping {column} drops its indexes: build them on {shadow} first "
             "(CREATE INDEX CONCURRENTLY in this migration)",
         ),
+    ]
+    not_null = [
         Step(
-            Phase.VERIFY,
-            f"validate {check} (when {column} is NOT NULL)",
-            sql=(pg_validate_if_present(table, check),),
+            Phase.CONTRACT,
+            f"add CHECK ({shadow} IS NOT NULL) NOT VALID (when {column} is NOT NULL)",
+            sql=(pg_not_null_check_if(t, column, shadow, check),),
+            why="only now: while the old app version ran, its unconvertible writes had to "
+            "succeed with a NULL shadow; a brief lock, no scan",
+        ),
+        Step(
+            Phase.CONTRACT,
+            f"validate {check}",
+            sql=(pg_validate_if_present(t, check),),
             concurrent=True,
-            why="a valid CHECK lets contract SET NOT NULL without scanning the table",
+            why="scans under SHARE UPDATE EXCLUSIVE (reads and writes go on), in its own "
+            "transaction; lets the swap SET NOT NULL without a scan",
         ),
     ]
+    swap = Step(
+        Phase.CONTRACT,
+        f"swap {shadow} in for {t}.{column}",
+        sql=postgres_swap(t, column, drop, new_type),
+        why="metadata only, one short ACCESS EXCLUSIVE transaction: no rewrite, no scan. "
+        + PREPARED_WARNING,
+    )
+    return [expand, backfill, *verify, *not_null, swap]
 
 
-def postgres_swap_prefix(
-    table: str, column: str, *, widen_sequence: bool = False
-) -> tuple[str, ...]:
-    """Contract, first statements: drop the trigger and give the shadow the column's NOT
-    NULL (no scan: the CHECK is valid), default, sequence or identity."""
-    shadow = shadow_name(column)
-    _, drop_trigger = copy_trigger_sql(table, column, shadow, "", "postgres")
-    check = not_null_check_name(table, shadow)
-    carry = pg_carry_column(table, column, shadow, check, widen_sequence=widen_sequence)
-    return (*drop_trigger, carry)
-
-
-def postgres_swap(table: str, column: str) -> tuple[str, ...]:
-    """Contract statements (one transaction) that put the shadow in the column's place."""
-    t = quote_table(table, "postgres")
-    c, s = quote(column, "postgres"), quote(shadow_name(column), "postgres")
-    return (
-        *postgres_swap_prefix(table, column),
-        f"ALTER TABLE {t} DROP COLUMN {c}",
-        f"ALTER TABLE {t} RENAME COLUMN {s} TO {c}",
+def _rollback_check(t: TableName, column: str, exists: str) -> Verify:
+    return Verify(
+        f"{t}.{column} still exists (else the shadow holds the only copy: fix forward)",
+        f"SELECT 1 AS missing_column WHERE NOT {exists}",
     )
 
 
-def _postgres_contract(table: str, column: str) -> Step:
-    return Step(
-        Phase.CONTRACT,
-        f"swap {shadow_name(column)} in for {table}.{column}",
-        sql=postgres_swap(table, column),
-        why="metadata only, one short ACCESS EXCLUSIVE transaction: no rewrite, no scan",
+def postgres_swap_prefix(t: TableName, column: str, drop_trigger: list[str], *,
+                         widen_sequence: bool = False,
+                         new_type: str | None = None) -> tuple[str, ...]:  # fmt: skip
+    """Contract, first statements: drop the trigger (and functions), carry NOT NULL (no
+    scan: the CHECK is valid), default (cast to ``new_type``), sequence or identity over to
+    the shadow."""
+    check = not_null_check_name(t, shadow_name(column))
+    carry = pg_carry_column(t, column, shadow_name(column), check, widen_sequence=widen_sequence,
+                            new_type=new_type)  # fmt: skip
+    return (*drop_trigger, carry)
+
+
+def postgres_swap(t: TableName, column: str, drop_trigger: list[str],
+                  new_type: str) -> tuple[str, ...]:  # fmt: skip
+    """Contract statements (one transaction) that put the shadow in the column's place."""
+    ts = t.sql("postgres")
+    c, s = quote(column, "postgres"), quote(shadow_name(column), "postgres")
+    return (
+        *postgres_swap_prefix(t, column, drop_trigger, new_type=new_type),
+        f"ALTER TABLE {ts} DROP COLUMN {c}",
+        f"ALTER TABLE {ts} RENAME COLUMN {s} TO {c}",
     )
 
 
@@ -220,56 +305,82 @@ def modify_definition(sql: str) -> str | None:
     return _TRAILING_CLAUSES.sub("", m.group("def")).strip() if m else None
 
 
-def _mysql(table: str, column: str, new_type: str, sql: str) -> list[Step]:
+def mysql_copy_trigger_sql(t: TableName, column: str, shadow: str) -> tuple[list[str], list[str]]:
+    """(create, drop) of BEFORE INSERT / UPDATE triggers ``shadow := column``. A value the
+    shadow's type refuses (strict mode) leaves it NULL instead of failing the app's write:
+    the CONTINUE HANDLER swallows the error after the shadow was reset."""
+    c, s = quote(column, "mysql"), quote(shadow, "mysql")
+    body = (f"BEGIN DECLARE CONTINUE HANDLER FOR SQLEXCEPTION SET NEW.{s} = NULL; "
+            f"SET NEW.{s} = NULL; SET NEW.{s} = NEW.{c}; END")  # fmt: skip
+    base, _ = _names(t, column, "mysql")
+    return mysql_triggers(t, base, {"ins": ("INSERT", body), "upd": ("UPDATE", body)})
+
+
+def _mysql(t: TableName, column: str, new_type: str, sql: str) -> list[Step]:
     definition = modify_definition(sql)
     if definition is None:
         raise StrategyError(
             "write the type change as ALTER TABLE … MODIFY COLUMN <name> <definition>"
         )
-    t = quote_table(table, "mysql")
+    ts = t.sql("mysql")
     c = quote(column, "mysql")
     shadow = shadow_name(column, "mysql")
     s = quote(shadow, "mysql")
-    create_trigger, drop_trigger = copy_trigger_sql(table, column, shadow, f"NEW.{c}", "mysql")
+    create_trigger, drop_trigger = mysql_copy_trigger_sql(t, column, shadow)
+    swap = f"ALTER TABLE {ts} DROP COLUMN {c}, RENAME COLUMN {s} TO {c}"
+    # A kill between the first DROP TRIGGER and the swap releases the table lock: the app's
+    # writes to the column from then on miss the shadow. The rerun finds a trigger gone
+    # and the shadow still there, and copies them over first (a scan, only then).
+    triggers = mysql_trigger_names(_names(t, column, "mysql")[0], ("ins", "upd"))
+    catch_up = mysql_when(
+        f"{mysql_column_exists(t, shadow)} AND {mysql_triggers_missing(t, triggers)}",
+        f"UPDATE {ts} SET {s} = {c} WHERE NOT ({s} <=> {c})",
+    )
     return [
         Step(
             Phase.EXPAND,
-            f"add {table}.{shadow} {new_type}, filled from {column} by triggers",
-            sql=(f"ALTER TABLE {t} ADD COLUMN {s} {new_type} NULL", *create_trigger),
-            rollback=(*drop_trigger, *mysql_drop_column_if_exists(table, shadow)),
+            f"add {t}.{shadow} {new_type}, filled from {column} by triggers",
+            sql=(*mysql_add_column_if_missing(t, shadow, f"{new_type} NULL"), *create_trigger),
+            rollback=(*drop_trigger, *mysql_drop_column_if_exists(t, shadow)),
+            rollback_check=_rollback_check(t, column, mysql_column_exists(t, column)),
             why="MODIFY to another type copies the table and blocks writes (ALGORITHM=COPY); "
-            "adding the shadow column is INSTANT",
+            "adding the shadow column is INSTANT; a value that does not fit leaves it NULL",
         ),
         Step(
             Phase.BACKFILL,
             f"copy {column} into {shadow} for existing rows",
-            backfill=Backfill(table, f"{s} = {c}", f"NOT ({s} <=> {c})"),
-            why="in short batches; in strict mode a value that does not fit fails here",
+            # SET shadow = NULL and let the BEFORE UPDATE trigger convert: an assignment of
+            # a value that does not fit fails the whole batch in strict mode, the trigger's
+            # handler leaves that row's shadow NULL for verify to name.
+            backfill=Backfill(t.canonical, f"{s} = NULL", f"NOT ({s} <=> {c})"),
+            why="in short batches, converted by the trigger: a row whose value does not fit "
+            "keeps a NULL shadow and verify names it",
         ),
         Step(
             Phase.VERIFY,
             f"{shadow} equals {column} on every row",
             verify=Verify(
-                f"{table}.{shadow} equals {column}",
-                f"SELECT {pk_of(table)} FROM {t} WHERE NOT ({s} <=> {c})",
+                f"{t}.{shadow} equals {column} (a row whose value does not fit {new_type} "
+                "keeps a NULL shadow: fix it)",
+                f"SELECT {pk_of(t)} FROM {ts} WHERE NOT ({s} <=> {c})",
             ),
             why=f"contract replaces {column} by {shadow}: a row that differs would change value",
         ),
         Step(
             Phase.CONTRACT,
             f"give {shadow} the full new definition",
-            sql=(f"ALTER TABLE {t} MODIFY COLUMN {s} {definition}, LOCK=NONE",),
+            sql=(f"ALTER TABLE {ts} MODIFY COLUMN {s} {definition}, LOCK=NONE",),
             why="LOCK=NONE: writes go on (NOT NULL rebuilds in place) while the triggers still "
             "copy them",
         ),
         Step(
             Phase.CONTRACT,
-            f"swap {shadow} in for {table}.{column}",
-            sql=mysql_locked(
-                table,
-                (*drop_trigger, f"ALTER TABLE {t} DROP COLUMN {c}, RENAME COLUMN {s} TO {c}"),
-            ),
+            f"swap {shadow} in for {t}.{column}",
+            sql=mysql_locked(t, (*catch_up, *drop_trigger,
+                                 *mysql_when(mysql_column_exists(t, shadow), swap))),
             why="under LOCK TABLES so no write lands between the trigger drop and the swap "
-            "(metadata only: a brief lock)",
+            "(metadata only: a brief lock; after a kill inside it, the rerun first copies "
+            "what was written meanwhile)",
         ),
     ]
+

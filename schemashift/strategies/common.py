@@ -1,11 +1,15 @@
-"""What several strategies share: quoting, generated names, run-time placeholders, and the
+"""What several strategies share: names, generated names, run-time references, and the
 catalog-reading SQL that carries a column's properties (NOT NULL, default, sequence,
 identity) from an old column to its replacement.
 
-Pure text building: nothing here talks to a database. Placeholders (``{type:t.c}``,
-``{pk:t}``) are resolved by the executor against the live catalog (see
-``schemashift.phases.model``), because a migration file does not say a column's type or a
-table's key.
+Pure text building: nothing here talks to a database. Tables arrive as canonical strings
+(sqltext/names.py) and are read once into :class:`TableName` parts; every statement quotes
+each part for its dialect. References (``type_of``, ``pk_of``, ``coldef_of``) are resolved
+by the runner from the catalog as it was when expand started (sqltext/refs.py).
+
+Idempotence: on PostgreSQL a step runs in one transaction with its record, so it needs
+none; a ``concurrent`` step and every MySQL statement group commit on their own, so they
+are written to be re-runnable after a kill (``IF [NOT] EXISTS``, catalog guards).
 """
 
 from __future__ import annotations
@@ -16,56 +20,57 @@ import re
 from schemashift.execute import triggers
 from schemashift.model import Phase
 from schemashift.phases.model import Step, Verify
+from schemashift.sqltext import refs
+from schemashift.sqltext.names import BadName, TableName, check_ident, quote_ident, split_name
+from schemashift.sqltext.plpgsql import Dyn, concat, do_block
 
 MAX_IDENTIFIER = {"postgres": 63, "mysql": 64}
 # Marker prepended to a column comment by drop_column's expand, so rollback knows the column
-# was NOT NULL before (the plan is static; the database is the only place to remember it).
+# was NOT NULL before (written in the same ALTER as the change: atomic on every server).
 WAS_NOT_NULL = "schemashift:was-not-null;"
+
+__all__ = ["BadName", "TableName", "do_block"]
 
 
 class StrategyError(ValueError):
     """The statement cannot be planned by this strategy (the planner reports it)."""
 
 
-# --------------------------------------------------------------------------- quoting
+# --------------------------------------------------------------------------- names
+
+
+def table_of(table: str | None, dialect: str) -> TableName:
+    """The action's table (a canonical string) as checked parts."""
+    if not table:
+        raise StrategyError("the statement names no table")
+    try:
+        return TableName.parse(table, dialect)
+    except BadName as exc:
+        raise StrategyError(str(exc)) from None
+
+
+def column_of(column: str | None, dialect: str, what: str = "column") -> str:
+    """A column name (canonical, as the parser gives it) as the server stores it: unquoted,
+    checked, truncated like PostgreSQL does."""
+    if not column:
+        raise StrategyError(f"the statement names no {what}")
+    try:
+        parts = split_name(column, dialect)
+        if len(parts) != 1:
+            raise BadName(f"{what} {column!r} is not a single name")
+        return check_ident(parts[0], dialect, what)
+    except BadName as exc:
+        raise StrategyError(str(exc)) from None
+
+
+def name_of(name: str | None, dialect: str, what: str = "name") -> str | None:
+    """An index or constraint name the parser gave (canonical), unquoted; None stays."""
+    return None if name is None else column_of(name, dialect, what)
 
 
 def quote(name: str, dialect: str) -> str:
     """An identifier as SQL: backticks on MySQL, double quotes on PostgreSQL when needed."""
-    if dialect == "mysql":
-        return "`" + name.replace("`", "``") + "`"
-    return triggers.quote_ident(name)
-
-
-def split_table(table: str) -> tuple[str | None, str]:
-    """``"app.users"`` → ``("app", "users")``; ``"users"`` → ``(None, "users")``."""
-    if "." in table:
-        schema, name = table.rsplit(".", 1)
-        return schema, name
-    return None, table
-
-
-def bare(table: str) -> str:
-    return split_table(table)[1]
-
-
-def quote_table(table: str, dialect: str) -> str:
-    schema, name = split_table(table)
-    return (
-        quote(name, dialect)
-        if schema is None
-        else f"{quote(schema, dialect)}.{quote(name, dialect)}"
-    )
-
-
-def in_schema_of(table: str, name: str, dialect: str) -> str:
-    """``name`` (an index, function or view) quoted in ``table``'s schema."""
-    schema, _ = split_table(table)
-    return (
-        quote(name, dialect)
-        if schema is None
-        else f"{quote(schema, dialect)}.{quote(name, dialect)}"
-    )
+    return quote_ident(name, dialect)
 
 
 def literal(text: str, dialect: str = "postgres") -> str:
@@ -76,9 +81,9 @@ def literal(text: str, dialect: str = "postgres") -> str:
     return f"'{body}'"
 
 
-def regclass(table: str) -> str:
-    """``'users'::regclass``: the table's oid, as catalog queries need it."""
-    return f"{literal(quote_table(table, 'postgres'))}::regclass"
+def regclass(t: TableName) -> str:
+    """``'users'::regclass``: the table's oid, resolved like the migration's own SQL."""
+    return f"{literal(t.sql('postgres'))}::regclass"
 
 
 def short_name(name: str, dialect: str = "postgres") -> str:
@@ -86,10 +91,10 @@ def short_name(name: str, dialect: str = "postgres") -> str:
     hash, so two long names never collide after truncation."""
     if dialect != "mysql":
         return triggers.short_name(name)
-    if len(name.encode()) <= MAX_IDENTIFIER["mysql"]:
+    if len(name) <= MAX_IDENTIFIER["mysql"]:
         return name
     digest = hashlib.sha1(name.encode()).hexdigest()[:8]
-    return name.encode()[: MAX_IDENTIFIER["mysql"] - 9].decode(errors="ignore") + "_" + digest
+    return name[: MAX_IDENTIFIER["mysql"] - 9] + "_" + digest
 
 
 def shadow_name(column: str, dialect: str = "postgres") -> str:
@@ -97,23 +102,28 @@ def shadow_name(column: str, dialect: str = "postgres") -> str:
     return short_name(f"_ss_new_{column}", dialect)
 
 
-def not_null_check_name(table: str, column: str) -> str:
+def not_null_check_name(t: TableName, column: str) -> str:
     """The CHECK (c IS NOT NULL) used on the way to SET NOT NULL (same name Alembic's split
     gives it, so a plan and a generated revision agree)."""
-    return short_name(f"ck_{bare(table)}_{column}_not_null")
+    return short_name(f"ck_{t.name}_{column}_not_null")
 
 
-# --------------------------------------------------------------------------- placeholders
+# --------------------------------------------------------------------------- references
 
 
-def type_of(table: str, column: str) -> str:
-    """Run-time placeholder: the column's current type."""
-    return f"{{type:{table}.{column}}}"
+def type_of(t: TableName, column: str) -> str:
+    """Reference: the column's type, as it was when expand started."""
+    return refs.ref("type", t.canonical, column)
 
 
-def pk_of(table: str) -> str:
-    """Run-time placeholder: the table's primary-key column."""
-    return f"{{pk:{table}}}"
+def pk_of(t: TableName) -> str:
+    """Reference: the table's primary-key column, quoted."""
+    return refs.ref("pk", t.canonical)
+
+
+def coldef_of(t: TableName, column: str) -> str:
+    """Reference (MySQL): the column's whole definition as it was when expand started."""
+    return refs.ref("coldef", t.canonical, column)
 
 
 # --------------------------------------------------------------------------- statement text
@@ -166,7 +176,8 @@ def split_columns(text: str) -> list[str]:
 def replace_column(expr: str, column: str, replacement: str) -> str:
     """Every reference to ``column`` in ``expr`` (outside string literals) replaced."""
     pattern = re.compile(
-        r"'(?:[^']|'')*'|" + rf'(?<![\w."]){re.escape(column)}(?![\w"])|"{re.escape(column)}"',
+        r"'(?:[^']|'')*'|"
+        + rf'(?<![\w."]){re.escape(column)}(?![\w"])|"{re.escape(column.replace(chr(34), chr(34) * 2))}"',
         re.IGNORECASE,
     )
     return pattern.sub(lambda m: m.group(0) if m.group(0)[0] == "'" else replacement, expr)
@@ -175,55 +186,56 @@ def replace_column(expr: str, column: str, replacement: str) -> str:
 # --------------------------------------------------------------------------- PostgreSQL
 
 
-def do_block(body: str) -> str:
-    """A PL/pgSQL ``DO`` block: for steps that depend on what the catalog says at run time."""
-    return f"DO $schemashift$\n{body.rstrip()}\n$schemashift$"
-
-
-def attnum(table: str, column: str) -> str:
+def attnum(t: TableName, column: str) -> str:
     return (
-        f"(SELECT attnum FROM pg_attribute WHERE attrelid = {regclass(table)} "
+        f"(SELECT attnum FROM pg_attribute WHERE attrelid = {regclass(t)} "
         f"AND attname = {literal(column)} AND NOT attisdropped)"
     )
 
 
-def pg_index_valid_verify(table: str, index: str) -> Verify:
+def pg_column_exists(t: TableName, column: str) -> str:
+    """A condition: ``column`` exists in the table."""
+    return (
+        f"EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = {regclass(t)} "
+        f"AND attname = {literal(column)} AND attnum > 0 AND NOT attisdropped)"
+    )
+
+
+def pg_index_valid_verify(t: TableName, index: str) -> Verify:
     """Returns the index name when it is missing or INVALID (a failed CONCURRENTLY build)."""
-    schema = split_table(table)[0] or "public"
     return Verify(
         f"index {index} exists and is valid (an INVALID one is left by a failed build: "
         "roll back and expand again)",
         f"SELECT {literal(index)} AS index_name WHERE NOT EXISTS ("
-        "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace "
-        f"WHERE c.relname = {literal(index)} AND n.nspname = {literal(schema)} "
+        "SELECT 1 FROM pg_index i "
+        f"WHERE i.indexrelid = to_regclass({literal(t.sibling(index, 'postgres'))}) "
         "AND i.indisvalid)",
     )
 
 
-def pg_not_null_check_if(table: str, old: str, new: str, check: str) -> str:
+def pg_not_null_check_if(t: TableName, old: str, new: str, check: str) -> str:
     """Expand: when ``old`` is NOT NULL, require ``new`` to be too - NOT VALID, so only new
     writes are checked (the sync trigger fills ``new`` on every write)."""
     return do_block(
         "BEGIN\n"
-        f"    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = {regclass(table)}\n"
-        f"               AND attname = {literal(old)} AND attnotnull)\n"
-        f"       AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = {regclass(table)}\n"
+        f"    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = {regclass(t)}\n"
+        f"               AND attname = {literal(old)} AND attnotnull AND NOT attisdropped)\n"
+        f"       AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = {regclass(t)}\n"
         f"                       AND conname = {literal(check)}) THEN\n"
-        f"        ALTER TABLE {quote_table(table, 'postgres')} ADD CONSTRAINT "
+        f"        ALTER TABLE {t.sql('postgres')} ADD CONSTRAINT "
         f"{quote(check, 'postgres')} CHECK ({quote(new, 'postgres')} IS NOT NULL) NOT VALID;\n"
         "    END IF;\n"
         "END"
     )
 
 
-def pg_validate_if_present(table: str, check: str) -> str:
+def pg_validate_if_present(t: TableName, check: str) -> str:
     """Verify: VALIDATE the constraint when the expand added it (SHARE UPDATE EXCLUSIVE)."""
     return do_block(
         "BEGIN\n"
-        f"    IF EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = {regclass(table)}\n"
+        f"    IF EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = {regclass(t)}\n"
         f"               AND conname = {literal(check)} AND NOT convalidated) THEN\n"
-        f"        ALTER TABLE {quote_table(table, 'postgres')} VALIDATE CONSTRAINT "
+        f"        ALTER TABLE {t.sql('postgres')} VALIDATE CONSTRAINT "
         f"{quote(check, 'postgres')};\n"
         "    END IF;\n"
         "END"
@@ -231,24 +243,40 @@ def pg_validate_if_present(table: str, check: str) -> str:
 
 
 def pg_carry_column(
-    table: str, old: str, new: str, check: str, *, widen_sequence: bool = False
+    t: TableName, old: str, new: str, check: str, *, widen_sequence: bool = False,
+    new_type: str | None = None,
 ) -> str:
     """Contract: give ``new`` what ``old`` had - NOT NULL (through the validated CHECK, so
     no scan), its default, its serial sequence (ownership moves, or the drop of ``old`` would
     take the sequence with it) or its identity (continuing from the last value).
 
     ``widen_sequence``: a serial's sequence becomes ``AS bigint`` (int → bigint keys).
+    ``new_type``: ``new`` has another type than ``old`` (a type change): the default is cast
+    to it, as ALTER … TYPE would have to (``'0'::text`` cannot default an integer).
+    Refuses, naming the column, when ``old`` is gone: there is nothing left to carry.
     """
-    t = quote_table(table, "postgres")
+    ts = t.sql("postgres")
     n = quote(new, "postgres")
     o = quote(old, "postgres")
+    gone = literal(f"schemashift: column {old} of {t} is gone: nothing to carry over to {new}")
     widen = (
-        "        IF seq IS NOT NULL THEN\n"
-        "            EXECUTE format('ALTER SEQUENCE %s AS bigint', seq);\n"
+        f"        IF seq IS NOT NULL THEN\n"
+        f"            EXECUTE {concat('ALTER SEQUENCE ', Dyn('seq'), ' AS bigint')};\n"
         "        END IF;\n"
         if widen_sequence
         else ""
     )
+    identity = concat(
+        f"ALTER TABLE {ts} ALTER COLUMN {n} ADD GENERATED ",
+        Dyn("CASE ident WHEN 'a' THEN 'ALWAYS' ELSE 'BY DEFAULT' END"),
+        " AS IDENTITY (START WITH ",
+        Dyn("coalesce(last, 0) + 1"),
+        ")",
+    )
+    set_default = (
+        concat(f"ALTER TABLE {ts} ALTER COLUMN {n} SET DEFAULT (", Dyn("d"), f")::{new_type}")
+        if new_type else concat(f"ALTER TABLE {ts} ALTER COLUMN {n} SET DEFAULT ", Dyn("d"))
+    )  # fmt: skip
     return do_block(
         "DECLARE\n"
         "    d text;\n"
@@ -256,37 +284,38 @@ def pg_carry_column(
         "    seq text;\n"
         "    last bigint;\n"
         "BEGIN\n"
+        f"    IF NOT {pg_column_exists(t, old)} THEN\n"
+        f"        RAISE EXCEPTION '%', {gone};\n"
+        "    END IF;\n"
         "    SELECT pg_get_expr(ad.adbin, ad.adrelid), a.attidentity INTO d, ident\n"
         "      FROM pg_attribute a\n"
         "      LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum\n"
-        f"     WHERE a.attrelid = {regclass(table)} AND a.attname = {literal(old)};\n"
-        f"    seq := pg_get_serial_sequence({literal(t)}, {literal(old)});\n"
-        f"    IF EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = {regclass(table)}\n"
+        f"     WHERE a.attrelid = {regclass(t)} AND a.attname = {literal(old)};\n"
+        # The column argument is taken literally (not parsed as SQL): the bare name.
+        f"    seq := pg_get_serial_sequence({literal(ts)}, {literal(old)});\n"
+        f"    IF EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = {regclass(t)}\n"
         f"               AND conname = {literal(check)}) THEN\n"
-        f"        ALTER TABLE {t} ALTER COLUMN {n} SET NOT NULL;\n"
-        f"        ALTER TABLE {t} DROP CONSTRAINT {quote(check, 'postgres')};\n"
+        f"        ALTER TABLE {ts} ALTER COLUMN {n} SET NOT NULL;\n"
+        f"        ALTER TABLE {ts} DROP CONSTRAINT {quote(check, 'postgres')};\n"
         "    END IF;\n"
         "    IF ident IN ('a', 'd') THEN\n"
         "        last := pg_sequence_last_value(seq::regclass);\n"
-        f"        ALTER TABLE {t} ALTER COLUMN {o} DROP IDENTITY;\n"
-        "        EXECUTE format("
-        f"{literal(f'ALTER TABLE {t} ALTER COLUMN {n} ADD GENERATED %s AS IDENTITY (START WITH %s)')},\n"
-        "                       CASE ident WHEN 'a' THEN 'ALWAYS' ELSE 'BY DEFAULT' END,\n"
-        "                       coalesce(last, 0) + 1);\n"
+        f"        ALTER TABLE {ts} ALTER COLUMN {o} DROP IDENTITY;\n"
+        f"        EXECUTE {identity};\n"
         "    ELSE\n"
         "        IF seq IS NOT NULL THEN\n"
-        f"            EXECUTE format({literal(f'ALTER SEQUENCE %s OWNED BY {t}.{n}')}, seq);\n"
+        f"            EXECUTE {concat('ALTER SEQUENCE ', Dyn('seq'), f' OWNED BY {ts}.{n}')};\n"
         "        END IF;\n"
         f"{widen}"
         "        IF d IS NOT NULL THEN\n"
-        f"            EXECUTE format({literal(f'ALTER TABLE {t} ALTER COLUMN {n} SET DEFAULT %s')}, d);\n"
+        f"            EXECUTE {set_default};\n"
         "        END IF;\n"
         "    END IF;\n"
         "END"
     )
 
 
-def pg_index_carry_verify(table: str, old: str, new: str, *, skip_primary: bool = False) -> Verify:
+def pg_index_carry_verify(t: TableName, old: str, new: str, *, skip_primary: bool = False) -> Verify:
     """Indexes (and so unique and primary-key constraints) on ``old`` vanish with it at
     contract: list those with no index on ``new`` to take their place."""
     primary = " AND NOT i.indisprimary" if skip_primary else ""
@@ -294,70 +323,99 @@ def pg_index_carry_verify(table: str, old: str, new: str, *, skip_primary: bool 
         f"every index on {old} has a counterpart on {new} (dropping {old} drops its "
         f"indexes: create them on {new} first, CONCURRENTLY)",
         "SELECT i.indexrelid::regclass::text AS index_name FROM pg_index i "
-        f"WHERE i.indrelid = {regclass(table)}{primary} "
-        f"AND {attnum(table, old)} = ANY (i.indkey) "
+        f"WHERE i.indrelid = {regclass(t)}{primary} "
+        f"AND {attnum(t, old)} = ANY (i.indkey) "
         "AND NOT EXISTS (SELECT 1 FROM pg_index j WHERE j.indrelid = i.indrelid "
-        f"AND {attnum(table, new)} = ANY (j.indkey))",
+        f"AND {attnum(t, new)} = ANY (j.indkey))",
     )
 
 
-def pg_not_null_steps(table: str, column: str, *, why: str) -> list[Step]:
-    """Verify no NULLs, then contract: CHECK … NOT VALID → VALIDATE (its own transaction) →
-    SET NOT NULL (no scan on 12+, thanks to the valid CHECK) → DROP CHECK."""
-    t = quote_table(table, "postgres")
+def pg_not_null_contract(t: TableName, column: str, check: str) -> list[Step]:
+    """Contract: CHECK … NOT VALID (brief lock, no scan) → VALIDATE (its own transaction,
+    SHARE UPDATE EXCLUSIVE) on the way to a SET NOT NULL that does not scan."""
+    ts = t.sql("postgres")
     c = quote(column, "postgres")
-    check = not_null_check_name(table, column)
     ck = quote(check, "postgres")
     return [
-        Step(
-            Phase.VERIFY,
-            f"no NULL left in {table}.{column}",
-            verify=Verify(
-                f"{table}.{column} has no NULL", f"SELECT {pk_of(table)} FROM {t} WHERE {c} IS NULL"
-            ),
-            why=f"SET NOT NULL at contract fails on any NULL row ({why})",
-        ),
         Step(
             Phase.CONTRACT,
             f"add CHECK ({column} IS NOT NULL) NOT VALID",
             sql=(
-                f"ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {ck}",
-                f"ALTER TABLE {t} ADD CONSTRAINT {ck} CHECK ({c} IS NOT NULL) NOT VALID",
+                f"ALTER TABLE {ts} DROP CONSTRAINT IF EXISTS {ck}",
+                f"ALTER TABLE {ts} ADD CONSTRAINT {ck} CHECK ({c} IS NOT NULL) NOT VALID",
             ),
             why="a brief ACCESS EXCLUSIVE lock, no scan: enforced for new writes only",
         ),
         Step(
             Phase.CONTRACT,
             f"validate {check}",
-            sql=(f"ALTER TABLE {t} VALIDATE CONSTRAINT {ck}",),
+            sql=(pg_validate_if_present(t, check),),
             concurrent=True,
             why="scans under SHARE UPDATE EXCLUSIVE (reads and writes go on), in its own "
             "transaction",
         ),
+    ]
+
+
+def pg_not_null_steps(t: TableName, column: str, *, why: str) -> list[Step]:
+    """Verify no NULLs, then contract: CHECK … NOT VALID → VALIDATE (its own transaction) →
+    SET NOT NULL (no scan on 12+, thanks to the valid CHECK) → DROP CHECK."""
+    ts = t.sql("postgres")
+    c = quote(column, "postgres")
+    check = not_null_check_name(t, column)
+    ck = quote(check, "postgres")
+    return [
+        Step(
+            Phase.VERIFY,
+            f"no NULL left in {t}.{column}",
+            verify=Verify(
+                f"{t}.{column} has no NULL", f"SELECT {pk_of(t)} FROM {ts} WHERE {c} IS NULL"
+            ),
+            why=f"SET NOT NULL at contract fails on any NULL row ({why})",
+        ),
+        *pg_not_null_contract(t, column, check),
         Step(
             Phase.CONTRACT,
-            f"set {table}.{column} NOT NULL and drop {check}",
+            f"set {t}.{column} NOT NULL and drop {check}",
             sql=(
-                f"ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL",
-                f"ALTER TABLE {t} DROP CONSTRAINT {ck}",
+                f"ALTER TABLE {ts} ALTER COLUMN {c} SET NOT NULL",
+                f"ALTER TABLE {ts} DROP CONSTRAINT IF EXISTS {ck}",
             ),
             why="PostgreSQL 12+ skips the scan thanks to the valid CHECK, which is then redundant",
         ),
     ]
 
 
+def pg_refuse_unless(condition: str, message: str) -> str:
+    """A statement that raises ``message`` unless ``condition`` (SQL) holds: guards a step
+    against a catalog that is not what the plan expects."""
+    return do_block(
+        "BEGIN\n"
+        f"    IF NOT ({condition}) THEN\n"
+        f"        RAISE EXCEPTION '%', {literal(message)};\n"
+        "    END IF;\n"
+        "END"
+    )
+
+
 # --------------------------------------------------------------------------- MySQL / MariaDB
 
 
-def mysql_info_where(table: str, column: str) -> str:
-    """The information_schema.COLUMNS row of ``table.column`` (current database unless the
-    table is qualified)."""
-    schema, name = split_table(table)
-    db = "DATABASE()" if schema is None else literal(schema, "mysql")
+def mysql_db(t: TableName) -> str:
+    """The table's database as SQL: its schema part, else the connection's database."""
+    return "DATABASE()" if t.schema is None else literal(t.schema, "mysql")
+
+
+def mysql_info_where(t: TableName, column: str) -> str:
+    """The information_schema.COLUMNS row of ``table.column``."""
     return (
-        f"TABLE_SCHEMA = {db} AND TABLE_NAME = {literal(name, 'mysql')} "
+        f"TABLE_SCHEMA = {mysql_db(t)} AND TABLE_NAME = {literal(t.name, 'mysql')} "
         f"AND COLUMN_NAME = {literal(column, 'mysql')}"
     )
+
+
+def mysql_column_exists(t: TableName, column: str) -> str:
+    return f"EXISTS (SELECT 1 FROM information_schema.COLUMNS WHERE {mysql_info_where(t, column)})"
 
 
 def mysql_definition(null_sql: str, comment_sql: str = "COLUMN_COMMENT") -> str:
@@ -384,11 +442,11 @@ def mysql_definition(null_sql: str, comment_sql: str = "COLUMN_COMMENT") -> str:
 MYSQL_SAME_NULL = "IF(IS_NULLABLE = 'NO', ' NOT NULL', ' NULL')"
 
 
-def mysql_locked(table: str, statements: tuple[str, ...]) -> tuple[str, ...]:
+def mysql_locked(t: TableName, statements: tuple[str, ...]) -> tuple[str, ...]:
     """Statements run under ``LOCK TABLES … WRITE``: MySQL has no transactional DDL, and a
     trigger swap must not let a write slip between dropping a trigger and the ALTER that
     makes it unnecessary. Keep them metadata-only: the lock blocks reads and writes."""
-    return (f"LOCK TABLES {quote_table(table, 'mysql')} WRITE", *statements, "UNLOCK TABLES")
+    return (f"LOCK TABLES {t.sql('mysql')} WRITE", *statements, "UNLOCK TABLES")
 
 
 def mysql_dynamic(select_sql: str) -> tuple[str, ...]:
@@ -402,22 +460,75 @@ def mysql_dynamic(select_sql: str) -> tuple[str, ...]:
     )
 
 
-def mysql_drop_column_if_exists(table: str, column: str) -> tuple[str, ...]:
+def mysql_text(statement: str) -> str:
+    """A SQL string expression whose value is ``statement``: references inside it become
+    literal references (their value quoted), the rest literal pieces."""
+    pieces: list[str] = []
+    for piece in refs.split(statement):
+        if isinstance(piece, refs.Ref):
+            pieces.append(refs.ref(piece.kind, piece.table, piece.column, literal=True))
+        elif piece:
+            pieces.append(literal(piece, "mysql"))
+    return pieces[0] if len(pieces) == 1 else f"CONCAT({', '.join(pieces)})"
+
+
+def mysql_when(condition: str, statement: str) -> tuple[str, ...]:
+    """``statement`` only when ``condition`` (SQL) holds: a re-runnable step on a server that
+    commits every DDL statement on its own."""
+    return mysql_dynamic(f"SELECT {mysql_text(statement)} FROM DUAL WHERE {condition}")
+
+
+def mysql_add_column_if_missing(t: TableName, column: str, definition: str) -> tuple[str, ...]:
+    """``ADD COLUMN`` that does nothing when the column is there already (a rerun after a
+    kill between the ALTER's commit and its record)."""
+    add = f"ALTER TABLE {t.sql('mysql')} ADD COLUMN {quote(column, 'mysql')} {definition}"
+    return mysql_when(f"NOT {mysql_column_exists(t, column)}", add)
+
+
+def mysql_drop_column_if_exists(t: TableName, column: str) -> tuple[str, ...]:
     """``DROP COLUMN`` that is a no-op when the column is missing (MySQL 8 has no IF EXISTS
     there): rollbacks must work after an expand that stopped half way."""
-    drop = f"ALTER TABLE {quote_table(table, 'mysql')} DROP COLUMN {quote(column, 'mysql')}"
-    return mysql_dynamic(
-        f"SELECT {literal(drop, 'mysql')} FROM information_schema.COLUMNS "
-        f"WHERE {mysql_info_where(table, column)}"
+    drop = f"ALTER TABLE {t.sql('mysql')} DROP COLUMN {quote(column, 'mysql')}"
+    return mysql_when(mysql_column_exists(t, column), drop)
+
+
+def mysql_drop_index_if_exists(t: TableName, index: str) -> tuple[str, ...]:
+    drop = f"ALTER TABLE {t.sql('mysql')} DROP INDEX {quote(index, 'mysql')}"
+    return mysql_when(
+        "EXISTS (SELECT 1 FROM information_schema.STATISTICS "
+        f"WHERE TABLE_SCHEMA = {mysql_db(t)} AND TABLE_NAME = {literal(t.name, 'mysql')} "
+        f"AND INDEX_NAME = {literal(index, 'mysql')})",
+        drop,
     )
 
 
-def mysql_drop_index_if_exists(table: str, index: str) -> tuple[str, ...]:
-    schema, name = split_table(table)
-    db = "DATABASE()" if schema is None else literal(schema, "mysql")
-    drop = f"ALTER TABLE {quote_table(table, 'mysql')} DROP INDEX {quote(index, 'mysql')}"
-    return mysql_dynamic(
-        f"SELECT {literal(drop, 'mysql')} FROM information_schema.STATISTICS "
-        f"WHERE TABLE_SCHEMA = {db} AND TABLE_NAME = {literal(name, 'mysql')} "
-        f"AND INDEX_NAME = {literal(index, 'mysql')} LIMIT 1"
+def mysql_trigger_names(base: str, suffixes: tuple[str, ...]) -> list[str]:
+    return [short_name(f"{base}_{suffix}", "mysql") for suffix in suffixes]
+
+
+def mysql_triggers_missing(t: TableName, names: list[str]) -> str:
+    """A condition: some of the triggers ``names`` are gone (a kill after the first
+    DROP TRIGGER of a contract: writes since then were not copied)."""
+    listed = ", ".join(literal(n, "mysql") for n in names)
+    return (
+        "(SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = "
+        f"{mysql_db(t)} AND TRIGGER_NAME IN ({listed})) < {len(names)}"
     )
+
+
+def mysql_triggers(
+    t: TableName, base: str, bodies: dict[str, tuple[str, str]]
+) -> tuple[list[str], list[str]]:
+    """(create, drop) of BEFORE triggers named ``<base>_<suffix>`` in the table's database,
+    one per ``suffix: (event, body)``. ``CREATE TRIGGER IF NOT EXISTS`` (MariaDB 10.1.4+,
+    MySQL 8.0.29+) makes a rerun after a kill harmless."""
+    create, drop = [], []
+    for suffix, (event, body) in bodies.items():
+        name = t.sibling(mysql_trigger_names(base, (suffix,))[0], "mysql")
+        create.append(
+            f"CREATE TRIGGER IF NOT EXISTS {name} BEFORE {event} ON {t.sql('mysql')} "
+            f"FOR EACH ROW {body}"
+        )
+        drop.append(f"DROP TRIGGER IF EXISTS {name}")
+    return create, drop
+

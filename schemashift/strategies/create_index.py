@@ -20,13 +20,14 @@ from schemashift.phases.model import Step
 from schemashift.sql.actions import Action
 from schemashift.strategies.common import (
     StrategyError,
-    bare,
-    in_schema_of,
+    TableName,
     mysql_drop_index_if_exists,
+    name_of,
     pg_index_valid_verify,
     quote,
     short_name,
     statement_text,
+    table_of,
 )
 
 KIND = "create_index"
@@ -54,11 +55,12 @@ def applies(action: Action, change: Change, dialect: str) -> bool:
     return not action.concurrently
 
 
-def index_name(action: Action) -> str:
-    if action.name:
-        return action.name
+def index_name(action: Action, t: TableName, dialect: str = "postgres") -> str:
+    name = name_of(action.name, dialect, "index name")
+    if name:
+        return name
     cols = (action.column or "expr").replace(",", "_")
-    return short_name(f"{bare(action.table or '')}_{cols}_idx")
+    return short_name(f"{t.name}_{cols}_idx")
 
 
 def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
@@ -68,8 +70,8 @@ def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
 
 
 def _postgres(action: Action, sql: str) -> list[Step]:
-    table = action.table or ""
-    name = index_name(action)
+    t = table_of(action.table, "postgres")
+    name = index_name(action, t)
     text = statement_text(sql)
     m = _PG_HEAD.match(text)
     if m is None:
@@ -85,24 +87,22 @@ def _postgres(action: Action, sql: str) -> list[Step]:
             f"create index {name} CONCURRENTLY",
             sql=(concurrent,),
             concurrent=True,
-            rollback=(
-                f"DROP INDEX CONCURRENTLY IF EXISTS {in_schema_of(table, name, 'postgres')}",
-            ),
+            rollback=(f"DROP INDEX CONCURRENTLY IF EXISTS {t.sibling(name, 'postgres')}",),
             why="SHARE UPDATE EXCLUSIVE instead of SHARE: writes go on while it builds "
             "(outside a transaction block)",
         ),
         Step(
             Phase.VERIFY,
             f"index {name} is valid",
-            verify=pg_index_valid_verify(table, name),
+            verify=pg_index_valid_verify(t, name),
             why="a failed concurrent build leaves an INVALID index that IF NOT EXISTS would keep",
         ),
     ]
 
 
 def _mysql(action: Action, sql: str) -> list[Step]:
-    table = action.table or ""
-    name = index_name(action)
+    t = table_of(action.table, "mysql")
+    name = index_name(action, t, "mysql")
     text = _MY_CLAUSES.sub("", statement_text(sql))
     if re.match(r"\s*ALTER\b", text, re.IGNORECASE):
         if not action.name:
@@ -117,7 +117,7 @@ def _mysql(action: Action, sql: str) -> list[Step]:
             Phase.EXPAND,
             f"create index {name} online",
             sql=(online,),
-            rollback=mysql_drop_index_if_exists(table, name),
+            rollback=mysql_drop_index_if_exists(t, name),
             why="ALGORITHM=INPLACE, LOCK=NONE: built while reads and writes go on, or refused "
             "- never a silent table lock",
         )

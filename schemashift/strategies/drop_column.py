@@ -4,7 +4,8 @@ expand    when the column is NOT NULL without a default, DROP NOT NULL so the ne
           version can stop writing it (a default, identity or key column is left alone: the
           new version can already omit it). The column's comment remembers it was NOT NULL,
           for rollback - a static plan has no other place to keep what the catalog said.
-contract  the DROP COLUMN as written (destroys the data)
+contract  DROP COLUMN (destroys the data; re-runnable: IF EXISTS, or a catalog guard on
+          MySQL)
 rollback  restore NOT NULL (and the comment) when the expand removed it - unless the new
           app version left NULLs meanwhile: then the column stays nullable (the old version
           always writes it, so it does not mind) and a later rollback tries again
@@ -18,16 +19,18 @@ from schemashift.sql.actions import Action
 from schemashift.strategies.common import (
     WAS_NOT_NULL,
     StrategyError,
+    TableName,
     attnum,
+    column_of,
     do_block,
     literal,
     mysql_definition,
+    mysql_drop_column_if_exists,
     mysql_dynamic,
     mysql_info_where,
     quote,
-    quote_table,
     regclass,
-    statement_text,
+    table_of,
 )
 
 KIND = "drop_column"
@@ -41,14 +44,17 @@ def applies(action: Action, change: Change, dialect: str) -> bool:
 def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
     if not sql:
         raise StrategyError("drop_column needs the statement's text")
-    table, column = action.table or "", action.column or ""
-    expand, rollback = (
-        _mysql_relax(table, column) if dialect == "mysql" else _postgres_relax(table, column)
-    )
+    t, column = table_of(action.table, dialect), column_of(action.column, dialect)
+    expand, rollback = _mysql_relax(t, column) if dialect == "mysql" else _postgres_relax(t, column)
+    drop: tuple[str, ...] = (
+        mysql_drop_column_if_exists(t, column) if dialect == "mysql" else
+        (f"ALTER TABLE {t.sql(dialect)} DROP COLUMN IF EXISTS {quote(column, dialect)}"
+         + (" CASCADE" if action.cascade else ""),)
+    )  # fmt: skip
     return [
         Step(
             Phase.EXPAND,
-            f"let the new app version stop writing {table}.{column}",
+            f"let the new app version stop writing {t}.{column}",
             sql=expand,
             rollback=rollback,
             why=f"DROP NOT NULL when {column} has no default: otherwise inserts that omit it "
@@ -56,30 +62,30 @@ def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
         ),
         Step(
             Phase.CONTRACT,
-            f"drop {table}.{column}",
-            sql=(statement_text(sql),),
+            f"drop {t}.{column}",
+            sql=drop,
             why="only once no old app version reads or writes it - this destroys its data",
         ),
     ]
 
 
-def _postgres_relax(table: str, column: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    t = quote_table(table, "postgres")
+def _postgres_relax(t: TableName, column: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    ts = t.sql("postgres")
     c = quote(column, "postgres")
-    comment_on = f"COMMENT ON COLUMN {t}.{c} IS %L"
+    comment_on = f"COMMENT ON COLUMN {ts}.{c} IS "
     relax = do_block(
         "DECLARE\n"
         "    note text;\n"
         "BEGIN\n"
         "    IF EXISTS (SELECT 1 FROM pg_attribute a\n"
-        f"               WHERE a.attrelid = {regclass(table)} AND a.attname = {literal(column)}\n"
+        f"               WHERE a.attrelid = {regclass(t)} AND a.attname = {literal(column)}\n"
         "                 AND a.attnotnull AND NOT a.atthasdef AND a.attidentity = ''\n"
         "                 AND a.attgenerated = ''\n"
         "                 AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid\n"
         "                                 AND i.indisprimary AND a.attnum = ANY (i.indkey))) THEN\n"
-        f"        note := col_description({regclass(table)}, {attnum(table, column)});\n"
-        f"        ALTER TABLE {t} ALTER COLUMN {c} DROP NOT NULL;\n"
-        f"        EXECUTE format({literal(comment_on)}, {literal(WAS_NOT_NULL)} || coalesce(note, ''));\n"
+        f"        note := col_description({regclass(t)}, {attnum(t, column)});\n"
+        f"        ALTER TABLE {ts} ALTER COLUMN {c} DROP NOT NULL;\n"
+        f"        EXECUTE {literal(comment_on)} || quote_literal({literal(WAS_NOT_NULL)} || coalesce(note, ''));\n"
         "    END IF;\n"
         "END"
     )
@@ -87,25 +93,25 @@ def _postgres_relax(table: str, column: str) -> tuple[tuple[str, ...], tuple[str
         "DECLARE\n"
         "    note text;\n"
         "BEGIN\n"
-        f"    note := col_description({regclass(table)}, {attnum(table, column)});\n"
+        f"    note := col_description({regclass(t)}, {attnum(t, column)});\n"
         f"    IF starts_with(note, {literal(WAS_NOT_NULL)})\n"
-        f"       AND NOT EXISTS (SELECT FROM {t} WHERE {c} IS NULL) THEN\n"
-        f"        ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL;\n"
-        f"        EXECUTE format({literal(comment_on)}, "
-        f"nullif(substr(note, {len(WAS_NOT_NULL) + 1}), ''));\n"
+        f"       AND NOT EXISTS (SELECT FROM {ts} WHERE {c} IS NULL) THEN\n"
+        f"        ALTER TABLE {ts} ALTER COLUMN {c} SET NOT NULL;\n"
+        f"        EXECUTE {literal(comment_on)} || "
+        f"quote_nullable(nullif(substr(note, {len(WAS_NOT_NULL) + 1}), ''));\n"
         "    END IF;\n"
         "END"
     )
     return (relax,), (restore,)
 
 
-def _mysql_relax(table: str, column: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    t = quote_table(table, "mysql")
+def _mysql_relax(t: TableName, column: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    ts = t.sql("mysql")
     c = quote(column, "mysql")
-    modify = literal(f"ALTER TABLE {t} MODIFY COLUMN {c} ", "mysql")
+    modify = literal(f"ALTER TABLE {ts} MODIFY COLUMN {c} ", "mysql")
     tail = literal(", LOCK=NONE", "mysql")
     marker = literal(WAS_NOT_NULL, "mysql")
-    where = f"FROM information_schema.COLUMNS WHERE {mysql_info_where(table, column)}"
+    where = f"FROM information_schema.COLUMNS WHERE {mysql_info_where(t, column)}"
     relax = mysql_dynamic(
         "SELECT IF(IS_NULLABLE = 'NO' AND COLUMN_DEFAULT IS NULL AND COLUMN_KEY <> 'PRI' "
         "AND EXTRA NOT LIKE '%auto_increment%', "
@@ -114,7 +120,7 @@ def _mysql_relax(table: str, column: str) -> tuple[tuple[str, ...], tuple[str, .
     )
     restore = mysql_dynamic(
         f"SELECT IF(LEFT(COLUMN_COMMENT, {len(WAS_NOT_NULL)}) = {marker} "
-        f"AND NOT EXISTS (SELECT 1 FROM {t} WHERE {c} IS NULL), "
+        f"AND NOT EXISTS (SELECT 1 FROM {ts} WHERE {c} IS NULL), "
         f"CONCAT({modify}, {mysql_definition(literal(' NOT NULL'), f'SUBSTRING(COLUMN_COMMENT, {len(WAS_NOT_NULL) + 1})')}, "
         f"{tail}), NULL) {where}"
     )

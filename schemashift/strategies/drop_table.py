@@ -9,7 +9,7 @@ from __future__ import annotations
 from schemashift.model import BREAKING, Change, Phase
 from schemashift.phases.model import Step
 from schemashift.sql.actions import Action
-from schemashift.strategies.common import StrategyError, statement_text
+from schemashift.strategies.common import StrategyError, table_of
 
 KIND = "drop_table"
 DIALECTS = ("postgres", "mysql")
@@ -22,11 +22,15 @@ def applies(action: Action, change: Change, dialect: str) -> bool:
 def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
     if not sql:
         raise StrategyError("drop_table needs the statement's text")
+    t = table_of(action.table, dialect)
+    cascade = " CASCADE" if action.cascade and dialect == "postgres" else ""
+    what = "SEQUENCE" if action.detail == "sequence" else "TABLE"
     return [
         Step(
             Phase.CONTRACT,
-            f"drop {action.table}",
-            sql=(statement_text(sql),),
+            f"drop {t}",
+            # IF EXISTS: re-runnable after a kill (MySQL commits the DROP on its own).
+            sql=(f"DROP {what} IF EXISTS {t.sql(dialect)}{cascade}",),
             why="nothing to expand (the new app version stops using the table); dropped once "
             "no old version reads or writes it - this destroys its data",
         )

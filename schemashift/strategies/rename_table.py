@@ -12,7 +12,7 @@ from __future__ import annotations
 from schemashift.model import BREAKING, Change, Phase
 from schemashift.phases.model import Step
 from schemashift.sql.actions import Action
-from schemashift.strategies.common import quote, quote_table, split_table
+from schemashift.strategies.common import quote, table_of
 
 KIND = "rename_table"
 DIALECTS = ("postgres",)
@@ -23,31 +23,29 @@ def applies(action: Action, change: Change, dialect: str) -> bool:
 
 
 def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
-    table, new_name = action.table or "", action.new_name or ""
-    schema, _ = split_table(table)
-    new_table = (
-        split_table(new_name)[1] if schema is None else f"{schema}.{split_table(new_name)[1]}"
-    )
-    old_q, new_q = quote_table(table, "postgres"), quote_table(new_table, "postgres")
+    t = table_of(action.table, dialect)
+    # RENAME TO takes a bare name: the table stays in its schema.
+    new = t.with_name(table_of(action.new_name, dialect).name)
+    old_q, new_q = t.sql("postgres"), new.sql("postgres")
     return [
         Step(
             Phase.EXPAND,
-            f"rename {table} to {new_table}; a view named {table} stands in for it",
+            f"rename {t} to {new}; a view named {t} stands in for it",
             sql=(
-                f"ALTER TABLE {old_q} RENAME TO {quote(split_table(new_name)[1], 'postgres')}",
+                f"ALTER TABLE {old_q} RENAME TO {quote(new.name, 'postgres')}",
                 f"CREATE VIEW {old_q} AS SELECT * FROM {new_q}",
             ),
             rollback=(
                 f"DROP VIEW IF EXISTS {old_q}",
-                f"ALTER TABLE IF EXISTS {new_q} RENAME TO {quote(split_table(table)[1], 'postgres')}",
+                f"ALTER TABLE IF EXISTS {new_q} RENAME TO {quote(t.name, 'postgres')}",
             ),
-            why=f"one short transaction: the new app version uses {new_table}, the old one "
-            f"keeps reading and writing {table} through the auto-updatable view",
+            why=f"one short transaction: the new app version uses {new}, the old one "
+            f"keeps reading and writing {t} through the auto-updatable view",
         ),
         Step(
             Phase.CONTRACT,
-            f"drop the view {table}",
+            f"drop the view {t}",
             sql=(f"DROP VIEW IF EXISTS {old_q}",),
-            why=f"no old app version uses the name {table} any more",
+            why=f"no old app version uses the name {t} any more",
         ),
     ]

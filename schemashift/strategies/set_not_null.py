@@ -15,7 +15,7 @@ from __future__ import annotations
 from schemashift.model import BREAKING, Change
 from schemashift.phases.model import Step
 from schemashift.sql.actions import Action
-from schemashift.strategies.common import pg_not_null_steps
+from schemashift.strategies.common import column_of, pg_not_null_steps, table_of
 
 KIND = "set_not_null"
 DIALECTS = ("postgres",)
@@ -28,7 +28,5 @@ def applies(action: Action, change: Change, dialect: str) -> bool:
 
 
 def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
-    table, column = action.table or "", action.column or ""
-    return pg_not_null_steps(
-        table, column, why="the old app version may still write NULL until contract"
-    )
+    t, column = table_of(action.table, dialect), column_of(action.column, dialect)
+    return pg_not_null_steps(t, column, why="the old app version may still write NULL until contract")

@@ -1,0 +1,2 @@
+"""SQL text the core generates: identifiers as parts, quoting per dialect, run-time
+references, PL/pgSQL bodies. Pure string building: no database, no I/O."""
