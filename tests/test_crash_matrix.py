@@ -274,8 +274,14 @@ class Writers:
             self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        s = self.scenario
         conn = self.db.conn()
+        try:
+            self._write(conn)
+        finally:
+            conn.close()  # one per trial: dozens of trials must not exhaust max_connections
+
+    def _write(self, conn: Any) -> None:
+        s = self.scenario
         rng = random.Random(1)
         n = 0
         while not self._stop.is_set():
