@@ -282,7 +282,8 @@ CASES: list[tuple[str, str, Expected]] = [
     (PG, "CREATE TABLE (", [{"kind": "raw", "reason_has": "could not parse: "}]),
     (MY, "ALTER TABLE", [{"kind": "raw", "reason_has": "could not parse: "}]),
     (LITE, "CREATE TABLE t (a int", [{"kind": "raw", "reason_has": "could not parse: "}]),
-    (LITE, "REINDEX ix", [{"kind": "raw", "reason_has": "not a statement"}]),
+    # sqlglot < 30.31 reads it as an alias ("... not a statement"), later as a Command.
+    (LITE, "REINDEX ix", [{"kind": "raw", "reason_has": "not understood by the parser"}]),
     (PG, "SAVEPOINT a", [{"kind": "transaction", "detail": "savepoint", "name": "a"}]),
     (PG, "RELEASE SAVEPOINT a", [{"kind": "transaction", "detail": "savepoint", "name": "a"}]),
     (PG, "ROLLBACK TO SAVEPOINT a", [{"kind": "transaction", "detail": "savepoint"}]),

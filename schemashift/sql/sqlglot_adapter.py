@@ -394,6 +394,10 @@ def _command(node: exp.Expr) -> list[Action]:
         match = re.match(_RESET_COMMAND, rest, re.I)
         if match:
             return [Action(kind="set_option", name=match.group(1).lower(), detail="reset")]
+    # sqlglot >= 30.31 hands SAVEPOINT a / RELEASE SAVEPOINT a over as Commands.
+    transaction = _transaction_fallback(f"{keyword} {rest}")
+    if transaction:
+        return transaction
     return [raw(f"not understood by the parser: {_short(f'{keyword} {rest}'.strip())}")]
 
 
