@@ -1,4 +1,4 @@
-"""The deployment registry and the contract gate (DESIGN §4).
+"""The deployment registry and the contract gate (docs/design.md §4).
 
 Which app versions run where lives in the target database (``deployments``): instances
 report themselves (``schemashift.runtime.report`` with a heartbeat, or ``schemashift deploy
@@ -27,6 +27,7 @@ from typing import Any
 
 from schemashift.execute.database import DatabaseError
 from schemashift.execute.state import DeploymentRow, MigrationRow, State
+from schemashift.model import Phase
 
 DEFAULT_TTL_SECONDS = 120
 SLOTS = ("blue", "green", "canary")
@@ -305,3 +306,42 @@ def _state_error(exc: Exception, target: Any, schema: str, create: bool,
             f"a query on the schemashift state tables ({where}) was cancelled{ran}: "
             f"{detail}; try again later", target)  # fmt: skip
     return StateError(f"schemashift state tables ({where} in {target.safe}): {detail}", target)
+
+
+# -- the compatibility decision -------------------------------------------------------------
+
+# The phases in the order they run (the Phase enum's order).
+PHASE_NAMES = tuple(p.value for p in Phase)
+
+
+def next_phase(phase: str | None) -> str | None:
+    """The phase after ``phase`` (expand when none is done yet; None after contract)."""
+    if phase is None:
+        return PHASE_NAMES[0]
+    i = PHASE_NAMES.index(phase) if phase in PHASE_NAMES else len(PHASE_NAMES) - 1
+    return PHASE_NAMES[i + 1] if i + 1 < len(PHASE_NAMES) else None
+
+
+def compatible(phase: str | None, app: str, version: str, for_app: str | None,
+               for_version: str | None) -> bool | None:  # fmt: skip
+    """Whether an instance of ``app`` at ``version`` runs on the schema of ``phase``: None
+    (unknown) when the migration names no app, or another one; an instance older than
+    ``for_version`` runs on expand/backfill/verify but not after contract."""
+    if not for_app or not for_version or app != for_app:
+        return None
+    if phase != "contract":
+        return True
+    return not is_older(version, for_version)
+
+
+def compatibility(phase: str | None, for_app: str | None, for_version: str | None,
+                  live_rows: list[DeploymentRow]) -> list[dict[str, Any]]:  # fmt: skip
+    """One entry per live instance: is it compatible with the current and the next phase."""
+    nxt = next_phase(phase)
+    return [
+        {"app": r.app, "version": r.version, "instance": r.instance, "slot": r.slot,
+         "current": compatible(phase, r.app, r.version, for_app, for_version),
+         "next": None if nxt is None else compatible(nxt, r.app, r.version, for_app,
+                                                     for_version)}
+        for r in live_rows
+    ]  # fmt: skip

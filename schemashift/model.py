@@ -2,7 +2,7 @@
 
 Pure values (frozen dataclasses, str enums): no database, no I/O. The rules, the
 renderers (text, JSON, SARIF, GitHub) and later the phase engine all read these.
-Field names and values are the contract of DESIGN.md §2 and §6.
+Field names and values are the contract of docs/design.md §2 and §6.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ COMPATIBLE, BREAKING, UNKNOWN = (
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 
-# The change kinds of DESIGN §2, plus the few statement kinds a migration file also holds
+# The change kinds of docs/design.md §2.2, among them the statement kinds a migration holds
 # (session settings, transaction control, schema-level objects).
 CHANGE_KINDS = frozenset(
     {
@@ -89,7 +89,7 @@ CONSTRAINT_TYPES = frozenset({"check", "unique", "foreign_key", "primary_key", "
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One schema change and what it costs live traffic (DESIGN §2)."""
+    """One schema change and what it costs live traffic (docs/design.md §2)."""
 
     kind: str
     table: str | None
@@ -196,7 +196,7 @@ class Summary:
 
 @dataclass(frozen=True, slots=True)
 class RevisionInfo:
-    """How one Alembic revision was read (DESIGN §6 ``revisions``)."""
+    """How one Alembic revision was read (docs/design.md §6 ``revisions``)."""
 
     revision: str
     file: str

@@ -1,5 +1,5 @@
 """What an app imports: report itself to the deployment registry, and check at start-up
-that the schema still supports it (DESIGN §4). Light: no click, no sqlglot, no alembic.
+that the schema still supports it (docs/design.md §4). Light: no click, no sqlglot, no alembic.
 
 ```python
 from schemashift import runtime

@@ -23,7 +23,6 @@ from sqlalchemy.engine import make_url
 
 from schemashift.alembic import process_revision_directives
 from schemashift.alembic.autogen import chain, revision, split_directives
-from schemashift.alembic.cli_revision import revision_command
 from schemashift.alembic.offline import render_operations
 from schemashift.alembic.ops import (
     AutocommitBlockOp,
@@ -35,7 +34,7 @@ from schemashift.alembic.ops import (
     VerifyOp,
     sync_trigger_name,
 )
-from schemashift.alembic.split import (
+from schemashift.alembic.phase_split import (
     BACKFILL,
     CONTRACT,
     EXPAND,
@@ -45,6 +44,7 @@ from schemashift.alembic.split import (
     split_operations,
     types_compatible,
 )
+from schemashift.cli.alembic import revision_command
 
 # --------------------------------------------------------------------------- helpers
 
@@ -366,7 +366,7 @@ def test_operations_render_offline() -> None:
 
 def test_sync_trigger_sql_and_other_dialects() -> None:
     sql = sql_of([CreateSyncTriggerOp("users", "name", "full_name")])
-    # One implementation with the strategies: execute/triggers.py (an INSERT and an UPDATE
+    # One implementation with the strategies: sqltext/triggers.py (an INSERT and an UPDATE
     # trigger, each with its function).
     name = "schemashift_sync_users_name_full_name"
     for part in ("ins", "upd"):

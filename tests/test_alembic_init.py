@@ -20,7 +20,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-CLI = "from schemashift.alembic.cli_init import init_command; init_command()"
+CLI = "from schemashift.cli.alembic import init_command; init_command()"
 
 
 def make_project(

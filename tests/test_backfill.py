@@ -1,5 +1,5 @@
 """The backfill on real PostgreSQL: keys, resume, atomic checkpoints, throttle, retries, and
-the kill test (DESIGN §3: backfill)."""
+the kill test (docs/design.md §3.2: backfill)."""
 
 from __future__ import annotations
 
@@ -26,13 +26,13 @@ from schemashift.execute.backfill import (
     resolve_key,
     run_backfill,
 )
-from schemashift.execute.triggers import (
+from schemashift.phases.plan import Backfill
+from schemashift.sqltext.triggers import (
     quote_ident,
     split_name,
     sync_trigger_names,
     sync_trigger_sql,
 )
-from schemashift.phases.model import Backfill
 
 pytestmark = pytest.mark.postgres
 
@@ -570,7 +570,7 @@ KILLS = 10
 CHILD = """
 import sys, psycopg
 from schemashift.execute.backfill import run_backfill
-from schemashift.phases.model import Backfill
+from schemashift.phases.plan import Backfill
 conninfo = sys.argv[1]
 print("ready", flush=True)
 result = run_backfill(

@@ -31,7 +31,7 @@ from schemashift.execute.backfill import (
 from schemashift.execute.backfill_mysql import run_backfill_mysql
 from schemashift.execute.backfill_sqlite import run_backfill_sqlite
 from schemashift.execute.database import DatabaseError
-from schemashift.phases.model import Backfill
+from schemashift.phases.plan import Backfill
 
 # --------------------------------------------------------------------------- the controller
 
@@ -402,7 +402,7 @@ def test_pg_integrity_error_carries_the_detail(pg_conn: Any, connect: Any) -> No
 
 
 def test_pg_data_error_exits_4_on_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    from schemashift.phases.cli_phases import _guarded
+    from schemashift.cli.common import guarded as _guarded
 
     def fail() -> None:
         raise BackfillDataError("backfill public.t (m1 step 1): the row with id = 7 …",

@@ -187,8 +187,8 @@ def test_sarif_output_validates_against_the_schema() -> None:
 
 
 def test_lock_timeout_comes_from_the_option_then_the_config(tmp_path: Path) -> None:
+    from schemashift.cli.common import runner_for as _runner
     from schemashift.config import parse_config
-    from schemashift.phases.cli_phases import _runner
 
     url = f"sqlite:///{tmp_path / 'x.db'}"
     config = parse_config({"lock-timeout": 250})
@@ -214,7 +214,7 @@ def test_help_imports_nothing_heavy() -> None:
 def test_phase_commands_plan_for_the_database_they_run_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from schemashift.phases.cli_phases import _config
+    from schemashift.cli.common import load_config_for as _config
 
     (tmp_path / "pyproject.toml").write_text('[tool.schemashift]\ndialect = "postgres"\n')
     monkeypatch.chdir(tmp_path)

@@ -2,7 +2,7 @@
 
 ``tests/corpus/real_world.json`` holds statements copied from public projects' migration
 files (source repository, path, line and commit named in each entry), each with a verdict
-checked by hand against HAZARDS.md and the server documentation, and for PostgreSQL and
+checked by hand against docs/hazards.md and the server documentation, and for PostgreSQL and
 MariaDB re-checked on a real server (tests/corpus/verify_*.py / .sh). See its README.
 """
 

@@ -42,7 +42,7 @@ from schemashift.config import Config
 from schemashift.execute import runner as runner_module
 from schemashift.execute.runner import GateRefused, Runner, RunOptions
 from schemashift.model import Phase
-from schemashift.phases.model import PHASE_ORDER, Plan
+from schemashift.phases.plan import PHASE_ORDER, Plan
 from schemashift.phases.planner import plan_sql
 
 KILLS = int(os.environ.get("SCHEMASHIFT_CRASH_KILLS", "20"))

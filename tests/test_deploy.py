@@ -1,4 +1,4 @@
-"""The deployment registry and the contract gate (DESIGN §4) on real PostgreSQL and
+"""The deployment registry and the contract gate (docs/design.md §4) on real PostgreSQL and
 MariaDB: record/retire/list, heartbeat TTL, PEP 440 ordering, contract refused while an
 older instance is live, --force recorded, `gate contract`, the runtime API, and a
 blue-green rollout with two real app processes."""
@@ -559,7 +559,7 @@ def test_runtime_ready_on_mysql(mysql_url: str, mysql_conn: Any) -> None:
 
 
 def test_status_compatibility_matrix(migration: Path, postgres_url: str) -> None:
-    from schemashift.phases.cli_phases import compatible
+    from schemashift.deploy import compatible
 
     assert compatible("verify", "api", "1.4.0", "api", "2.0.0") is True
     assert compatible("contract", "api", "1.4.0", "api", "2.0.0") is False

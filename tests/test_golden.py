@@ -1,4 +1,4 @@
-"""The JSON document of DESIGN §6, byte for byte, on files checked into tests/golden/.
+"""The JSON document of docs/design.md §6, byte for byte, on files checked into tests/golden/.
 
 Regenerate after an intended change with: SCHEMASHIFT_UPDATE_GOLDEN=1 pytest tests/test_golden.py
 and review the diff like code.
@@ -40,7 +40,7 @@ def test_golden_json(name: str) -> None:
 
 
 def test_contract_shape() -> None:
-    """The fields and types DESIGN §6 promises, independent of the golden values."""
+    """The fields and types docs/design.md §6 promises, independent of the golden values."""
     _, doc = run_json("tests/golden/two_statements.sql")
     assert doc["version"] == 1 and doc["dialect"] == "postgres"
     statements = doc["statements"]

@@ -11,7 +11,7 @@ import pytest
 from schemashift.config import Config
 from schemashift.execute.runner import GateRefused, Runner, RunOptions, VerifyFailed
 from schemashift.model import Phase
-from schemashift.phases.model import Plan, Step, Verify
+from schemashift.phases.plan import Plan, Step, Verify
 from schemashift.sqltext.names import TableName
 from schemashift.strategies.common import pk_of, type_of
 
@@ -189,7 +189,8 @@ HAZARDS = (
 
 
 def test_plan_marks_statements_no_strategy_makes_safe() -> None:
-    from schemashift.phases.planner import plan_sql, render_plan
+    from schemashift.phases.planner import plan_sql
+    from schemashift.report.plan import render_plan
 
     plan = plan_sql(HAZARDS, "m9", Config())
     generated, vacuum = plan.steps

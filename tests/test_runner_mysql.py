@@ -22,7 +22,7 @@ from schemashift.execute.backfill_mysql import resolve_key_mysql, run_backfill_m
 from schemashift.execute.database import DatabaseError, connect, parse_url
 from schemashift.execute.runner import GateRefused, Runner, RunOptions, VerifyFailed
 from schemashift.model import Phase
-from schemashift.phases.model import Backfill, Plan, Step, Verify
+from schemashift.phases.plan import Backfill, Plan, Step, Verify
 from schemashift.sqltext.names import TableName
 from schemashift.strategies.common import (
     mysql_drop_column_if_exists,

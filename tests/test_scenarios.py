@@ -1,4 +1,4 @@
-"""End-to-end deployment scenarios (DESIGN §4) with real app processes
+"""End-to-end deployment scenarios (docs/design.md §4) with real app processes
 (examples/app/app.py) on a real database: a failed canary rolled back, a rolling
 replacement held by the contract gate, and an old app failing fast after a contract.
 Each asserts 0 failed app requests and 0 lost rows."""

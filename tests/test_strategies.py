@@ -12,8 +12,9 @@ from click.testing import CliRunner
 
 from schemashift.config import Config
 from schemashift.model import Phase
-from schemashift.phases.model import Plan, Step
-from schemashift.phases.planner import PlanError, plan_sql, render_plan
+from schemashift.phases.plan import Plan, Step
+from schemashift.phases.planner import PlanError, plan_sql
+from schemashift.report.plan import render_plan
 from schemashift.sqltext import refs
 from schemashift.strategies import STRATEGIES, find_strategy, strategy_name
 
@@ -541,7 +542,7 @@ def test_find_strategy_reads_kind_dialect_and_applies() -> None:
 
 
 def _invoke(*args: str, **kwargs: Any) -> Any:
-    from schemashift.phases.cli_plan import plan_command
+    from schemashift.cli.plan import plan_command
 
     return CliRunner().invoke(plan_command, list(args), **kwargs)
 

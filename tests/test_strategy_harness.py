@@ -26,7 +26,7 @@ import pytest
 
 from schemashift.config import Config
 from schemashift.model import Phase
-from schemashift.phases.model import PHASE_ORDER, Plan
+from schemashift.phases.plan import PHASE_ORDER, Plan
 from schemashift.phases.planner import plan_sql
 
 runner_module = pytest.importorskip("schemashift.execute.runner")

@@ -39,7 +39,7 @@ from alembic.autogenerate.render import render_op, renderers
 from alembic.operations import MigrateOperation, Operations
 from alembic.operations.ops import ExecuteSQLOp
 
-from schemashift.execute.triggers import (
+from schemashift.sqltext.triggers import (
     quote_ident,
     quote_name,
     sync_trigger_names,
@@ -68,7 +68,7 @@ class VerificationError(RuntimeError):
 
 
 def sync_trigger_name(table_name: str, old_column: str, new_column: str) -> str:
-    """The name of the sync trigger pair's INSERT trigger (see execute/triggers.py)."""
+    """The name of the sync trigger pair's INSERT trigger (see sqltext/triggers.py)."""
     return sync_trigger_names(quote_ident(table_name), quote_ident(old_column),
                               quote_ident(new_column))[0]  # fmt: skip
 
@@ -400,7 +400,7 @@ def create_sync_trigger_sql(
     q: _Quoter, table_name: str, old_column: str, new_column: str, schema: str | None
 ) -> list[str]:
     """The statements that install the sync trigger: the one implementation the
-    strategies use too (schemashift.execute.triggers)."""
+    strategies use too (schemashift.sqltext.triggers)."""
     table = _sql_table(table_name, schema)
     return sync_trigger_sql(table, quote_ident(old_column), quote_ident(new_column))[0]
 

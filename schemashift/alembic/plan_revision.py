@@ -1,4 +1,4 @@
-"""An Alembic revision pair as a phase plan (DESIGN §3, §5): TARGET of the phase commands.
+"""An Alembic revision pair as a phase plan (docs/design.md §3.5, §5): TARGET of the phase commands.
 
 ``schemashift revision`` writes a change as an expand revision and a contract revision
 that ``depends_on`` it. TARGET may name either one; the plan is built by rendering both
@@ -32,7 +32,7 @@ from typing import Any
 from schemashift.alembic.history import HistoryError, load_config, script_directory
 from schemashift.alembic.offline import ALEMBIC_DIALECTS, Invocation, Recorder, recording
 from schemashift.model import Phase
-from schemashift.phases.model import Backfill, Plan, Step, Verify
+from schemashift.phases.plan import Backfill, Plan, Step, Verify
 from schemashift.sql.split import split_sql
 from schemashift.sqltext import refs
 from schemashift.sqltext.names import canonical

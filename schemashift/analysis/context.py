@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from schemashift.analysis.state import FileState
+from schemashift.analysis.file_state import FileState
 from schemashift.config import Config
 from schemashift.model import Change, Statement
 from schemashift.sql.actions import Action

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from schemashift.analysis.context import StatementContext
-from schemashift.analysis.state import FileState
+from schemashift.analysis.file_state import FileState
 from schemashift.config import Config
 from schemashift.dialects.base import get_dialect, parse_version
 from schemashift.model import Finding, LintReport, Severity, StatementReport

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 from schemashift.model import Change, Compatibility, LockClass, Phase
 
 if TYPE_CHECKING:
-    from schemashift.analysis.state import FileState
+    from schemashift.analysis.file_state import FileState
     from schemashift.sql.actions import Action
 
 DIALECT_NAMES = ("postgres", "mysql", "sqlite")

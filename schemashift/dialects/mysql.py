@@ -16,7 +16,7 @@ from schemashift.dialects.base import BREAKING, COMPATIBLE, UNKNOWN_PRICE, Price
 from schemashift.model import Change, Compatibility, LockClass, Phase
 
 if TYPE_CHECKING:
-    from schemashift.analysis.state import FileState
+    from schemashift.analysis.file_state import FileState
     from schemashift.sql.actions import Action
 
 NONE = "none"

@@ -21,7 +21,7 @@ from schemashift.dialects.base import (
 from schemashift.model import Change, Compatibility, LockClass, Phase
 
 if TYPE_CHECKING:
-    from schemashift.analysis.state import FileState
+    from schemashift.analysis.file_state import FileState
     from schemashift.sql.actions import Action, ColumnDef
 
 AE = "ACCESS EXCLUSIVE"
@@ -215,7 +215,7 @@ def _add_constraint(action: Action, state: FileState, version: tuple[int, ...]) 
         if action.using_index:
             # The index already exists; a primary key may still have to prove NOT NULL.
             return Price(AE, scans=ctype == "primary_key", data_dependent=ctype == "primary_key")
-        # Old writers of duplicate (or NULL) values now fail: breaking (HAZARDS: L D B).
+        # Old writers of duplicate (or NULL) values now fail: breaking (docs/hazards.md §7: L D B).
         return Price(AE, BREAKING, scans=True, data_dependent=True, phase=Phase.CONTRACT)
     return Price(AE, scans=True, data_dependent=True)  # exclusion
 
@@ -273,7 +273,7 @@ _PRICES = {
     "rename_column": _fixed(_CONTRACT_BREAKING),
     "alter_column_type": _alter_type,
     "set_not_null": _set_not_null,
-    # Old readers may now meet NULL (HAZARDS: B); the drop-column plan still does it in expand.
+    # Old readers may now meet NULL (docs/hazards.md §6: B); the drop-column plan does it in expand.
     "drop_not_null": _fixed(Price(AE, BREAKING)),
     "set_default": _fixed(Price(AE)),
     "drop_default": _fixed(_CONTRACT_BREAKING),

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from schemashift.execute.database import DatabaseError, Target, connect
 from schemashift.execute.state import MySQLState, PostgresState, SQLiteState, State
-from schemashift.phases.model import Backfill
+from schemashift.phases.plan import Backfill
 from schemashift.sqltext.names import TableName, quote_ident
 
 if TYPE_CHECKING:

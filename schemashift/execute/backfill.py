@@ -1,12 +1,12 @@
 """The backfill phase on PostgreSQL: keyset-paginated batches, checkpointed, resumable.
 
-A :class:`~schemashift.phases.model.Backfill` says which table, the ``SET`` clause, the
+A :class:`~schemashift.phases.plan.Backfill` says which table, the ``SET`` clause, the
 condition of rows that still need it and the key to page on. :func:`run_backfill` walks
 the key in ranges of ``batch_size`` rows, one short transaction per batch:
 
 1. ``set_config(…, true)``, local to the batch: ``statement_timeout``, ``lock_timeout``,
    ``synchronous_commit`` (off unless asked) and ``schemashift.backfill = on`` (the sync
-   trigger of execute/triggers.py skips the backfill's own updates);
+   trigger of sqltext/triggers.py skips the backfill's own updates);
 2. lock and read the checkpoint row (``SELECT … FOR UPDATE``). The checkpoint in the
    database, not a copy in memory, says where the batch starts: a second run of the same
    step queues behind this one instead of repeating its batches, and a run resumed while
@@ -65,8 +65,8 @@ from psycopg import sql
 
 from schemashift.execute.database import DatabaseError
 from schemashift.execute.retry import backoff_delay
-from schemashift.execute.triggers import BACKFILL_SETTING, split_name
-from schemashift.phases.model import Backfill
+from schemashift.phases.plan import Backfill
+from schemashift.sqltext.triggers import BACKFILL_SETTING, split_name
 
 __all__ = ["DEFAULT_BATCH_TIME_MS", "BackfillDataError", "BackfillError", "BackfillResult",
            "BatchFailure", "BatchOutcome", "BatchSizer", "KeyInfo", "Progress",

@@ -64,7 +64,7 @@ from schemashift.execute.backfill import (
     walk_from_checkpoint,
 )
 from schemashift.execute.state import MySQLState
-from schemashift.phases.model import Backfill
+from schemashift.phases.plan import Backfill
 from schemashift.sqltext.names import BadName, split_name
 
 __all__ = ["MySQLKey", "resolve_key_mysql", "run_backfill_mysql"]

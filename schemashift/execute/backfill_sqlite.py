@@ -49,7 +49,7 @@ from schemashift.execute.backfill import (
     walk_from_checkpoint,
 )
 from schemashift.execute.state import SQLiteState
-from schemashift.phases.model import Backfill
+from schemashift.phases.plan import Backfill
 from schemashift.sqltext.names import BadName, split_name
 
 __all__ = ["SQLiteKey", "resolve_key_sqlite", "run_backfill_sqlite"]

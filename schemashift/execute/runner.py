@@ -49,7 +49,7 @@ from schemashift.execute.database import DatabaseError, Target, mask_secret, par
 from schemashift.execute.retry import backoff_delay
 from schemashift.execute.state import DeploymentRow, MigrationRow, State
 from schemashift.model import Phase
-from schemashift.phases.model import PHASE_ORDER, PRIMARY_KEY, Backfill, Plan, Step
+from schemashift.phases.plan import PHASE_ORDER, PRIMARY_KEY, Backfill, Plan, Step
 from schemashift.sqltext import refs
 from schemashift.sqltext.names import BadName, TableName
 

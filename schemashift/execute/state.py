@@ -1,4 +1,4 @@
-"""schemashift's own tables in the target database (DESIGN §7).
+"""schemashift's own tables in the target database (docs/design.md §7).
 
 PostgreSQL: schema ``schemashift`` (configurable); MySQL/MariaDB: tables prefixed
 ``schemashift_`` in the current database (the prefix is the configured state schema plus

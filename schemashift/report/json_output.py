@@ -1,4 +1,4 @@
-"""``--format json``: the versioned document of DESIGN §6 (see docs/json-output.md)."""
+"""``--format json``: the versioned document of docs/design.md §6 (see docs/json-output.md)."""
 
 from __future__ import annotations
 

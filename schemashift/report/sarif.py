@@ -31,7 +31,7 @@ LEVELS: Mapping[Severity, str] = {
     Severity.INFO: "note",
 }
 
-# Rule ids are grouped by area (DESIGN §2): the hundreds digit names it.
+# Rule ids are grouped by area (docs/design.md §8): the hundreds digit names it.
 _AREA_TAGS: Mapping[str, str] = {
     "0": "parsing",
     "1": "compatibility",

@@ -16,7 +16,7 @@ from schemashift.model import Severity
 
 if TYPE_CHECKING:
     from schemashift.analysis.context import StatementContext
-    from schemashift.analysis.state import FileState
+    from schemashift.analysis.file_state import FileState
 
 DOCS_DIR = Path(__file__).resolve().parents[2] / "docs" / "rules"
 DOCS_URL = "https://github.com/schemashift/schemashift/blob/main/docs/rules/{id}.md"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from schemashift.analysis.context import StatementContext
-from schemashift.analysis.state import FileState
+from schemashift.analysis.file_state import FileState
 from schemashift.model import Severity
 from schemashift.rules.base import Hit, Rule
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from schemashift.model import Change
-from schemashift.phases.model import Step
+from schemashift.phases.plan import Step
 from schemashift.sql.actions import Action
 from schemashift.strategies import (
     add_check,

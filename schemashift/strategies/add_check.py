@@ -12,7 +12,7 @@ import hashlib
 import re
 
 from schemashift.model import Change, Phase
-from schemashift.phases.model import Step, Verify
+from schemashift.phases.plan import Step, Verify
 from schemashift.sql.actions import Action
 from schemashift.strategies.add_foreign_key import named
 from schemashift.strategies.common import (

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from schemashift.model import Change, Phase
-from schemashift.phases.model import Step, Verify
+from schemashift.phases.plan import Step, Verify
 from schemashift.sql.actions import Action
 from schemashift.strategies.common import (
     StrategyError,

@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from schemashift.dialects.postgres import SERIAL_TYPES
 from schemashift.model import BREAKING, Change, Phase
-from schemashift.phases.model import Backfill, Step, Verify
+from schemashift.phases.plan import Backfill, Step, Verify
 from schemashift.sql.actions import Action
 from schemashift.strategies.common import (
     TableName,

@@ -20,7 +20,7 @@ column is not the table's single-column integer primary key.
 from __future__ import annotations
 
 from schemashift.model import Change, Phase
-from schemashift.phases.model import Backfill, Step, Verify
+from schemashift.phases.plan import Backfill, Step, Verify
 from schemashift.sql.actions import Action
 from schemashift.sqltext.plpgsql import Dyn, concat
 from schemashift.strategies import change_column_type

@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 
 from schemashift.model import BREAKING, Change, Phase
-from schemashift.phases.model import Backfill, Step, Verify
+from schemashift.phases.plan import Backfill, Step, Verify
 from schemashift.sql.actions import Action
 from schemashift.sqltext.names import split_name
 from schemashift.sqltext.plpgsql import dollar_quote

@@ -17,10 +17,9 @@ from __future__ import annotations
 import hashlib
 import re
 
-from schemashift.execute import triggers
 from schemashift.model import Phase
-from schemashift.phases.model import Step, Verify
-from schemashift.sqltext import refs
+from schemashift.phases.plan import Step, Verify
+from schemashift.sqltext import refs, triggers
 from schemashift.sqltext.names import BadName, TableName, check_ident, quote_ident, split_name
 from schemashift.sqltext.plpgsql import Dyn, concat, do_block
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from schemashift.model import Change, Phase
-from schemashift.phases.model import Step
+from schemashift.phases.plan import Step
 from schemashift.sql.actions import Action
 from schemashift.strategies.common import (
     StrategyError,

@@ -14,7 +14,7 @@ rollback  restore NOT NULL (and the comment) when the expand removed it - unless
 from __future__ import annotations
 
 from schemashift.model import BREAKING, Change, Phase
-from schemashift.phases.model import Step
+from schemashift.phases.plan import Step
 from schemashift.sql.actions import Action
 from schemashift.strategies.common import (
     WAS_NOT_NULL,

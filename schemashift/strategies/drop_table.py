@@ -7,7 +7,7 @@ runs once no old version (which still reads or writes it) is live. Nothing to ro
 from __future__ import annotations
 
 from schemashift.model import BREAKING, Change, Phase
-from schemashift.phases.model import Step
+from schemashift.phases.plan import Step
 from schemashift.sql.actions import Action
 from schemashift.strategies.common import StrategyError, table_of
 

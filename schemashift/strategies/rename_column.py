@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import re
 
-from schemashift.execute import triggers
 from schemashift.model import BREAKING, Change, Phase
-from schemashift.phases.model import Backfill, Step, Verify
+from schemashift.phases.plan import Backfill, Step, Verify
 from schemashift.sql.actions import Action
+from schemashift.sqltext import triggers
 from schemashift.strategies.common import (
     TableName,
     coldef_of,
@@ -66,7 +66,7 @@ def applies(action: Action, change: Change, dialect: str) -> bool:
 
 def sync_trigger_sql(t: TableName, old: str, new: str) -> tuple[list[str], list[str]]:
     """PostgreSQL: (create, drop) statements of the two-way sync trigger, from
-    ``schemashift.execute.triggers`` (which reads SQL names: quote ours first)."""
+    ``schemashift.sqltext.triggers`` (which reads SQL names: quote ours first)."""
     return triggers.sync_trigger_sql(t.sql("postgres"), quote(old, "postgres"),
                                      quote(new, "postgres"))  # fmt: skip
 

@@ -10,7 +10,7 @@ rollback  drop the view and rename the table back
 from __future__ import annotations
 
 from schemashift.model import BREAKING, Change, Phase
-from schemashift.phases.model import Step
+from schemashift.phases.plan import Step
 from schemashift.sql.actions import Action
 from schemashift.strategies.common import quote, table_of
 

@@ -13,7 +13,7 @@ app version may still write them until it is gone.
 from __future__ import annotations
 
 from schemashift.model import BREAKING, Change
-from schemashift.phases.model import Step
+from schemashift.phases.plan import Step
 from schemashift.sql.actions import Action
 from schemashift.strategies.common import column_of, pg_not_null_steps, table_of
 

@@ -38,7 +38,7 @@ MARIADB_FACTS: dict[str, dict[str, Any]] = {
     "add_column_first": _fact(INSTANT, True, "none"),
     "add_column_after": _fact(INSTANT, True, "none"),
     "add_column_not_null_default": _fact(INSTANT, True, "none"),
-    # In place but rebuilds the table and blocks writes (HAZARDS.md said COPY).
+    # In place but rebuilds the table and blocks writes, not COPY (docs/hazards.md §14, §16).
     "add_column_auto_increment": _fact(INPLACE, False, "shared"),
     "drop_column": _fact(INSTANT, True, "none"),
     "rename_column": _fact(INSTANT, True, "none"),

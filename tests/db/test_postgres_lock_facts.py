@@ -1,4 +1,4 @@
-"""The PostgreSQL lock / rewrite / scan facts of HAZARDS.md, measured on a real server.
+"""The PostgreSQL lock / rewrite / scan facts of docs/hazards.md §3-§11, measured on a real server.
 
 Every case runs in a fresh database (``postgres_url``) on a 2,000-row table and measures:
 

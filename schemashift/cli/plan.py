@@ -1,8 +1,11 @@
-"""``schemashift plan TARGET``: the phases a migration becomes (the work is in planner.py)."""
+"""``schemashift plan TARGET``: the phases a migration becomes (the work is in
+schemashift/phases/planner.py)."""
 
 from __future__ import annotations
 
 import click
+
+from schemashift.cli.common import fail
 
 
 @click.command("plan")
@@ -23,30 +26,23 @@ def plan_command(target: str, fmt: str) -> None:
     from pathlib import Path
 
     from schemashift.analysis.engine import InputError, read_sources
-    from schemashift.cli import fail  # here: cli.py may import this module
     from schemashift.config import ConfigError, load_config
-    from schemashift.phases.planner import (
-        PlanError,
-        plan_sql,
-        plan_warnings,
-        render_json,
-        render_plan,
-    )
+    from schemashift.phases.planner import PlanError, plan_sql, plan_warnings
+    from schemashift.report.plan import render_plan, render_plan_json
+    from schemashift.targets import TargetError, load_revision_plan
 
     path = Path(target)
     try:
         config = load_config()
         if path.suffix.lower() != ".sql":
-            from schemashift.phases.cli_phases import _load_revision_plan
-
-            plan = _load_revision_plan(target, config)
+            plan = load_revision_plan(target, config)
         else:
             (source,) = read_sources([target])
             plan = plan_sql(source.text, path.stem, config, file=source.name)
-    except (ConfigError, InputError, PlanError) as exc:
+    except (ConfigError, InputError, PlanError, TargetError) as exc:
         fail(str(exc))
     if fmt == "json":
-        click.echo(json.dumps({**render_json(plan.to_json()), "warnings": plan_warnings(plan)},
-                              indent=2))  # fmt: skip
+        click.echo(json.dumps({**render_plan_json(plan.to_json()),
+                               "warnings": plan_warnings(plan)}, indent=2))  # fmt: skip
     else:
         click.echo(render_plan(plan), nl=False)

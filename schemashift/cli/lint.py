@@ -1,7 +1,7 @@
-"""The ``schemashift`` command. Thin: arguments → core → report.
+"""``schemashift lint | explain | rules``: read migrations, report findings, show the rules.
 
-Heavy modules (sqlglot, alembic, the rules) are imported inside the commands, so
-``schemashift --help`` starts fast.
+The work is in ``schemashift.analysis`` (reading and classifying) and ``schemashift.report``
+(the output formats); this module parses arguments and picks the exit code.
 """
 
 from __future__ import annotations
@@ -9,35 +9,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
 from schemashift import __version__
-
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_GATE, EXIT_DATABASE = 0, 1, 2, 3, 4
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """One clear line on stderr and a non-zero exit: never a traceback."""
-    from schemashift.execute.database import mask_error
-
-    click.echo(f"schemashift: error: {mask_error(message)}", err=True)
-    sys.exit(code)
+from schemashift.cli.common import ExitCode, fail
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, "--version", prog_name="schemashift")
-def cli() -> None:
-    """Zero-downtime schema changes for Alembic projects.
-
-    schemashift classifies every schema change as backward-compatible or breaking, says
-    which lock it takes and whether it rewrites or scans the table, and flags the hazards
-    with the safe alternative.
-    """
-
-
-@cli.command()
+@click.command("lint")
 @click.argument("paths", nargs=-1)
 @click.option(
     "--alembic-config",
@@ -71,7 +50,7 @@ def cli() -> None:
 @click.option(
     "-v", "--verbose", is_flag=True, help="Text: show every statement, not just findings."
 )
-def lint(
+def lint_command(
     paths: tuple[str, ...],
     alembic_config: str | None,
     revision: str | None,
@@ -202,7 +181,7 @@ def _emit(report: object, fmt: str, color: bool | None, verbose: bool) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
-def _exit_code(outcome: object, fail_on: str, unknown: str) -> int:
+def _exit_code(outcome: object, fail_on: str, unknown: str) -> ExitCode:
     from schemashift.analysis.json_run import Outcome
     from schemashift.model import BREAKING, ERROR, UNKNOWN, WARNING
 
@@ -210,15 +189,15 @@ def _exit_code(outcome: object, fail_on: str, unknown: str) -> int:
     failing = {ERROR, WARNING} if fail_on == "warning" else {ERROR}
     breaking = {BREAKING, UNKNOWN} if unknown == "breaking" else {BREAKING}
     if outcome.severities & failing:
-        return EXIT_FINDINGS
+        return ExitCode.FINDINGS
     if fail_on == "breaking" and outcome.compatibilities & breaking:
-        return EXIT_FINDINGS
-    return EXIT_OK
+        return ExitCode.FINDINGS
+    return ExitCode.OK
 
 
-@cli.command()
+@click.command("explain")
 @click.argument("rule_id")
-def explain(rule_id: str) -> None:
+def explain_command(rule_id: str) -> None:
     """Print the documentation page of a rule, e.g. schemashift explain SS101."""
     from schemashift.rules.registry import all_rules, get_rule
 
@@ -232,57 +211,11 @@ def explain(rule_id: str) -> None:
         click.echo(f"# {rule.id} {rule.name}\n\n{rule.title}\n\n{rule.summary}\n\nFix: {rule.fix}")
 
 
-@cli.command("rules")
-def list_rules() -> None:
+@click.command("rules")
+def rules_command() -> None:
     """List every rule with its severity and dialects."""
     from schemashift.rules.registry import all_rules
 
     for r in all_rules():
         dialects = ",".join(sorted(r.dialects))
         click.echo(f"{r.id}  {r.severity.value:<7}  {r.name:<40}  {dialects}")
-
-
-def _register_subcommands() -> None:
-    """Commands that live with their feature (imports stay cheap: click objects only)."""
-    from schemashift.alembic.cli_init import init_command
-    from schemashift.alembic.cli_revision import revision_command
-    from schemashift.cli_demo import demo_command
-    from schemashift.cli_deploy import COMMANDS as DEPLOY_COMMANDS
-    from schemashift.phases.cli_phases import COMMANDS
-    from schemashift.phases.cli_plan import plan_command
-
-    cli.add_command(init_command, "init")
-    cli.add_command(revision_command, "revision")
-    cli.add_command(plan_command, "plan")
-    cli.add_command(demo_command, "demo")
-    for name, command in COMMANDS.items():
-        cli.add_command(command, name)
-    for name, command in DEPLOY_COMMANDS.items():
-        cli.add_command(command, name)
-
-
-_register_subcommands()
-
-
-def main() -> None:
-    try:
-        cli.main(prog_name="schemashift", standalone_mode=False)
-    except click.UsageError as exc:
-        hint = (
-            f" (see: schemashift {exc.ctx.info_name} --help)" if exc.ctx and exc.ctx.parent else ""
-        )
-        fail(f"{exc.format_message()}{hint}")
-    except click.exceptions.Abort:
-        fail("aborted", 130)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        fail(exc.format_message())
-    except BrokenPipeError:
-        sys.exit(EXIT_OK)
-    except KeyboardInterrupt:
-        fail("interrupted", 130)
-    except Exception as exc:
-        if os.environ.get("SCHEMASHIFT_DEBUG"):
-            raise
-        fail(f"internal error: {type(exc).__name__}: {exc} (set SCHEMASHIFT_DEBUG=1 for details)")

@@ -1,4 +1,4 @@
-"""A plan: the ordered steps a change becomes, each tagged with its phase (docs/design.md).
+"""A plan: the ordered steps a change becomes, each tagged with its phase (docs/design.md §3).
 
 Pure values, like ``schemashift.model``: the planner builds them, the executor runs them,
 the renderers print them. SQL in a step may hold run-time references

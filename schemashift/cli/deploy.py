@@ -9,45 +9,40 @@ or 3 with the blockers listed; it changes nothing but the audit log.
 from __future__ import annotations
 
 import json
-import os
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from schemashift.phases.cli_phases import (
-    EXIT_GATE,
-    EXIT_USAGE,
-    _alembic_url,
-    _config,
-    _fail,
-    _guarded,
-    _load_plan,
-    _runner,
+from schemashift.cli.common import (
+    ExitCode,
+    database_url_for,
     database_url_option,
+    fail,
+    guarded,
+    load_config_for,
+    load_plan,
+    runner_for,
 )
 
+if TYPE_CHECKING:
+    from schemashift.config import Config
+    from schemashift.execute.state import State
 
-def _url(database_url: str | None, config: Any) -> str:
-    from schemashift.execute.database import DatabaseError, resolve_url
-
-    try:
-        return resolve_url(database_url, None if database_url or os.environ.get(
-            "SCHEMASHIFT_DATABASE_URL") else _alembic_url(config))  # fmt: skip
-    except DatabaseError as exc:
-        _fail(str(exc), EXIT_USAGE)
+T = TypeVar("T")
 
 
-def _with_state(database_url: str | None, action: Any) -> Any:
+def _with_state(database_url: str | None, action: Callable[[State, Config], T]) -> T:
     from schemashift.deploy import open_state
 
-    config = _config(database_url)
-    url = _url(database_url, config)
+    config = load_config_for(database_url)
+    url = database_url_for(database_url, config)
 
-    def run() -> Any:
+    def run() -> T:
         with open_state(url, config.state_schema) as state:
             return action(state, config)
 
-    return _guarded(run)
+    return guarded(run)
 
 
 @click.group("deploy")
@@ -72,7 +67,7 @@ def record_command(app: str, version: str, instance: str | None, environment: st
     try:
         parse_version(version)
     except VersionError as exc:
-        _fail(str(exc), EXIT_USAGE)
+        fail(str(exc))
     name = _with_state(database_url, lambda state, _config: record(
         state, app, version, instance, environment, slot, traffic))  # fmt: skip
     click.echo(f"recorded {app} {version} instance {name} ({environment})")
@@ -89,7 +84,7 @@ def retire_command(app: str, instance: str | None, version: str | None,
     from schemashift.deploy import retire
 
     if (instance is None) == (version is None):
-        _fail("deploy retire needs exactly one of --instance or --version", EXIT_USAGE)
+        fail("deploy retire needs exactly one of --instance or --version")
     count = _with_state(database_url, lambda state, _config: retire(state, app, instance,
                                                                      version))  # fmt: skip
     click.echo(f"retired {count} instance(s) of {app}")
@@ -143,16 +138,16 @@ def gate_contract_command(target: str, database_url: str | None) -> None:
     """Exit 0 when contract of TARGET may run now; 3 with the blockers listed otherwise."""
     from schemashift.deploy import describe
 
-    config = _config(database_url)  # the plan is made for the database's dialect
-    plan = _load_plan(target, config)
-    runner = _runner(database_url, config)
-    blockers = _guarded(lambda: runner.gate_contract(plan))
+    config = load_config_for(database_url)  # the plan is made for the database's dialect
+    plan = load_plan(target, config)
+    runner = runner_for(database_url, config)
+    blockers = guarded(lambda: runner.gate_contract(plan))
     if blockers:
         row_app = blockers[0].app
-        _fail(f"{plan.migration}: contract blocked by {len(blockers)} live instance(s) of "
+        fail(f"{plan.migration}: contract blocked by {len(blockers)} live instance(s) of "
               f"{row_app} older than the version the migration is for:\n"
-              + describe(blockers), EXIT_GATE)  # fmt: skip
+              + describe(blockers), ExitCode.GATE)  # fmt: skip
     click.echo(f"{plan.migration}: contract may run")
 
 
-COMMANDS = {"deploy": deploy_group, "gate": gate_group}
+COMMANDS = (deploy_group, gate_group)

@@ -1,8 +1,45 @@
-"""``schemashift revision``: the click command. The work is in :mod:`schemashift.alembic.autogen`."""
+"""``schemashift init | revision``: the Alembic project commands. The work is in
+:mod:`schemashift.alembic.init` and :mod:`schemashift.alembic.autogen`."""
 
 from __future__ import annotations
 
 import click
+
+from schemashift.cli.common import ExitCode, fail
+
+
+@click.command("init")
+@click.option(
+    "--alembic-config", "alembic_config", default="alembic.ini", show_default=True,
+    metavar="PATH", help="The project's alembic.ini.",
+)  # fmt: skip
+@click.option("--dialect", metavar="NAME", help="postgres, mysql or sqlite "
+              "(default: guessed from sqlalchemy.url in alembic.ini).")  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
+def init_command(alembic_config: str, dialect: str | None, dry_run: bool) -> None:
+    """Wire an existing Alembic project for expand/contract.
+
+    Starts an `expand` and a `contract` branch on top of the current head (the contract
+    root depends_on the expand root), writes [tool.schemashift] into the pyproject.toml
+    next to alembic.ini, and prints the lines that add schemashift's autogenerate hook to
+    env.py. Running it again changes nothing; a history it does not understand (several
+    heads, only one of the two labels, …) stops with a message and exit 2.
+    """
+    from pathlib import Path
+
+    from schemashift.alembic.init import InitError, init_project
+
+    try:
+        result = init_project(Path(alembic_config), dialect=dialect, dry_run=dry_run)
+    except InitError as exc:
+        fail(str(exc))
+    for line in result.actions:
+        click.echo(f"schemashift init: {line}")
+    click.echo("")
+    if result.env_hooked:
+        click.echo("env.py already uses schemashift.alembic.process_revision_directives.")
+    else:
+        click.echo(result.env_snippet.rstrip("\n"))
 
 
 @click.command("revision")
@@ -35,7 +72,6 @@ def revision_command(
     import argparse
     from pathlib import Path
 
-    from schemashift.cli import EXIT_DATABASE, fail  # here: cli.py may import this module
 
     try:
         from alembic.util import CommandError
@@ -50,7 +86,7 @@ def revision_command(
     except (HistoryError, CommandError, ValueError) as exc:
         fail(_line(exc))
     except DBAPIError as exc:
-        fail(f"database error: {_line(exc.orig or exc)}", EXIT_DATABASE)
+        fail(f"database error: {_line(exc.orig or exc)}", ExitCode.DATABASE)
     except SQLAlchemyError as exc:
         fail(_line(exc))
     except Exception as exc:  # env.py failing to import the app, a broken revision file
@@ -71,3 +107,5 @@ def revision_command(
 def _line(exc: object) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text.removeprefix("schemashift: ")
+
+COMMANDS = (init_command, revision_command)

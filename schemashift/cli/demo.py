@@ -8,6 +8,8 @@ import tempfile
 
 import click
 
+from schemashift.cli.common import ExitCode
+
 
 @click.command(
     "demo",
@@ -36,4 +38,4 @@ def demo_command(database_url: str | None, rows: int, seconds_per_phase: float) 
         url = database_url or f"sqlite:///{os.path.join(tmp, 'demo.db')}"
         failed, lost = _demo(url, rows, seconds_per_phase)
     if failed or lost:
-        sys.exit(1)
+        sys.exit(ExitCode.FINDINGS)

@@ -3,7 +3,7 @@
 While the old app version writes the old column and the new version writes the new one,
 a row trigger keeps the two equal, so the backfill only has to fix the rows that existed
 before expand and every row any app writes meanwhile is right the moment it is written
-(DESIGN §3). :func:`sync_trigger_sql` returns the statements that create it (expand) and
+(docs/design.md §3). :func:`sync_trigger_sql` returns the statements that create it (expand) and
 the ones that drop it (contract and rollback).
 
 What it does, ``old`` → ``new`` (and the same the other way round):
