@@ -26,7 +26,7 @@ afresh (``VACUUM ANALYZE``, ``CHECKPOINT``) before each of (a) and (b):
   default 5000 as the CLI, the largest it may use; ``--batch-time-ms``, the time budget
   per batch, default run_backfill's) → rows/s; then the rows are checked one by one;
 - (c) insert throughput into a table with and without the sync trigger of
-  ``schemashift.execute.triggers.sync_trigger_sql`` (old → new): a bulk ``INSERT …
+  ``schemashift.sqltext.triggers.sync_trigger_sql`` (old → new): a bulk ``INSERT …
   SELECT generate_series`` (the trigger's worst case: nothing else per row) and app-style
   single-row ``INSERT`` statements (pipelined ``executemany``, 1000 per transaction),
   alternating ``--repeats`` times, medians.
@@ -68,7 +68,7 @@ import psycopg
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from schemashift.execute.triggers import sync_trigger_sql  # noqa: E402
+from schemashift.sqltext.triggers import sync_trigger_sql  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PAYLOAD = "'payload-' || md5(g::text)"  # 41 bytes
@@ -226,7 +226,7 @@ MIGRATION_CHILD = """
 import json, sys, time
 import psycopg
 from schemashift.execute.backfill import run_backfill
-from schemashift.phases.model import Backfill
+from schemashift.phases.plan import Backfill
 conninfo, mode, options = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 conn = psycopg.connect(conninfo, autocommit=True)
 t0 = time.monotonic()

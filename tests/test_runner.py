@@ -182,7 +182,7 @@ def test_unreachable_database_is_a_database_error() -> None:
 # --------------------------------------------------------------------------- hazards
 
 
-HAZARDS = (
+HAZARD_SQL = (
     "ALTER TABLE users ADD COLUMN g int GENERATED ALWAYS AS (id * 2) STORED;\n"
     "VACUUM FULL users;\n"
 )
@@ -192,7 +192,7 @@ def test_plan_marks_statements_no_strategy_makes_safe() -> None:
     from schemashift.phases.planner import plan_sql
     from schemashift.report.plan import render_plan
 
-    plan = plan_sql(HAZARDS, "m9", Config())
+    plan = plan_sql(HAZARD_SQL, "m9", Config())
     generated, vacuum = plan.steps
     assert "SS203" in generated.hazard and not generated.concurrent
     assert "SS208" in vacuum.hazard and vacuum.concurrent  # VACUUM refuses a transaction block
@@ -211,7 +211,7 @@ def test_expand_refuses_hazards_unless_forced_with_a_reason(
     import subprocess
     import sys
 
-    (tmp_path / "0009_hazards.sql").write_text(HAZARDS)
+    (tmp_path / "0009_hazards.sql").write_text(HAZARD_SQL)
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "schemashift", *args, "--database-url",

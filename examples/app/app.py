@@ -40,7 +40,7 @@ def main() -> int:
     column = "full_name" if int(args.version.split(".")[0]) >= 2 else "name"
     engine = create_engine(args.database_url, pool_pre_ping=True)
     try:
-        # First of all: does the schema still support this version? (DESIGN §4)
+        # First of all: does the schema still support this version? (docs/design.md §4)
         runtime.check(engine, args.app, args.version)
     except runtime.SchemaTooNew as exc:
         print(f"SchemaTooNew: {exc}", file=sys.stderr, flush=True)
