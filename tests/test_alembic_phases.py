@@ -73,8 +73,10 @@ def test_plan_of_a_revision_pair(project: Project) -> None:  # noqa: F811
     assert any("DROP COLUMN name" in sql for s in contract_steps for sql in s.sql)
     stamp = plan.phase(Phase.EXPAND)[-1][1]
     old_expand = (before - {p.contract_root}).pop()
-    assert stamp.sql == (f"UPDATE alembic_version SET version_num='{expand}' "
-                         f"WHERE alembic_version.version_num = '{old_expand}'",)  # fmt: skip
+    # set-based, as Alembic's head bookkeeping: the parent's row goes, the revision's comes
+    assert stamp.sql[0] == f"DELETE FROM alembic_version WHERE version_num IN ('{old_expand}')"
+    assert f"SELECT '{expand}' WHERE NOT EXISTS" in stamp.sql[1]
+    assert stamp.verify is not None and "UNION ALL" in stamp.verify.sql
     assert stamp.rollback and expand in stamp.rollback[0]
     # a lone expand revision (v1's) is a one-phase plan named after itself
     lone = plan_revision(p.ini, old_expand, "postgres")

@@ -462,7 +462,7 @@ def split_operations(
     as expand and contract steps.
 
     ``metadata`` (the models) tells the primary key a backfill batches on. ``confirm`` and
-    ``interactive`` replace ``click.confirm`` and the TTY test of ``renames="ask"``.
+    ``interactive`` replace the terminal question and the TTY test of ``renames="ask"``.
     """
     from schemashift.dialects.base import ALIASES, get_dialect, parse_version
 
@@ -618,7 +618,7 @@ def _choose_renames(
                 for d in described
             )
             return []
-        ask = confirm or _click_confirm
+        ask = confirm or _ask
         chosen = []
         for (drop, add), text in zip(pairs, described, strict=True):
             if ask(f"Was {text} a rename? (no: drop {drop.column_name!r} and add "
@@ -631,10 +631,14 @@ def _choose_renames(
     return chosen
 
 
-def _click_confirm(question: str) -> bool:
-    import click
-
-    return bool(click.confirm(question, default=True))
+def _ask(question: str) -> bool:
+    """A yes/no question on the terminal, yes by default (no click here: the Alembic layer
+    must not depend on the CLI's toolkit)."""
+    try:
+        answer = input(f"{question} [Y/n]: ")
+    except EOFError:
+        return True
+    return answer.strip().lower() in ("", "y", "yes")
 
 
 # --------------------------------------------------------------------------- recipes

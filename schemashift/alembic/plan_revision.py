@@ -14,8 +14,9 @@ offline (no env.py, no database) and recording each operation with its SQL:
 
 Alembic's bookkeeping rides along: the last EXPAND step writes the expand revision into
 ``alembic_version`` (its rollback takes it out again), the last CONTRACT step the contract
-revision, with the statements Alembic's own offline ``upgrade --sql`` emits, so a later
-``alembic upgrade heads`` does not run them a second time.
+revision, as Alembic's own head bookkeeping would for whatever rows are there when it runs
+(version_table.py), and checks the result, so a later ``alembic upgrade heads`` runs
+nothing a second time.
 
 The migration id is the contract revision id (the expand id for a lone expand revision).
 """
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from schemashift.alembic import version_table
 from schemashift.alembic.history import HistoryError, load_config, script_directory
 from schemashift.alembic.offline import ALEMBIC_DIALECTS, Invocation, Recorder, recording
 from schemashift.model import Phase
@@ -210,23 +212,6 @@ def _phase_steps(rendered: _Rendered, phase: Phase, dialect: str, revision: str)
     return steps
 
 
-def _version_sql(script: Any, rev: Any, heads: tuple[str, ...], dialect: str,
-                 upgrade: bool) -> tuple[str, ...]:  # fmt: skip
-    """What Alembic's offline mode writes to ``alembic_version`` for one step of ``rev``
-    from ``heads`` (the ``alembic stamp`` of that revision)."""
-    from alembic.runtime.migration import HeadMaintainer, MigrationContext, RevisionStep
-
-    buffer = io.StringIO()
-    context = MigrationContext.configure(
-        dialect_name=ALEMBIC_DIALECTS.get(dialect, dialect),
-        opts={"as_sql": True, "output_buffer": buffer, "literal_binds": True},
-        dialect_opts={"paramstyle": "named"},
-    )
-    maintainer = HeadMaintainer(context, heads)
-    maintainer.update_to_step(RevisionStep(script.revision_map, rev, upgrade))
-    return _statements(buffer.getvalue(), dialect)
-
-
 def _tuple(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -290,11 +275,11 @@ def plan_revision(config_path: Path | str, revision_id: str, dialect: str) -> Pl
                      if type(inv.operation).__name__ not in _NO_EFFECT
                      for s in down.op_sql(inv, dialect))  # fmt: skip
     steps = _phase_steps(up, Phase.EXPAND, dialect, expand.revision)
-    expand_heads = _tuple(expand.down_revision)
-    stamp = _version_sql(script, expand, expand_heads, dialect, True)
-    unstamp = _version_sql(script, expand, (expand.revision,), dialect, False)
-    steps.append(Step(Phase.EXPAND, f"alembic_version: stamp {expand.revision}", stamp,
-                      rollback=unstamp, why="Alembic's bookkeeping"))  # fmt: skip
+    steps.append(Step(Phase.EXPAND, f"alembic_version: stamp {expand.revision}",
+                      version_table.upgrade_sql(expand, dialect),
+                      rollback=version_table.downgrade_sql(script, expand, dialect),
+                      verify=version_table.stamp_check(script, expand, dialect),
+                      why="Alembic's bookkeeping"))  # fmt: skip
     first = next(i for i, s in enumerate(steps) if s.phase is Phase.EXPAND)
     if rollback:
         # The whole downgrade undoes the expand: it belongs to the step that starts it.
@@ -303,9 +288,9 @@ def plan_revision(config_path: Path | str, revision_id: str, dialect: str) -> Pl
     if contract is not None:
         rendered = _render(cfg, script, contract, dialect, "upgrade")
         steps.extend(_phase_steps(rendered, Phase.CONTRACT, dialect, contract.revision))
-        heads = tuple(dict.fromkeys((*_tuple(contract.down_revision), expand.revision)))
         steps.append(Step(Phase.CONTRACT, f"alembic_version: stamp {contract.revision}",
-                          _version_sql(script, contract, heads, dialect, True),
+                          version_table.upgrade_sql(contract, dialect),
+                          verify=version_table.stamp_check(script, contract, dialect),
                           why="Alembic's bookkeeping"))  # fmt: skip
 
     # Verify steps run as their own phase (between backfill and contract), whatever
