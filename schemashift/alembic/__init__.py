@@ -10,3 +10,12 @@ def process_revision_directives(context: Any, revision: Any, directives: list[An
     from schemashift.alembic.autogen import process_revision_directives as process
 
     process(context, revision, directives)
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
+                   compare_to: Any) -> bool:  # fmt: skip
+    """Alembic's ``include_object`` hook: leaves schemashift's state tables out of
+    autogenerate and ``alembic check`` (see :mod:`schemashift.alembic.state_tables`)."""
+    from schemashift.alembic.state_tables import include_object as include
+
+    return include(obj, name, type_, reflected, compare_to)

@@ -86,6 +86,13 @@ def process_revision_directives(context: Any, revision: Any, directives: list[An
     make_hook(renames=renames)(context, revision, directives)
 
 
+def _state_table_op(op: Any) -> bool:
+    from schemashift.alembic.state_tables import is_state_table
+
+    name = getattr(op, "table_name", None)
+    return isinstance(name, str) and is_state_table(name, getattr(op, "schema", None))
+
+
 def make_hook(
     *,
     renames: str = "auto",
@@ -154,6 +161,10 @@ def split_directives(
         )
     labels = branch_labels(getattr(context, "script", None))
     upgrade_ops = script.upgrade_ops
+    if upgrade_ops is not None:
+        # schemashift's own tables (MySQL keeps them beside the app's) are no model's:
+        # autogenerate would drop them, with the record of every migration in flight.
+        upgrade_ops.ops[:] = [o for o in upgrade_ops.ops if not _state_table_op(o)]
     if upgrade_ops is None or upgrade_ops.is_empty():
         # Alembic writes an empty revision: keep that, on the expand branch.
         if {EXPAND_LABEL, CONTRACT_LABEL} <= labels and script.head == "head":

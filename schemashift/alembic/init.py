@@ -58,15 +58,18 @@ _CONTRACT_BODY = """\
 
 ENV_SNIPPET = """\
 Optional, in env.py: let plain `alembic revision --autogenerate` split revisions into
-expand/contract too (`schemashift revision --autogenerate -m MSG` does it without this):
+expand/contract too (`schemashift revision --autogenerate -m MSG` does it without this),
+and keep schemashift's own state tables out of autogenerate and `alembic check` (on
+MySQL/MariaDB they sit beside your tables, prefixed schemashift_):
 
-    from schemashift.alembic import process_revision_directives
+    from schemashift.alembic import include_object, process_revision_directives
 
     # in run_migrations_online():
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         process_revision_directives=process_revision_directives,
+        include_object=include_object,
     )
 
     # env.py already passes a hook of its own? Chain the two and pass the chain:
@@ -126,7 +129,8 @@ class InitResult:
 
 
 def init_project(
-    alembic_ini: Path, *, dialect: str | None = None, dry_run: bool = False
+    alembic_ini: Path, *, dialect: str | None = None, dry_run: bool = False,
+    database_url: str | None = None,
 ) -> InitResult:
     """Set up the expand and contract branches and ``[tool.schemashift]``; idempotent."""
     alembic_ini = Path(alembic_ini).absolute()
@@ -141,7 +145,11 @@ def init_project(
     script = _script_directory(config, alembic_ini)
     layout = analyse(script)
 
+    # The database the phases will run on says the dialect best: --dialect, then
+    # --database-url / SCHEMASHIFT_DATABASE_URL, then alembic.ini's sqlalchemy.url.
     dialect_source = "--dialect"
+    if dialect is None and database_url:
+        dialect, dialect_source = guess_dialect(database_url), "the database URL"
     if dialect is None:
         dialect = guess_dialect(_main_option(config, "sqlalchemy.url"))
         dialect_source = "sqlalchemy.url"

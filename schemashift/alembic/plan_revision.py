@@ -33,6 +33,7 @@ from typing import Any
 from schemashift.alembic import version_table
 from schemashift.alembic.history import HistoryError, load_config, script_directory
 from schemashift.alembic.offline import ALEMBIC_DIALECTS, Invocation, Recorder, recording
+from schemashift.alembic.phase_split import PLACEHOLDER
 from schemashift.model import Phase
 from schemashift.phases.plan import Backfill, Plan, Step, Verify
 from schemashift.sql.split import split_sql
@@ -147,6 +148,15 @@ def _quoter(dialect: Any) -> Any:
 
 
 def _backfill_step(op: Any, dialect: Any, revision: str) -> Step:
+    if op.expression.strip().upper() == PLACEHOLDER:
+        # `schemashift revision` writes NULL where it cannot know the value (a new NOT NULL
+        # column): running it would "fill" nothing and lock the later phases on a plan
+        # that must change anyway.
+        raise RevisionPlanError(
+            f"revision {revision}: the backfill of {op.table_name}.{op.column_name} is still "
+            f"the placeholder {PLACEHOLDER}: write the SQL expression that fills it (the TODO "
+            "in the revision file), then run plan or expand again"
+        )
     q = _quoter(dialect)
     table = q.table(op.table_name, op.schema)
     column = q(op.column_name)
@@ -235,7 +245,20 @@ def _resolve(script: Any, revision_id: str) -> Any:
 def _pair(script: Any, rev: Any) -> tuple[Any, Any | None]:
     """(expand, contract or None) for either revision of a pair."""
     deps = _tuple(getattr(rev, "dependencies", None))
-    labels = set(rev.branch_labels or ())
+    labels = set(rev.branch_labels or ())  # Alembic gives every revision its branch's labels
+    if not labels & {"expand", "contract"}:
+        raise RevisionPlanError(
+            f"{rev.revision}: not on the expand or contract branch, so not something the "
+            "phase commands run (they run the expand/contract pairs `schemashift revision` "
+            "writes): apply it with `alembic upgrade`, or write the change again with "
+            "`schemashift revision` (run `schemashift init` first if the project has no "
+            "expand/contract branches)"
+        )
+    if "contract" in labels and not deps:
+        raise RevisionPlanError(
+            f"{rev.revision}: a contract revision must depends_on the expand revision of its "
+            "pair; this one depends on none"
+        )
     is_contract = bool(deps) and "expand" not in labels
     if is_contract:
         # The contract revision depends_on its expand revision (the one on the expand branch).

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
-from schemashift.cli.common import ExitCode, fail
+from schemashift.cli.common import ExitCode, database_url_option, fail
 
 
 @click.command("init")
@@ -13,10 +15,13 @@ from schemashift.cli.common import ExitCode, fail
     "--alembic-config", "alembic_config", default="alembic.ini", show_default=True,
     metavar="PATH", help="The project's alembic.ini.",
 )  # fmt: skip
-@click.option("--dialect", metavar="NAME", help="postgres, mysql or sqlite "
-              "(default: guessed from sqlalchemy.url in alembic.ini).")  # fmt: skip
+@click.option("--dialect", metavar="NAME", help="postgres, mysql or sqlite (default: from "
+              "--database-url, else SCHEMASHIFT_DATABASE_URL, else sqlalchemy.url in "
+              "alembic.ini).")  # fmt: skip
+@database_url_option
 @click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
-def init_command(alembic_config: str, dialect: str | None, dry_run: bool) -> None:
+def init_command(alembic_config: str, dialect: str | None, database_url: str | None,
+                 dry_run: bool) -> None:  # fmt: skip
     """Wire an existing Alembic project for expand/contract.
 
     Starts an `expand` and a `contract` branch on top of the current head (the contract
@@ -29,8 +34,10 @@ def init_command(alembic_config: str, dialect: str | None, dry_run: bool) -> Non
 
     from schemashift.alembic.init import InitError, init_project
 
+    url = database_url or os.environ.get("SCHEMASHIFT_DATABASE_URL") or None
     try:
-        result = init_project(Path(alembic_config), dialect=dialect, dry_run=dry_run)
+        result = init_project(Path(alembic_config), dialect=dialect, dry_run=dry_run,
+                              database_url=url)  # fmt: skip
     except InitError as exc:
         fail(str(exc))
     for line in result.actions:
@@ -40,6 +47,10 @@ def init_command(alembic_config: str, dialect: str | None, dry_run: bool) -> Non
         click.echo("env.py already uses schemashift.alembic.process_revision_directives.")
     else:
         click.echo(result.env_snippet.rstrip("\n"))
+    if not dry_run:
+        click.echo("")
+        click.echo(f"next: alembic -c {alembic_config} upgrade heads   (applies the two "
+                   "branch roots; they change no table)")  # fmt: skip
 
 
 @click.command("revision")

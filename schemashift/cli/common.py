@@ -65,15 +65,23 @@ database_url_option = click.option(
          "sqlalchemy.url).",
 )  # fmt: skip
 
+alembic_config_option = click.option(
+    "--alembic-config", "alembic_config", metavar="PATH", type=click.Path(dir_okay=False),
+    help="The Alembic project a revision TARGET belongs to (default: [tool.schemashift] "
+    "alembic_config, else alembic.ini or pyproject.toml [tool.alembic] here).",
+)  # fmt: skip
+
 
 def check_force(force: bool, reason: str | None) -> None:
     if force and not reason:
         fail("--force needs --reason TEXT: it is recorded in the audit log")
 
 
-def load_config_for(database_url: str | None = None) -> Config:
+def load_config_for(database_url: str | None = None, alembic_config: str | None = None, *,
+                    alembic_url_too: bool = True) -> Config:  # fmt: skip
     """The project config, with the dialect of the database the command runs on: a plan
-    must be made for the database it will run on, whatever the project's default is."""
+    must be made for the database it will run on, whatever the project's default is
+    (``alembic_url_too``: the Alembic config's sqlalchemy.url counts as that database)."""
     from schemashift.config import ConfigError, load_config
     from schemashift.execute.database import DatabaseError, parse_url
     from schemashift.targets import alembic_url
@@ -82,7 +90,13 @@ def load_config_for(database_url: str | None = None) -> Config:
         config = load_config()
     except ConfigError as exc:
         fail(str(exc))
-    url = database_url or os.environ.get("SCHEMASHIFT_DATABASE_URL") or alembic_url(config)
+    if alembic_config:
+        if not os.path.isfile(alembic_config):
+            fail(f"--alembic-config {alembic_config}: no such file")
+        config = config.with_overrides(alembic_config=alembic_config)
+    url = database_url or os.environ.get("SCHEMASHIFT_DATABASE_URL")
+    if not url and alembic_url_too:
+        url = alembic_url(config)
     if url:
         # A bad URL is reported by database_url_for, with the context of the command.
         with contextlib.suppress(DatabaseError):

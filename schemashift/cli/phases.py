@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from schemashift.cli.common import (
+    alembic_config_option,
     check_force,
     database_url_option,
     fail,
@@ -48,6 +49,7 @@ def _warn(plan: Plan) -> None:
 @click.command("expand")
 @click.argument("target")
 @database_url_option
+@alembic_config_option
 @click.option("--for-app", "for_app", metavar="APP@VERSION",
               help="The app version that first works without the old schema (contract is "
                    "refused while older instances of APP are live; default: "
@@ -55,14 +57,15 @@ def _warn(plan: Plan) -> None:
 @lock_timeout_option
 @force_option
 @reason_option
-def expand_command(target: str, database_url: str | None, lock_timeout_ms: int | None,
+def expand_command(target: str, database_url: str | None, alembic_config: str | None,
+                   lock_timeout_ms: int | None,
                    for_app: str | None, force: bool, reason: str | None) -> None:  # fmt: skip
     """Run the expand phase of TARGET: additive, backward-compatible changes."""
     from schemashift.deploy import VersionError, parse_app_version
     from schemashift.model import Phase
 
     check_force(force, reason)
-    config = load_config_for(database_url)
+    config = load_config_for(database_url, alembic_config)
     app = version = None
     spec = for_app or config.for_app
     if spec:
@@ -80,6 +83,7 @@ def expand_command(target: str, database_url: str | None, lock_timeout_ms: int |
 @click.command("backfill")
 @click.argument("target")
 @database_url_option
+@alembic_config_option
 @click.option("--batch-size", type=click.IntRange(1), default=5000, show_default=True)
 @click.option("--rows-per-second", type=click.FloatRange(min=1), default=None,
               help="Throttle the backfill to this average rate.")  # fmt: skip
@@ -88,14 +92,15 @@ def expand_command(target: str, database_url: str | None, lock_timeout_ms: int |
 @lock_timeout_option
 @force_option
 @reason_option
-def backfill_command(target: str, database_url: str | None, lock_timeout_ms: int | None,
+def backfill_command(target: str, database_url: str | None, alembic_config: str | None,
+                     lock_timeout_ms: int | None,
                      batch_size: int, rows_per_second: float | None, statement_timeout_ms: int,
                      force: bool, reason: str | None) -> None:  # fmt: skip
     """Run the backfill phase of TARGET: batched, resumable after a kill."""
     from schemashift.model import Phase
 
     check_force(force, reason)
-    config = load_config_for(database_url)
+    config = load_config_for(database_url, alembic_config)
     plan = load_plan(target, config)
     runner = runner_for(database_url, config, lock_timeout_ms=lock_timeout_ms,
                         batch_size=batch_size, rows_per_second=rows_per_second,
@@ -107,16 +112,18 @@ def backfill_command(target: str, database_url: str | None, lock_timeout_ms: int
 @click.command("verify")
 @click.argument("target")
 @database_url_option
+@alembic_config_option
 @lock_timeout_option
 @force_option
 @reason_option
-def verify_command(target: str, database_url: str | None, lock_timeout_ms: int | None,
+def verify_command(target: str, database_url: str | None, alembic_config: str | None,
+                   lock_timeout_ms: int | None,
                    force: bool, reason: str | None) -> None:  # fmt: skip
     """Run the verify phase of TARGET: checks that must hold before contract."""
     from schemashift.model import Phase
 
     check_force(force, reason)
-    config = load_config_for(database_url)
+    config = load_config_for(database_url, alembic_config)
     plan = load_plan(target, config)
     runner = runner_for(database_url, config, lock_timeout_ms=lock_timeout_ms, force=force,
                         reason=reason)  # fmt: skip
@@ -126,16 +133,18 @@ def verify_command(target: str, database_url: str | None, lock_timeout_ms: int |
 @click.command("contract")
 @click.argument("target")
 @database_url_option
+@alembic_config_option
 @force_option
 @reason_option
 @lock_timeout_option
-def contract_command(target: str, database_url: str | None, lock_timeout_ms: int | None,
+def contract_command(target: str, database_url: str | None, alembic_config: str | None,
+                     lock_timeout_ms: int | None,
                      force: bool, reason: str | None) -> None:  # fmt: skip
     """Run the contract phase of TARGET: remove what only old app versions used."""
     from schemashift.model import Phase
 
     check_force(force, reason)
-    config = load_config_for(database_url)
+    config = load_config_for(database_url, alembic_config)
     plan = load_plan(target, config)
     runner = runner_for(database_url, config, lock_timeout_ms=lock_timeout_ms, force=force,
                         reason=reason)  # fmt: skip
@@ -146,10 +155,12 @@ def contract_command(target: str, database_url: str | None, lock_timeout_ms: int
 @click.command("rollback")
 @click.argument("target")
 @database_url_option
+@alembic_config_option
 @lock_timeout_option
-def rollback_command(target: str, database_url: str | None, lock_timeout_ms: int | None) -> None:
+def rollback_command(target: str, database_url: str | None, alembic_config: str | None,
+                     lock_timeout_ms: int | None) -> None:  # fmt: skip
     """Undo the expand of TARGET (any time before contract; after it, fix forward)."""
-    config = load_config_for(database_url)
+    config = load_config_for(database_url, alembic_config)
     plan = load_plan(target, config)
     runner = runner_for(database_url, config, lock_timeout_ms=lock_timeout_ms)
     undone = guarded(lambda: runner.rollback(plan))
@@ -158,13 +169,14 @@ def rollback_command(target: str, database_url: str | None, lock_timeout_ms: int
 
 @click.command("status")
 @database_url_option
+@alembic_config_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)  # fmt: skip
-def status_command(database_url: str | None, fmt: str) -> None:
+def status_command(database_url: str | None, alembic_config: str | None, fmt: str) -> None:
     """Each migration's phase, backfill progress and last event."""
     from schemashift.execute.status import status_document
 
-    config = load_config_for(database_url)
+    config = load_config_for(database_url, alembic_config)
     runner = runner_for(database_url, config)
 
     def collect() -> dict[str, Any]:

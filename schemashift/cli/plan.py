@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from schemashift.cli.common import fail
+from schemashift.cli.common import alembic_config_option, database_url_option, fail
 
 
 @click.command("plan")
@@ -14,7 +14,12 @@ from schemashift.cli.common import fail
     "--format", "fmt", default="text", show_default=True,
     type=click.Choice(["text", "json"]), help="Output format.",
 )  # fmt: skip
-def plan_command(target: str, fmt: str) -> None:
+@click.option("--dialect", help="Plan for postgres, mysql or sqlite (default: the database's "
+              "dialect, else [tool.schemashift] dialect).")  # fmt: skip
+@database_url_option
+@alembic_config_option
+def plan_command(target: str, fmt: str, dialect: str | None, database_url: str | None,
+                 alembic_config: str | None) -> None:  # fmt: skip
     """Show the plan TARGET becomes: expand, backfill, verify and contract steps, each with
     its SQL, its rollback and why it is there.
 
@@ -26,14 +31,21 @@ def plan_command(target: str, fmt: str) -> None:
     from pathlib import Path
 
     from schemashift.analysis.engine import InputError, read_sources
-    from schemashift.config import ConfigError, load_config
+    from schemashift.cli.common import load_config_for
+    from schemashift.config import ConfigError
+    from schemashift.dialects.base import ALIASES
     from schemashift.phases.planner import PlanError, plan_sql, plan_warnings
     from schemashift.report.plan import render_plan, render_plan_json
     from schemashift.targets import TargetError, load_revision_plan
 
     path = Path(target)
+    # The plan is made for the database it will run on, as the phase commands make it.
+    config = load_config_for(database_url, alembic_config, alembic_url_too=False)
+    if dialect is not None:
+        if dialect.lower() not in ALIASES:
+            fail(f"unknown dialect {dialect!r} (choose postgres, mysql or sqlite)")
+        config = config.with_overrides(dialect=ALIASES[dialect.lower()])
     try:
-        config = load_config()
         if path.suffix.lower() != ".sql":
             plan = load_revision_plan(target, config)
         else:

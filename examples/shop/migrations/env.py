@@ -25,6 +25,11 @@ if str(PROJECT_DIR) not in sys.path:
 
 from shop.models import Base  # noqa: E402
 
+try:  # schemashift's state tables are no model's: keep them out of autogenerate/check
+    from schemashift.alembic import include_object
+except ImportError:  # the history also runs where schemashift is not installed
+    include_object = None
+
 URL_ENV = "SCHEMASHIFT_DATABASE_URL"
 
 config = context.config
@@ -62,6 +67,7 @@ def _run_with(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         compare_type=True,
+        include_object=include_object,
         # One transaction per revision: revision 0006 commits in the middle
         # (autocommit_block), which Alembic recommends pairing with this.
         transaction_per_migration=True,
