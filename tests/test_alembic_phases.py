@@ -59,18 +59,23 @@ def test_plan_of_a_revision_pair(project: Project) -> None:  # noqa: F811
     assert plan.migration == contract
     assert plan_revision(p.ini, expand, "postgres").checksum == plan.checksum  # either id
     assert plan.phases_present == (Phase.EXPAND, Phase.BACKFILL, Phase.VERIFY, Phase.CONTRACT)
-    first = plan.steps[0]
-    assert first.phase is Phase.EXPAND and any("ADD COLUMN full_name" in s for s in first.sql)
-    assert any("DROP COLUMN full_name" in s for s in first.rollback)  # the downgrade()
+    # One recipe book: the revision pair runs the same rename strategy a .sql file gets,
+    # step for step (its checks, the copy and trigger, the backfill, verify, contract).
+    from schemashift.config import Config
+    from schemashift.phases.planner import plan_sql
+
+    same = plan_sql("ALTER TABLE users RENAME COLUMN name TO full_name", "x",
+                    Config().with_overrides(dialect="postgres"))  # fmt: skip
+    ours = [s for s in plan.steps if not s.description.startswith("alembic_version")]
+    assert [(s.phase, s.description, s.sql, s.rollback) for s in ours[:len(same.steps)]] == \
+        [(s.phase, s.description, s.sql, s.rollback) for s in same.steps]  # fmt: skip
+    assert any("ADD COLUMN IF NOT EXISTS full_name" in sql for s in ours for sql in s.sql)
     (_, backfill), = plan.phase(Phase.BACKFILL)  # fmt: skip
     assert backfill.backfill is not None and backfill.backfill.table == "users"
-    assert backfill.backfill.assignments == "full_name = name" and backfill.backfill.key == "id"
-    (_, verify), = plan.phase(Phase.VERIFY)  # fmt: skip
-    assert verify.verify is not None
-    assert refs.render(verify.verify.sql).startswith("SELECT {pk of users} FROM users WHERE (")
     contract_steps = [s for _, s in plan.phase(Phase.CONTRACT)]
-    assert any(s.concurrent and "VALIDATE CONSTRAINT" in s.sql[0] for s in contract_steps)
     assert any("DROP COLUMN name" in sql for s in contract_steps for sql in s.sql)
+    # the model's wider type for the renamed column, once the trigger is gone
+    assert any("TYPE VARCHAR(80)" in sql for s in contract_steps for sql in s.sql)
     stamp = plan.phase(Phase.EXPAND)[-1][1]
     old_expand = (before - {p.contract_root}).pop()
     # set-based, as Alembic's head bookkeeping: the parent's row goes, the revision's comes

@@ -110,3 +110,8 @@ def walk(tmp_path: Path, url: str) -> None:
 @pytest.mark.postgres
 def test_walkthrough_on_postgres(tmp_path: Path, postgres_url: str) -> None:
     walk(tmp_path, postgres_url)
+
+
+@pytest.mark.mysql
+def test_walkthrough_on_mariadb(tmp_path: Path, mysql_url: str) -> None:
+    walk(tmp_path, mysql_url)

@@ -490,6 +490,9 @@ class CommentOp(MigrateOperation):
     def __init__(self, text: str) -> None:
         self.text = text
 
+    def to_diff_tuple(self) -> tuple[Any, ...]:  # `alembic check` lists every op
+        return ("comment", self.text)
+
     def reverse(self) -> MigrateOperation:
         return CommentOp(self.text)
 
@@ -519,3 +522,4 @@ def _run_pass(operations: Operations, op: PassOp) -> None:
 @renderers.dispatch_for(PassOp)
 def _render_pass(autogen_context: AutogenContext, op: PassOp) -> str:
     return "pass"
+from schemashift.alembic import change_op as _change_op  # noqa: E402,F401 - registers op.schemashift_change

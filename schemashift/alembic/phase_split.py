@@ -496,10 +496,106 @@ def split_operations(
     for op in operations:
         if id(op) in first_of_pair:
             drop, add = first_of_pair[id(op)]
-            plan.steps.extend(_rename(drop, add, ctx))
+            routed = _by_strategy(_rename_sql(drop, add, ctx), ctx, [drop, add],
+                                  existing=_existing_sql(drop, ctx))
+            plan.steps.extend([*routed, *_after_rename(drop, add, ctx)] if routed
+                              else _rename(drop, add, ctx))  # fmt: skip
         elif id(op) not in consumed:
-            plan.steps.extend(_plan_op(op, verdicts[id(op)], ctx))
+            table = _table_of(op)
+            fresh = isinstance(op, aops.CreateTableOp) or (table is not None
+                                                            and table in ctx.new_tables)
+            routed = None if fresh else _by_strategy(_op_sql(op, ctx), ctx, [op])
+            plan.steps.extend(routed or _plan_op(op, verdicts[id(op)], ctx))
     return plan
+
+
+# --------------------------------------------------------------------------- strategies
+
+
+def _op_sql(op: MigrateOperation, ctx: _Context) -> str | None:
+    """The SQL ``op`` emits for the dialect (None: none, or not one statement)."""
+    try:
+        rendered = render_operations([op], ctx.dialect)
+    except Exception:  # an op Alembic cannot render offline: the typed recipes decide
+        return None
+    sql = "".join(text for _, text in rendered).strip()
+    return sql or None
+
+
+def _rename_sql(drop: aops.DropColumnOp, add: aops.AddColumnOp, ctx: _Context) -> str:
+    table = _qualified_sql(drop.table_name, drop.schema, ctx.quote)
+    return (f"ALTER TABLE {table} RENAME COLUMN {ctx.quote(drop.column_name)} "
+            f"TO {ctx.quote(add.column.name)}")  # fmt: skip
+
+
+def _after_rename(drop: aops.DropColumnOp, add: aops.AddColumnOp,
+                  ctx: _Context) -> list[RevisionStep]:  # fmt: skip
+    """What else the model changed on a renamed column (a wider type, NOT NULL): at the end
+    of contract, once the old column and the sync trigger are gone (the copy is made with
+    the old column's definition, and PostgreSQL cannot change the type of a column a
+    trigger uses)."""
+    old, new = _dropped_column(drop), add.column
+    if old is None:
+        return []
+    alter: dict[str, Any] = {}
+    sa_dialect = _sa_dialect(ctx.dialect)
+    if _compile_type(old.type, sa_dialect) != _compile_type(new.type, sa_dialect):
+        alter["modify_type"] = new.type
+    if old.nullable and not new.nullable:
+        alter["modify_nullable"] = False
+    if not alter:
+        return []
+    op = aops.AlterColumnOp(drop.table_name, new.name, schema=drop.schema, existing_type=old.type,
+                            existing_nullable=old.nullable, **alter)  # fmt: skip
+    return [RevisionStep(CONTRACT, [op], f"{_describe(op)}: the model's definition of the "
+                         "renamed column, once the old column and the trigger are gone")]
+
+
+def _existing_sql(drop: aops.DropColumnOp, ctx: _Context) -> str | None:
+    """DDL of the dropped column as it is (its type), for pricing what follows it."""
+    old = _dropped_column(drop)
+    compiled = None if old is None else _compile_type(old.type, _sa_dialect(ctx.dialect))
+    if old is None or compiled is None:
+        return None
+    table = _qualified_sql(drop.table_name, drop.schema, ctx.quote)
+    null = "" if old.nullable else " NOT NULL"
+    return f"CREATE TABLE {table} ({ctx.quote(drop.column_name)} {compiled}{null})"
+
+
+def _by_strategy(sql: str | None, ctx: _Context, source: list[MigrateOperation], *,
+                 existing: str | None = None) -> list[RevisionStep] | None:  # fmt: skip
+    """The change through schemashift's strategies (the recipes ``.sql`` migrations get):
+    ``op.schemashift_change(sql, "expand")`` in the expand revision and ``"contract"`` in
+    the contract revision, each running its part of the strategy's plan. None when no
+    strategy plans it (the change is compatible as written, or not understood)."""
+    from schemashift.alembic.change_op import ChangeError, ChangeOp, plan_change
+    from schemashift.phases.plan import part_steps
+
+    if not sql:
+        return None
+    try:
+        planned = plan_change(sql, ctx.dialect, existing=existing)
+    except ChangeError:
+        return None
+    names = [entry.rsplit(" ", 1)[-1] for entry in planned.strategies]
+    if not names or all(n == "written" for n in names):
+        return None
+    strategy = ", ".join(n.replace("_", " ") for n in names)
+    what = "; ".join(_describe(o) for o in source)
+    steps: list[RevisionStep] = []
+    expand_part = part_steps(planned, "expand")
+    contract_part = part_steps(planned, "contract")
+    if expand_part:
+        steps.append(RevisionStep(
+            EXPAND, [ChangeOp(sql, "expand", existing=existing)],
+            f"{what}: schemashift's {strategy} strategy, expand part: "
+            + "; ".join(s.description for s in expand_part)))  # fmt: skip
+    if contract_part:
+        steps.append(RevisionStep(
+            CONTRACT, [ChangeOp(sql, "contract", existing=existing)],
+            f"{what}: schemashift's {strategy} strategy, contract part: "
+            + "; ".join(s.description for s in contract_part)))  # fmt: skip
+    return steps or None
 
 
 def flatten(upgrade_ops: Any) -> list[MigrateOperation]:
@@ -600,13 +696,6 @@ def _choose_renames(
     if mode == "never":
         plan.notes.extend(f"possible rename kept as drop + add (--renames never): {d}"
                           for d in described)  # fmt: skip
-        return []
-    if not ctx.postgres:
-        plan.notes.extend(
-            f"possible rename kept as drop + add: rename plans need the PostgreSQL sync "
-            f"trigger ({ctx.dialect}): {d}"
-            for d in described
-        )
         return []
     chosen = pairs
     if mode == "ask":

@@ -147,6 +147,23 @@ def _quoter(dialect: Any) -> Any:
     return _Quoter(dialect)
 
 
+def _change_steps(op: Any, dialect: str, revision: str) -> list[Step]:
+    """The steps of one ``op.schemashift_change``: its part of the strategy's plan, with
+    the strategy's run-time references left for the runner to capture at expand."""
+    from schemashift.alembic.change_op import ChangeError, plan_change
+    from schemashift.phases.plan import part_steps
+
+    if op.part == "rollback":
+        return []  # the expand steps carry their own rollback
+    try:
+        plan = plan_change(op.sql, dialect, revision, existing=op.existing)
+    except ChangeError as exc:
+        raise RevisionPlanError(f"revision {revision}: {exc}") from None
+    why = f"revision {revision}: {', '.join(plan.strategies) or 'schemashift_change'}"
+    return [replace(s, why=f"{s.why} ({why})" if s.why else why)
+            for s in part_steps(plan, op.part)]  # fmt: skip
+
+
 def _backfill_step(op: Any, dialect: Any, revision: str) -> Step:
     if op.expression.strip().upper() == PLACEHOLDER:
         # `schemashift revision` writes NULL where it cannot know the value (a new NOT NULL
@@ -186,6 +203,7 @@ def _verify_step(op: Any, dialect: Any, revision: str) -> Step:
 def _phase_steps(rendered: _Rendered, phase: Phase, dialect: str, revision: str) -> list[Step]:
     """Backfill / verify ops become their own steps; the others ``phase`` steps, consecutive
     transactional ones merged into one (one transaction on PostgreSQL)."""
+    from schemashift.alembic.change_op import ChangeOp
     from schemashift.alembic.ops import BackfillOp, VerifyOp
 
     steps: list[Step] = []
@@ -200,7 +218,10 @@ def _phase_steps(rendered: _Rendered, phase: Phase, dialect: str, revision: str)
 
     for inv in rendered.invocations:
         op = inv.operation
-        if isinstance(op, BackfillOp):
+        if isinstance(op, ChangeOp):
+            flush()
+            steps.extend(_change_steps(op, dialect, revision))
+        elif isinstance(op, BackfillOp):
             flush()
             steps.append(_backfill_step(op, rendered.dialect, revision))
         elif isinstance(op, VerifyOp):

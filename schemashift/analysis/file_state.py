@@ -95,6 +95,11 @@ class FileState:
             self.column_types[(table, action.column_def.name)] = action.column_def.data_type
         elif kind == "alter_column_type" and table and action.column and action.data_type:
             self.column_types[(table, action.column)] = action.data_type
+        elif kind == "rename_column" and table and action.column and action.new_name:
+            # the renamed column keeps its type: a later type change of it is priced on it
+            known = self.column_types.pop((table, action.column), None)
+            if known is not None:
+                self.column_types[(table, action.new_name)] = known
         elif kind == "rename_table" and table and action.new_name and table in self.new_tables:
             self.new_tables.add(_bare(action.new_name))
         elif kind == "set_option" and action.name:

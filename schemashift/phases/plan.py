@@ -125,3 +125,19 @@ class Plan:
             steps.append(Step(**raw))
         return Plan(data["migration"], data["dialect"], tuple(steps),
                     strategies=tuple(data.get("strategies", ())))  # fmt: skip
+
+
+# The parts of a plan an Alembic revision pair runs (alembic/change_op.py): the expand
+# revision the expand and backfill steps, the contract revision verify and contract.
+PARTS = {
+    "expand": (Phase.EXPAND, Phase.BACKFILL),
+    "contract": (Phase.VERIFY, Phase.CONTRACT),
+}
+
+
+def part_steps(plan: Plan, part: str) -> list[Step]:
+    """The steps ``part`` runs, in order (``rollback``: the expand steps, last first)."""
+    if part == "rollback":
+        return [s for s in reversed(plan.steps) if s.phase is Phase.EXPAND]
+    phases = PARTS[part]
+    return [s for s in plan.steps if s.phase in phases]

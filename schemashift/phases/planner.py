@@ -28,6 +28,7 @@ from schemashift.sql.split import split_sql
 from schemashift.sqltext.names import BadName, TableName
 from schemashift.strategies import StrategyError, find_strategy, strategy_name
 from schemashift.strategies.common import (
+    is_check,
     mysql_drop_column_if_exists,
     mysql_drop_index_if_exists,
     name_of,
@@ -50,27 +51,37 @@ class PlanError(ValueError):
     """A migration that cannot be planned: one line naming the file and line, exit 2."""
 
 
-def plan_sql(sql: str, migration: str, config: Config, *, file: str | None = None) -> Plan:
+def plan_sql(sql: str, migration: str, config: Config, *, file: str | None = None,
+             schema: str | None = None) -> Plan:  # fmt: skip
     """The plan for one migration's SQL. ``migration`` is its id (the .sql file's name
-    without .sql, or the revision id); ``file`` names it in errors."""
+    without .sql, or the revision id); ``file`` names it in errors; ``schema`` is DDL of
+    columns as they exist (their types), so a type change is priced exactly."""
     name = file or f"{migration}.sql"
     dialect = config.dialect
     linter = Linter(config)
     split = split_sql(sql, name, dialect)
     parsed = parse_all([item.statement.sql for item in split], dialect)
-    state = linter.new_state()
-    steps: list[Step] = []
+    state = linter.new_state(schema=schema)
+    steps: list[tuple[Step, bool]] = []
     used: list[str] = []
+    touched: set[str] = set()
     for item, actions in zip(split, parsed, strict=True):
         stmt = item.statement
         new_tables = {a.table for a in actions if a.table and state.is_new(a.table)}
         report = linter.lint_range([item], [actions], state, frozenset())[0]
         planned, label = _plan_statement(stmt, actions, report.changes, new_tables, dialect,
                                          report.findings)  # fmt: skip
-        steps.extend(planned)
+        # A strategy's checks (verify-only expand / contract steps) go first in their phase,
+        # so the runner checks them before the phase changes anything - except an expand
+        # check of a table an earlier statement changes: it stays in place, after them.
+        fresh = not any(a.table in touched for a in actions if a.table)
+        steps.extend((s, is_check(s) and (fresh or s.phase is not Phase.EXPAND))
+                     for s in planned)  # fmt: skip
+        touched.update(a.table for a in actions if a.table)
         if label:
             used.append(f"{stmt.file}:{stmt.line} {label}")
-    ordered = sorted(steps, key=lambda s: _PHASE_RANK[s.phase])  # stable: source order kept
+    # stable: source order kept within a phase
+    ordered = [s for s, _ in sorted(steps, key=lambda p: (_PHASE_RANK[p[0].phase], not p[1]))]
     return Plan(migration, dialect, tuple(ordered), source=sql, strategies=tuple(used))
 
 
