@@ -1,9 +1,10 @@
-"""Use the second core for the parts of a big lint run that split in two.
+"""When a second core is worth using, and the fork/pipe plumbing to use it.
 
-Parsing statements, and linting and encoding the second half of a large file (from the
-file state after its first half), do not need the parent's work: a forked child does
-one half while the parent does the other. Anything unusual (no fork, one core, a child
-that fails) falls back to doing the work in-process: the result is the same either way.
+The lint pipeline (``schemashift.analysis.pipeline``) is the one user of the two-core path
+for linting: it decides there, for every output format alike. ``map_halves`` is kept for
+renderers that encode a big report in two halves. Anything unusual (no fork, one core, a
+busy machine, a child that fails) falls back to doing the work in-process: the result is
+the same either way.
 """
 
 from __future__ import annotations
@@ -19,13 +20,44 @@ R = TypeVar("R")
 MIN_ITEMS = 4000  # below this many statements, forking costs more than it saves
 
 
+def can_fork() -> bool:
+    return hasattr(os, "fork") and not os.environ.get("SCHEMASHIFT_NO_FORK")
+
+
+def usable_cores() -> int:
+    """CPUs this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def runnable_now() -> float:
+    """Processes running or waiting for a CPU right now (this one included).
+
+    Linux's instantaneous count from /proc/loadavg ("2/177": 2 runnable); elsewhere the
+    one-minute load average, which lags but is all there is.
+    """
+    try:
+        with open("/proc/loadavg", encoding="ascii") as f:
+            return float(f.read().split()[3].split("/")[0])
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 1.0
+
+
+def idle_core() -> bool:
+    """True when, besides the one this process runs on, a CPU is free for a child."""
+    cores = usable_cores()
+    return cores > 1 and runnable_now() <= cores - 1
+
+
 def enabled(n_items: int) -> bool:
-    return (
-        n_items >= MIN_ITEMS
-        and hasattr(os, "fork")
-        and (os.cpu_count() or 1) > 1
-        and not os.environ.get("SCHEMASHIFT_NO_FORK")
-    )
+    """Worth forking for ``n_items`` statements: big enough, fork available, a core idle."""
+    return n_items >= MIN_ITEMS and can_fork() and idle_core()
 
 
 def spawn(fn: Callable[[], R]) -> Callable[[], R]:
@@ -64,3 +96,13 @@ def map_halves(fn: Callable[[Sequence[T]], R], items: Sequence[T]) -> list[R]:
     join = spawn(lambda: fn(items[mid:]))
     first = fn(items[:mid])
     return [first, join()]
+
+
+def read_all(fd: int) -> bytes:
+    """Everything written to a pipe until its writer closes it."""
+    chunks: list[bytes] = []
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)

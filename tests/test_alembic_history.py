@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from schemashift.analysis.engine import lint_history
+from schemashift.alembic.lint import lint_history
 from schemashift.config import Config
 
 ROOT = Path(__file__).parent.parent

@@ -17,7 +17,6 @@ from test_alembic_autogen import V1, Project, fresh_url, generate, project  # no
 
 from schemashift.alembic.plan_revision import RevisionPlanError, plan_revision
 from schemashift.model import Phase
-from schemashift.sqltext import refs
 
 pytestmark = pytest.mark.postgres
 

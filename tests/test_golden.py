@@ -95,22 +95,11 @@ def test_json_rendering_is_the_documents_own_dump_on_both_paths(
     assert render_json(empty) == json.dumps(empty.to_json(), ensure_ascii=False)
 
 
-def test_parallel_parse_gives_the_same_report(monkeypatch: pytest.MonkeyPatch) -> None:
-    from schemashift import parallel
-    from schemashift.analysis.engine import lint_text
-
-    sql = "".join(f"ALTER TABLE t{i} RENAME COLUMN a TO b;\nSELECT {i};\n" for i in range(50))
-    serial = lint_text(sql, file="x.sql").to_json()
-    monkeypatch.setattr(parallel, "MIN_ITEMS", 10)
-    assert lint_text(sql, file="x.sql").to_json() == serial
-
-
-def test_two_core_json_run_matches_the_report(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A file split across two processes (state primed with the first half, end-of-file
-    findings sent back) gives exactly the one-process document."""
-    from schemashift import parallel
-    from schemashift.analysis.engine import Source, lint_sources
-    from schemashift.analysis.json_run import lint_to_json
+def test_two_core_pipeline_matches_the_one_process_report() -> None:
+    """A file split across two processes (the state carried over the first part, end-of-file
+    findings sent back) gives exactly the one-process report, wherever the split falls."""
+    from schemashift.analysis.engine import Source
+    from schemashift.analysis.pipeline import LintPipeline
     from schemashift.config import Config
     from schemashift.report.json_output import render_json
 
@@ -129,11 +118,14 @@ def test_two_core_json_run_matches_the_report(monkeypatch: pytest.MonkeyPatch) -
         + "ALTER TABLE t VALIDATE CONSTRAINT late;\n"
     )
     sources = [Source("a.sql", sql), Source("b.sql", "ALTER TABLE x RENAME TO y;")]
-    expected = render_json(lint_sources(sources, Config()))
-    text, outcome = lint_to_json(sources, Config())
-    assert text == expected
-    monkeypatch.setattr(parallel, "MIN_ITEMS", 10)
-    text, outcome2 = lint_to_json(sources, Config())
-    assert text == expected and outcome2 == outcome
-    assert text.count('"rule": "SS502"') == 29  # strong locks held across the split point
-    assert '"rule": "SS307"' in text and "early" in text  # first-half hit came back from the child
+    serial = LintPipeline(Config(), parallel=False)
+    expected = render_json(serial.run(serial.inputs(sources)))
+    assert expected.count('"rule": "SS502"') == 29  # strong locks held across the split
+    assert '"rule": "SS307"' in expected and "early" in expected
+    for split_at in (1, 3, 40, 70, 85):  # before, inside and after the transaction
+        two = LintPipeline(Config(), parallel=True, split_at=split_at)
+        report = two.run(two.inputs(sources[:1]))
+        assert two.last_split == split_at
+        assert render_json(report) == render_json(serial.run(serial.inputs(sources[:1])))
+    two = LintPipeline(Config(), parallel=True, split_at=50)
+    assert render_json(two.run(two.inputs(sources))) == expected

@@ -12,7 +12,6 @@ from schemashift.analysis.file_state import FileState
 from schemashift.config import Config
 from schemashift.dialects.base import get_dialect, parse_version
 from schemashift.model import Finding, LintReport, Severity, StatementReport
-from schemashift.parallel import map_halves
 from schemashift.rules.registry import Rule, RuleIndex, all_rules, rules_for
 from schemashift.sql.actions import Action, raw
 from schemashift.sql.parse import parse_statement
@@ -123,17 +122,27 @@ class Linter:
                 candidates = self._by_kinds[kinds] = _candidates(self._rules, actions)
         return actions, candidates
 
-    def prime(
-        self, split: Sequence[SplitStatement], parsed: Sequence[list[Action]], state: FileState
+    def carry_state(
+        self, state: FileState, split: Sequence[SplitStatement], parsed: Sequence[list[Action]]
     ) -> None:
-        """Advance ``state`` over statements without running rules (cheap): what a worker
-        that lints the second half of a file needs to know about the first."""
+        """Advance ``state`` over statements without linting them.
+
+        This is the one hand-over between statements: everything a statement leaves for
+        the ones after it (tables created, column types, NOT VALID constraints waiting,
+        lock_timeout and other settings, the open transaction and the strong locks it
+        holds, the DDL count) lives in ``FileState`` and is advanced here exactly as
+        ``lint_range`` advances it, minus the rules. Rules keep no state of their own (the
+        end-of-file ones read ``FileState`` too). The two-core path of
+        ``schemashift.analysis.pipeline`` uses it to start the second part of a file from
+        the state the first part leaves.
+        """
         dialect, version = self.dialect, self.version
         for item, parsed_actions in zip(split, parsed, strict=True):
             actions, _ = self._supported(parsed_actions)
             stmt = item.statement
             state.before(stmt)
-            # Prices only matter to the state inside a transaction (locks held until COMMIT).
+            # FileState.after reads the prices only inside an explicit transaction (the
+            # strong locks held until COMMIT); outside one it is given none.
             changes = (
                 [dialect.assess(a, state, version) for a in actions] if stmt.in_transaction else []
             )
@@ -221,22 +230,8 @@ def _candidates(rules: RuleIndex, actions: list[Action]) -> list[Rule]:
 
 
 def parse_all(sqls: Sequence[str], dialect: str) -> list[list[Action]]:
-    """Parse every statement; large inputs use both cores (see schemashift.parallel)."""
-
-    def parse(chunk: Sequence[str]) -> list[list[Action]]:
-        return [parse_statement(sql, dialect) for sql in chunk]
-
-    return [actions for half in map_halves(parse, sqls) for actions in half]
-
-
-def lint_sources(sources: Iterable[Source], config: Config) -> LintReport:
-    linter = Linter(config)
-    statements: list[StatementReport] = []
-    names: list[str] = []
-    for source in sources:
-        names.append(source.name)
-        statements.extend(linter.lint_source(source))
-    return LintReport(config.dialect, tuple(statements), tuple(names))
+    """Parse every statement (the per-statement cache is in schemashift.sql.parse)."""
+    return [parse_statement(sql, dialect) for sql in sqls]
 
 
 def lint_text(
@@ -294,45 +289,3 @@ def _read(path: Path, name: str) -> Source:
             f"{name}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
         ) from None
     return Source(name, text)
-
-
-def lint_history(
-    config_path: Path,
-    config: Config,
-    *,
-    revision: str | None = None,
-    since: str | None = None,
-    since_git: str | None = None,
-) -> LintReport:
-    """Lint an Alembic history revision by revision (see schemashift.alembic.history)."""
-    from schemashift.alembic.history import read_history
-
-    linter = Linter(config)
-    revisions = read_history(
-        config_path, config.dialect, revision=revision, since=since, since_git=since_git
-    )
-    statements: list[StatementReport] = []
-    for rev in revisions:
-        reports = linter.lint_statements(
-            rev.statements,
-            revision=rev.info.revision,
-            extra_suppressed=rev.suppressed,
-            column_types=rev.column_types,
-        )
-        if rev.contract:
-            reports = [_as_contract(r) for r in reports]
-        statements.extend(r for i, r in enumerate(reports) if i not in rev.synthetic)
-    files = tuple(dict.fromkeys(rev.info.file for rev in revisions))
-    return LintReport(config.dialect, tuple(statements), files, tuple(r.info for r in revisions))
-
-
-def _as_contract(report: StatementReport) -> StatementReport:
-    """In a revision on the contract branch, breaking the old app version is the point: the
-    contract gate runs it only once no old version is live. Those findings become info."""
-    findings = tuple(
-        replace(f, severity=Severity.INFO,
-                message=f"{f.message} (contract revision: runs only after the contract gate)")
-        if f.rule.startswith("SS1") else f
-        for f in report.findings
-    )  # fmt: skip
-    return replace(report, findings=findings)

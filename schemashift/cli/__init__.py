@@ -1,5 +1,5 @@
 """The ``schemashift`` command: the click group and ``main``. One module per command
-family (lint, plan, phases, deploy, alembic, demo); what they share is in ``common``.
+family (lint, rules, plan, phases, deploy, alembic, demo); what they share is in ``common``.
 
 Commands parse arguments, call the library and print. Heavy modules (sqlglot, alembic,
 the rules, the executor) are imported inside the commands, so ``schemashift --help``
@@ -14,7 +14,7 @@ import sys
 import click
 
 from schemashift import __version__
-from schemashift.cli import alembic, demo, deploy, lint, phases, plan
+from schemashift.cli import alembic, demo, deploy, lint, phases, plan, rules
 from schemashift.cli.common import ExitCode, fail
 
 
@@ -30,7 +30,7 @@ def cli() -> None:
 
 
 for _command in (
-    lint.lint_command, lint.explain_command, lint.rules_command, *alembic.COMMANDS,
+    lint.lint_command, *rules.COMMANDS, *alembic.COMMANDS,
     plan.plan_command, demo.demo_command, *phases.COMMANDS, *deploy.COMMANDS,
 ):  # fmt: skip
     cli.add_command(_command)

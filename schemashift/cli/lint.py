@@ -1,4 +1,4 @@
-"""``schemashift lint | explain | rules``: read migrations, report findings, show the rules.
+"""``schemashift lint``: read migrations, report findings (explain and rules: cli/rules.py).
 
 The work is in ``schemashift.analysis`` (reading and classifying) and ``schemashift.report``
 (the output formats); this module parses arguments and picks the exit code.
@@ -70,7 +70,7 @@ def lint_command(
     Exit codes: 0 ok, 1 findings at or above --fail-on, 2 usage or input error.
     """
 
-    from schemashift.analysis.engine import InputError, lint_sources, read_sources
+    from schemashift.analysis.engine import InputError, read_sources
     from schemashift.config import ConfigError, load_config
     from schemashift.dialects.base import ALIASES, parse_version
 
@@ -94,17 +94,14 @@ def lint_command(
         fail(f"{config_path}: no such file")
     if alembic_path is not None:
         from schemashift.alembic.history import HistoryError
-        from schemashift.analysis.engine import lint_history
-        from schemashift.analysis.json_run import Outcome
+        from schemashift.alembic.lint import lint_history
 
         try:
             report = lint_history(alembic_path, config, revision=revision, since=since,
                                   since_git=since_git)  # fmt: skip
         except HistoryError as exc:
             fail(str(exc))
-        _emit(report, fmt, color, verbose)
-        outcome = Outcome.of(report.statements)
-        sys.exit(_exit_code(outcome, fail_on or config.fail_on or "error", config.unknown))
+        _finish(report, fmt, color, verbose, fail_on or config.fail_on or "error", config.unknown)
     stdin_text = None
     if "-" in paths:
         try:
@@ -115,27 +112,30 @@ def lint_command(
         sources = read_sources(paths, stdin_text)
     except InputError as exc:
         fail(str(exc))
-    if fmt == "json":  # the CI format: its own path, which uses both cores on big files
-        from schemashift.analysis.json_run import lint_to_json
+    from schemashift.analysis.pipeline import lint_sources
 
-        text, outcome = lint_to_json(sources, config)
-        sys.stdout.write(text + "\n")
-    else:
-        from schemashift.analysis.json_run import Outcome
+    # One pipeline for every format (it uses both cores on a big file when one is idle).
+    report = lint_sources(sources, config)
+    _finish(report, fmt, color, verbose, fail_on or config.fail_on or "error", config.unknown)
 
-        report = lint_sources(sources, config)
-        _emit(report, fmt, color, verbose)
-        outcome = Outcome.of(report.statements)
-    sys.exit(_exit_code(outcome, fail_on or config.fail_on or "error", config.unknown))
+
+def _finish(
+    report: object, fmt: str, color: bool | None, verbose: bool, fail_on: str, unknown: str
+) -> None:
+    """Render the report in the chosen format and exit with the code its outcome gives."""
+    from schemashift.analysis.pipeline import Outcome
+    from schemashift.model import LintReport
+
+    assert isinstance(report, LintReport)
+    _emit(report, fmt, color, verbose)
+    sys.stdout.flush()
+    sys.exit(_exit_code(Outcome.of(report), fail_on, unknown))
 
 
 def _alembic_target(
     paths: tuple[str, ...], option: str | None, configured: str | None, wants_history: object
 ) -> Path | None:
     """The Alembic config to lint, if this run lints a history (None: SQL files)."""
-
-    from schemashift.alembic.history import find_alembic_config
-
     if option:
         if paths:
             fail("pass either SQL paths or --alembic-config, not both")
@@ -146,6 +146,8 @@ def _alembic_target(
         return None
     if configured:
         return Path(configured)
+    from schemashift.alembic.history import find_alembic_config  # only when no paths
+
     found = find_alembic_config(Path.cwd())
     if found is None:
         fail("no paths given and no alembic.ini (or pyproject.toml with [tool.alembic]) here: "
@@ -182,7 +184,7 @@ def _emit(report: object, fmt: str, color: bool | None, verbose: bool) -> None:
 
 
 def _exit_code(outcome: object, fail_on: str, unknown: str) -> ExitCode:
-    from schemashift.analysis.json_run import Outcome
+    from schemashift.analysis.pipeline import Outcome
     from schemashift.model import BREAKING, ERROR, UNKNOWN, WARNING
 
     assert isinstance(outcome, Outcome)
@@ -193,29 +195,3 @@ def _exit_code(outcome: object, fail_on: str, unknown: str) -> ExitCode:
     if fail_on == "breaking" and outcome.compatibilities & breaking:
         return ExitCode.FINDINGS
     return ExitCode.OK
-
-
-@click.command("explain")
-@click.argument("rule_id")
-def explain_command(rule_id: str) -> None:
-    """Print the documentation page of a rule, e.g. schemashift explain SS101."""
-    from schemashift.rules.registry import all_rules, get_rule
-
-    rule = get_rule(rule_id)
-    if rule is None:
-        known = ", ".join(r.id for r in all_rules())
-        fail(f"no rule {rule_id!r}; known rules: {known}")
-    if rule.docs_path.is_file():
-        click.echo(rule.docs_path.read_text(encoding="utf-8").rstrip())
-    else:
-        click.echo(f"# {rule.id} {rule.name}\n\n{rule.title}\n\n{rule.summary}\n\nFix: {rule.fix}")
-
-
-@click.command("rules")
-def rules_command() -> None:
-    """List every rule with its severity and dialects."""
-    from schemashift.rules.registry import all_rules
-
-    for r in all_rules():
-        dialects = ",".join(sorted(r.dialects))
-        click.echo(f"{r.id}  {r.severity.value:<7}  {r.name:<40}  {dialects}")

@@ -72,7 +72,7 @@ def render_text(
                 out.append(f"    {sev} {style(f.rule, 'bold')} {name}: {f.message}")
                 out.append(f"            fix:  {f.fix}")
                 out.append(
-                    f"            docs: docs/rules/{f.rule}.md (schemashift explain {f.rule})"
+                    f"            docs: schemashift explain {f.rule}"
                 )
             if s.suppressed:
                 out.append(f"    {style('suppressed: ' + ', '.join(s.suppressed), 'dim')}")

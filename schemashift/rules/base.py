@@ -1,15 +1,18 @@
 """What a rule is: metadata plus a check over one statement in its file context.
 
-Each rule lives in its own module ``rules/ssNNN_<slug>.py`` and defines ``RULE``, a
-``Rule`` instance. A rule names the action kinds it looks at, so the engine only calls the
-few rules that can fire on a statement (this keeps lint fast on 20,000-statement files).
+Each rule lives in its own module ``rules/ssNNN_<slug>.py`` (found by registry.py) and
+defines ``RULE``, a ``Rule`` instance: the one source of the rule's id, name, title,
+severity, dialects, axes, summary and fix. Its page, ``rules/pages/SSNNN.md``, docs/rules/
+README.md and docs/rules/rules.tsv are generated from it (``python -m
+schemashift.rules.docs``). A rule names the action kinds it looks at, so the engine only
+calls the few rules that can fire on a statement (this keeps lint fast on 20,000-statement
+files).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from schemashift.model import Severity
@@ -18,8 +21,9 @@ if TYPE_CHECKING:
     from schemashift.analysis.context import StatementContext
     from schemashift.analysis.file_state import FileState
 
-DOCS_DIR = Path(__file__).resolve().parents[2] / "docs" / "rules"
-DOCS_URL = "https://github.com/schemashift/schemashift/blob/main/docs/rules/{id}.md"
+# The page of a rule: package data, shipped in the wheel (read with rules/docs.py).
+PAGES_REF = "schemashift/rules/pages/{id}.md"
+DOCS_URL = "https://github.com/schemashift/schemashift/blob/main/" + PAGES_REF
 
 # A check returns (message, fix) pairs; fix may be "" to use the rule's default fix.
 Hit = tuple[str, str]
@@ -33,6 +37,7 @@ def no_check(ctx: StatementContext) -> Iterable[Hit]:
 
 
 ALL_DIALECTS = frozenset({"postgres", "mysql", "sqlite"})
+DIALECT_ORDER = ("postgres", "mysql", "sqlite")  # how pages and tables list them
 
 
 @dataclass(frozen=True)
@@ -47,10 +52,12 @@ class Rule:
     check: Check
     dialects: frozenset[str] = field(default=ALL_DIALECTS)
     finish: Finish | None = None
+    # The hazard axes as the page shows them, e.g. "long lock, rewrite or scan (L)".
+    axes: str = ""
 
     @property
-    def docs_path(self) -> Path:
-        return DOCS_DIR / f"{self.id}.md"
+    def dialect_list(self) -> list[str]:
+        return [d for d in DIALECT_ORDER if d in self.dialects]
 
     @property
     def docs_url(self) -> str:
@@ -58,5 +65,5 @@ class Rule:
 
     @property
     def docs_ref(self) -> str:
-        """How a finding points at its page: the repository-relative docs path."""
-        return f"docs/rules/{self.id}.md"
+        """How a finding points at its page: the repository-relative path."""
+        return PAGES_REF.format(id=self.id)

@@ -1,51 +1,54 @@
-"""All rules, loaded once, indexed by the action kinds they look at."""
+"""All rules, discovered once, indexed by the action kinds they look at.
+
+A rule is a module ``schemashift/rules/ssNNN_<name>.py`` that defines ``RULE``; adding the
+module adds the rule (there is no list to update).
+"""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+import schemashift.rules
 from schemashift.config import Config
 from schemashift.rules.base import Rule
 
-# One module per rule. Adding a rule is adding a module here.
-RULE_MODULES = (
-    "ss001_unparsable_sql", "ss002_dynamic_sql",
-    "ss101_rename_column", "ss102_rename_table", "ss103_drop_column", "ss104_drop_table",
-    "ss105_add_column_not_null_without_default", "ss106_narrowing_type_change",
-    "ss107_drop_not_null", "ss108_drop_default", "ss109_schema_rename_or_drop",
-    "ss110_enum_value_rename_or_type_drop", "ss111_drop_view", "ss112_truncate",
-    "ss113_drop_constraint",
-    "ss201_add_column_volatile_default", "ss202_add_column_default_before_pg11",
-    "ss203_add_column_generated_stored", "ss204_add_column_inline_constraint",
-    "ss205_alter_column_type_rewrite", "ss206_int_to_bigint_key", "ss207_set_not_null_scan",
-    "ss208_table_rewrite_command", "ss209_detach_partition_blocking",
-    "ss210_create_trigger_lock", "ss211_enum_add_value_in_transaction",
-    "ss212_unbatched_data_change", "ss213_reindex_blocking",
-    "ss301_add_foreign_key_validating", "ss302_add_check_validating",
-    "ss303_validate_in_same_transaction", "ss304_add_unique_constraint",
-    "ss305_add_primary_key", "ss306_add_exclusion_constraint", "ss307_not_valid_never_validated",
-    "ss401_create_index_blocking", "ss402_drop_index_blocking",
-    "ss403_concurrently_in_transaction", "ss404_concurrent_index_not_idempotent",
-    "ss501_missing_lock_timeout", "ss502_multiple_strong_locks_in_transaction",
-    "ss601_prefer_text", "ss602_prefer_no_char", "ss603_prefer_timestamptz",
-    "ss604_prefer_bigint_key", "ss605_prefer_identity", "ss606_identifier_too_long",
-    "ss607_prefer_jsonb",
-    "ss701_mysql_copy_algorithm", "ss702_mysql_inplace_rebuild",
-    "ss703_mysql_lock_clause_blocks_dml", "ss704_mysql_enum_reorder",
-    "ss705_mysql_non_transactional_ddl",
-    "ss801_sqlite_table_rebuild", "ss802_sqlite_unsupported_alter",
-)  # fmt: skip
+RULE_MODULE = re.compile(r"ss\d{3}_\w+")
+
+
+def rule_module_names() -> list[str]:
+    """The rule modules of the package (names without the package prefix), sorted."""
+    return sorted(
+        info.name
+        for info in pkgutil.iter_modules(schemashift.rules.__path__)
+        if RULE_MODULE.fullmatch(info.name) and not info.ispkg
+    )
 
 
 @lru_cache(maxsize=1)
-def all_rules() -> tuple[Rule, ...]:
-    rules = []
-    for name in RULE_MODULES:
+def rule_modules() -> dict[str, str]:
+    """Rule id -> the module that defines it (``schemashift.rules.ss101_rename_column``)."""
+    return {rule.id: module for module, rule in _load()}
+
+
+@lru_cache(maxsize=1)
+def _load() -> tuple[tuple[str, Rule], ...]:
+    loaded = []
+    for name in rule_module_names():
         module = importlib.import_module(f"schemashift.rules.{name}")
-        rules.append(module.RULE)
-    return tuple(sorted(rules, key=lambda r: r.id))
+        rule = getattr(module, "RULE", None)
+        if not isinstance(rule, Rule):
+            raise TypeError(f"{module.__name__} defines no RULE (a schemashift.rules.base.Rule)")
+        loaded.append((module.__name__, rule))
+    return tuple(sorted(loaded, key=lambda pair: pair[1].id))
+
+
+def all_rules() -> tuple[Rule, ...]:
+    """Every rule, sorted by id."""
+    return tuple(rule for _, rule in _load())
 
 
 def get_rule(rule_id: str) -> Rule | None:

@@ -1,12 +1,4 @@
-"""SS001 unparsable-sql: SQL that could not be parsed.
-
-The statement was not understood, so its locks and compatibility are unknown. It is
-treated as breaking unless `unknown = "warn"` is configured.
-
-Safe alternative: Rewrite it as plain DDL the linter understands, or review it by hand
-and suppress this finding with a reason.
-See docs/rules/SS001.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -40,4 +32,5 @@ RULE = Rule(
     kinds=frozenset({"raw"}),
     check=check,
     dialects=ALL_DIALECTS,
+    axes="unknown, treated as breaks old app (B)",
 )

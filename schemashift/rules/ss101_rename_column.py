@@ -1,12 +1,4 @@
-"""SS101 rename-column: Renaming a column breaks the old app version.
-
-The old application version still reads and writes the old column name; every such query
-fails the moment the rename commits.
-
-Safe alternative: Add the new column with a sync trigger, backfill it, move the app to
-the new name, then drop the old column in the contract phase.
-See docs/rules/SS101.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -46,4 +38,5 @@ RULE = Rule(
     kinds=frozenset({"rename_column"}),
     check=check,
     dialects=ALL_DIALECTS,
+    axes="breaks old app (B)",
 )

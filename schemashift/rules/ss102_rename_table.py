@@ -1,12 +1,4 @@
-"""SS102 rename-table: Renaming a table breaks the old app version.
-
-The old application version still queries the old table name; it fails as soon as the
-rename commits.
-
-Safe alternative: Rename the table and create an updatable view under the old name in
-the expand phase; drop the view in the contract phase.
-See docs/rules/SS102.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -47,4 +39,5 @@ RULE = Rule(
     kinds=frozenset({"rename_table"}),
     check=check,
     dialects=ALL_DIALECTS,
+    axes="breaks old app (B)",
 )

@@ -1,13 +1,4 @@
-"""SS103 drop-column: Dropping a column breaks the old app version and loses data.
-
-The old application version still selects or inserts the column; its queries fail, and
-the data is gone for good.
-
-Safe alternative: Drop the column only in the contract phase, once no live app version
-uses it. In expand, drop its NOT NULL or give it a default so the new version can stop
-writing it.
-See docs/rules/SS103.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -48,4 +39,5 @@ RULE = Rule(
     kinds=frozenset({"drop_column"}),
     check=check,
     dialects=ALL_DIALECTS,
+    axes="breaks old app (B), destroys data (X)",
 )

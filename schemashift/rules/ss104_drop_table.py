@@ -1,11 +1,4 @@
-"""SS104 drop-table: Dropping a table breaks the old app version and loses data.
-
-Queries of the old application version on the table fail, and its rows are gone.
-
-Safe alternative: Drop the table only in the contract phase, after no live app version
-uses it (and after a backup if the data matters).
-See docs/rules/SS104.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -40,4 +33,5 @@ RULE = Rule(
     kinds=frozenset({"drop_table"}),
     check=check,
     dialects=ALL_DIALECTS,
+    axes="breaks old app (B), destroys data (X)",
 )

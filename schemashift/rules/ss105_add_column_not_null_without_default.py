@@ -1,14 +1,4 @@
-"""SS105 add-column-not-null-without-default: NOT NULL column added without a default.
-
-On a table with rows the statement fails (PostgreSQL, SQLite) or fills an implicit zero
-value (MySQL), and every INSERT of the old app version, which does not know the column,
-fails.
-
-Safe alternative: Add the column as nullable (or with a default), backfill it in
-batches, then add NOT NULL in the contract phase via CHECK (col IS NOT NULL) NOT VALID →
-VALIDATE → SET NOT NULL.
-See docs/rules/SS105.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -60,4 +50,5 @@ RULE = Rule(
     kinds=frozenset({"add_column"}),
     check=check,
     dialects=ALL_DIALECTS,
+    axes="breaks old app (B), data-dependent (D)",
 )

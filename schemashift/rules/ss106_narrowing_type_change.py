@@ -1,13 +1,4 @@
-"""SS106 narrowing-type-change: Column type narrowed or changed incompatibly.
-
-A narrower or incompatible type makes values the old app version still writes fail, and
-the cast can fail on existing rows.
-
-Safe alternative: Add a new column of the new type with a sync trigger, backfill it,
-switch the app, then drop the old column. For a length limit, use CHECK (length(col) <=
-n) NOT VALID, then VALIDATE.
-See docs/rules/SS106.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -50,4 +41,5 @@ RULE = Rule(
     kinds=frozenset({"alter_column_type"}),
     check=check,
     dialects=ALL_DIALECTS,
+    axes="breaks old app (B), long lock, rewrite or scan (L), data-dependent (D)",
 )

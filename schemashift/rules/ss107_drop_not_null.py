@@ -1,12 +1,4 @@
-"""SS107 drop-not-null: Dropping NOT NULL lets NULLs reach old readers.
-
-Old app code that assumes the column is never NULL may fail when the new version starts
-writing NULLs.
-
-Safe alternative: Fine in the expand phase when a default or sync trigger keeps old
-readers safe; otherwise make old readers NULL-safe first.
-See docs/rules/SS107.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -45,4 +37,5 @@ RULE = Rule(
     kinds=frozenset({"drop_not_null"}),
     check=check,
     dialects=ALL_DIALECTS,
+    axes="breaks old app (B)",
 )

@@ -1,12 +1,4 @@
-"""SS108 drop-default: Dropping a default breaks inserts that rely on it.
-
-INSERTs of the old app version that omit the column now write NULL, or fail if the
-column is NOT NULL.
-
-Safe alternative: Drop the default in the contract phase, once every live app version
-writes the column itself.
-See docs/rules/SS108.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -45,4 +37,5 @@ RULE = Rule(
     kinds=frozenset({"drop_default"}),
     check=check,
     dialects=ALL_DIALECTS,
+    axes="breaks old app (B)",
 )

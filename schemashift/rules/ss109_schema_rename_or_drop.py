@@ -1,11 +1,4 @@
-"""SS109 schema-rename-or-drop: Renaming or dropping a schema breaks every app using it.
-
-Every object in the schema disappears from under the old app version at once.
-
-Safe alternative: Do it only in a contract phase, after no live app version uses the
-schema, or never.
-See docs/rules/SS109.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -32,4 +25,5 @@ RULE = Rule(
     kinds=frozenset({"rename_schema", "drop_schema"}),
     check=check,
     dialects=frozenset({"mysql", "postgres"}),
+    axes="breaks old app (B), destroys data (X)",
 )

@@ -1,11 +1,4 @@
-"""SS110 enum-value-rename-or-type-drop.
-
-The old app version still writes the old enum label or uses the type; those writes fail.
-
-Safe alternative: Add the new value, migrate the rows in batches, switch the app, and
-remove the old value or type in the contract phase.
-See docs/rules/SS110.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -45,4 +38,5 @@ RULE = Rule(
     kinds=frozenset({"alter_enum", "drop_type"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="breaks old app (B), destroys data (X)",
 )

@@ -1,11 +1,4 @@
-"""SS111 drop-view: Dropping a view breaks the old app version.
-
-Queries of the old application version on the view fail once it is gone.
-
-Safe alternative: Drop the view only in the contract phase, after no live app version
-queries it.
-See docs/rules/SS111.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -31,4 +24,5 @@ RULE = Rule(
     kinds=frozenset({"drop_view"}),
     check=check,
     dialects=ALL_DIALECTS,
+    axes="breaks old app (B)",
 )

@@ -1,12 +1,4 @@
-"""SS112 truncate: TRUNCATE destroys every row.
-
-TRUNCATE takes the strongest lock and removes all rows; both app versions lose their
-data.
-
-Safe alternative: Do not truncate in a migration; if rows must go, delete them in
-batches in a backfill step.
-See docs/rules/SS112.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -38,4 +30,5 @@ RULE = Rule(
     kinds=frozenset({"truncate"}),
     check=check,
     dialects=ALL_DIALECTS,
+    axes="breaks old app (B), destroys data (X)",
 )

@@ -1,12 +1,4 @@
-"""SS113 drop-constraint: Dropping a constraint removes a guarantee old code may rely on.
-
-The old app version may rely on the constraint (uniqueness to deduplicate, a cascade to
-clean up); without it, it can write data it never could before.
-
-Safe alternative: Drop constraints in the contract phase, after no live app version
-relies on them.
-See docs/rules/SS113.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -43,4 +35,5 @@ RULE = Rule(
     kinds=frozenset({"drop_constraint"}),
     check=check,
     dialects=ALL_DIALECTS,
+    axes="breaks old app (B)",
 )

@@ -1,13 +1,4 @@
-"""SS201 add-column-volatile-default: Column added with a volatile default rewrites the table.
-
-A volatile default (random(), gen_random_uuid(), clock_timestamp(), nextval, serial,
-identity) must be computed for every row, so PostgreSQL rewrites the whole table under
-ACCESS EXCLUSIVE: no reads or writes until it ends.
-
-Safe alternative: Add the column without a default, then SET DEFAULT (metadata only:
-applies to new rows), then backfill existing rows in batches.
-See docs/rules/SS201.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -62,4 +53,5 @@ RULE = Rule(
     kinds=frozenset({"add_column"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="long lock, rewrite or scan (L)",
 )

@@ -1,12 +1,4 @@
-"""SS202 add-column-default-before-pg11.
-
-Before PostgreSQL 11, ADD COLUMN … DEFAULT rewrites every row under ACCESS EXCLUSIVE,
-even for a constant.
-
-Safe alternative: Add the column without a default, SET DEFAULT separately, and backfill
-in batches; or upgrade to PostgreSQL 11+, where a constant default is metadata only.
-See docs/rules/SS202.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -53,4 +45,5 @@ RULE = Rule(
     kinds=frozenset({"add_column"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="long lock, rewrite or scan (L)",
 )

@@ -1,12 +1,4 @@
-"""SS203 add-column-generated-stored: Stored generated column rewrites the table.
-
-A STORED generated column is computed and written for every existing row: a full rewrite
-under ACCESS EXCLUSIVE (PostgreSQL) or a table COPY that blocks writes (MySQL).
-
-Safe alternative: Add a plain nullable column, keep it filled with a trigger, backfill
-existing rows in batches; or use a VIRTUAL column where the server supports it.
-See docs/rules/SS203.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -54,4 +46,5 @@ RULE = Rule(
     kinds=frozenset({"add_column"}),
     check=check,
     dialects=frozenset({"mysql", "postgres"}),
+    axes="long lock, rewrite or scan (L)",
 )

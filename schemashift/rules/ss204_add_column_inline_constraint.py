@@ -1,12 +1,4 @@
-"""SS204 add-column-inline-constraint.
-
-An inline UNIQUE or PRIMARY KEY builds an index while the table is locked; an inline
-REFERENCES also locks the referenced table.
-
-Safe alternative: Add the bare column; then CREATE UNIQUE INDEX CONCURRENTLY and ADD
-CONSTRAINT … USING INDEX, or ADD FOREIGN KEY … NOT VALID and VALIDATE separately.
-See docs/rules/SS204.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -50,4 +42,5 @@ RULE = Rule(
     kinds=frozenset({"add_column"}),
     check=check,
     dialects=frozenset({"mysql", "postgres"}),
+    axes="long lock, rewrite or scan (L), data-dependent (D)",
 )

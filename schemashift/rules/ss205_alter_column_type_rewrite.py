@@ -1,13 +1,4 @@
-"""SS205 alter-column-type-rewrite: Column type change rewrites the table.
-
-Unless the change is binary-coercible (varchar widening, varchar → text, numeric
-precision up), the table and all its indexes are rewritten under ACCESS EXCLUSIVE
-(PostgreSQL) or copied with writes blocked (MySQL).
-
-Safe alternative: Add a new column of the new type with a sync trigger, backfill it in
-batches, switch readers, then drop the old column.
-See docs/rules/SS205.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -52,4 +43,5 @@ RULE = Rule(
     kinds=frozenset({"alter_column_type"}),
     check=check,
     dialects=frozenset({"mysql", "postgres"}),
+    axes="long lock, rewrite or scan (L), data-dependent (D)",
 )

@@ -1,13 +1,4 @@
-"""SS206 int-to-bigint-key: Key column widened from int to bigint in place.
-
-Widening an int key rewrites the table, every index on it, and the referencing foreign
-key columns, all under ACCESS EXCLUSIVE.
-
-Safe alternative: Add a shadow bigint column kept in sync by a trigger, backfill it,
-build a unique index CONCURRENTLY, then swap the columns and constraints in one short
-transaction.
-See docs/rules/SS206.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -52,4 +43,5 @@ RULE = Rule(
     kinds=frozenset({"alter_column_type"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="long lock, rewrite or scan (L)",
 )

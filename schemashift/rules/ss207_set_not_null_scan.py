@@ -1,13 +1,4 @@
-"""SS207 set-not-null-scan: SET NOT NULL scans the whole table under ACCESS EXCLUSIVE.
-
-PostgreSQL checks every row while holding ACCESS EXCLUSIVE, unless (PG12+) a validated
-CHECK (col IS NOT NULL) already proves it. The old app version's INSERTs that omit the
-column also start failing.
-
-Safe alternative: ADD CONSTRAINT … CHECK (col IS NOT NULL) NOT VALID; VALIDATE
-CONSTRAINT (no write block); then SET NOT NULL (no scan on PG12+) and drop the CHECK.
-See docs/rules/SS207.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -48,4 +39,5 @@ RULE = Rule(
     kinds=frozenset({"set_not_null"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="long lock, rewrite or scan (L), data-dependent (D), breaks old app (B)",
 )

@@ -1,12 +1,4 @@
-"""SS208 table-rewrite-command: Command rewrites the whole table under ACCESS EXCLUSIVE.
-
-VACUUM FULL, CLUSTER, SET TABLESPACE, SET LOGGED/UNLOGGED and SET ACCESS METHOD copy the
-whole table while reads and writes wait.
-
-Safe alternative: Use pg_repack (online), or build a new table and switch to it; never
-in a deploy-time migration.
-See docs/rules/SS208.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -40,4 +32,5 @@ RULE = Rule(
     kinds=frozenset({"rewrite_table"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="long lock, rewrite or scan (L)",
 )

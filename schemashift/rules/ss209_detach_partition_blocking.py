@@ -1,12 +1,4 @@
-"""SS209 detach-partition-blocking: DETACH PARTITION without CONCURRENTLY.
-
-A plain DETACH PARTITION takes ACCESS EXCLUSIVE on the parent table: every query on the
-partitioned table waits.
-
-Safe alternative: On PostgreSQL 14+, DETACH PARTITION … CONCURRENTLY (outside a
-transaction block).
-See docs/rules/SS209.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -42,4 +34,5 @@ RULE = Rule(
     kinds=frozenset({"detach_partition"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="long lock, rewrite or scan (L)",
 )

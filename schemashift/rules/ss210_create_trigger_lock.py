@@ -1,12 +1,4 @@
-"""SS210 create-trigger-lock: CREATE TRIGGER takes SHARE ROW EXCLUSIVE.
-
-CREATE TRIGGER blocks writes on the table while it waits for and holds its lock; behind
-a long transaction that stalls all writers.
-
-Safe alternative: Keep it in its own short transaction with lock_timeout set, and retry
-on timeout.
-See docs/rules/SS210.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -42,4 +34,5 @@ RULE = Rule(
     kinds=frozenset({"create_trigger"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="long lock, rewrite or scan (L)",
 )

@@ -1,12 +1,4 @@
-"""SS211 enum-add-value-in-transaction: ALTER TYPE … ADD VALUE inside a transaction.
-
-Before PostgreSQL 12, ALTER TYPE … ADD VALUE cannot run inside a transaction block; from
-12 it can, but the new value cannot be used until the transaction commits.
-
-Safe alternative: Run it outside the transaction (Alembic: with
-op.get_context().autocommit_block()).
-See docs/rules/SS211.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -43,4 +35,5 @@ RULE = Rule(
     kinds=frozenset({"alter_enum"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="style/process (S)",
 )

@@ -1,12 +1,4 @@
-"""SS212 unbatched-data-change: UPDATE or DELETE of a whole table in one statement.
-
-Without a WHERE clause every row is locked and rewritten in one long transaction:
-concurrent writers wait on row locks, replication lags, and the table bloats.
-
-Safe alternative: Backfill in batches by primary-key ranges, one short transaction per
-batch.
-See docs/rules/SS212.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -38,4 +30,5 @@ RULE = Rule(
     kinds=frozenset({"data_update", "data_delete"}),
     check=check,
     dialects=ALL_DIALECTS,
+    axes="long lock, rewrite or scan (L)",
 )

@@ -1,11 +1,4 @@
-"""SS213 reindex-blocking: REINDEX without CONCURRENTLY.
-
-A plain REINDEX blocks writes on the table (SHARE) and reads that use the index (ACCESS
-EXCLUSIVE on it) for the whole rebuild.
-
-Safe alternative: REINDEX … CONCURRENTLY (PostgreSQL 12+), outside a transaction block.
-See docs/rules/SS213.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -36,4 +29,5 @@ RULE = Rule(
     kinds=frozenset({"reindex"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="long lock, rewrite or scan (L)",
 )

@@ -1,12 +1,4 @@
-"""SS301 add-foreign-key-validating: Foreign key added without NOT VALID.
-
-ADD FOREIGN KEY checks every existing row while holding SHARE ROW EXCLUSIVE on both
-tables: writes to both wait for the whole scan.
-
-Safe alternative: ADD CONSTRAINT … FOREIGN KEY … NOT VALID (brief lock, no scan), then
-VALIDATE CONSTRAINT in a separate transaction (SHARE UPDATE EXCLUSIVE: writes continue).
-See docs/rules/SS301.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -46,4 +38,5 @@ RULE = Rule(
     kinds=frozenset({"add_constraint"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="long lock, rewrite or scan (L), data-dependent (D)",
 )

@@ -1,12 +1,4 @@
-"""SS302 add-check-validating: CHECK constraint added without NOT VALID.
-
-ADD CHECK verifies every existing row while holding ACCESS EXCLUSIVE: no reads or writes
-until the scan ends.
-
-Safe alternative: ADD CONSTRAINT … CHECK (…) NOT VALID, then VALIDATE CONSTRAINT in a
-separate transaction.
-See docs/rules/SS302.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -45,4 +37,5 @@ RULE = Rule(
     kinds=frozenset({"add_constraint"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="long lock, rewrite or scan (L), data-dependent (D)",
 )

@@ -1,12 +1,4 @@
-"""SS303 validate-in-same-transaction.
-
-The NOT VALID add took a strong lock that the transaction still holds; validating in the
-same transaction keeps it through the whole scan, which NOT VALID was meant to avoid.
-
-Safe alternative: Commit after the NOT VALID add; validate in a separate transaction (a
-later migration).
-See docs/rules/SS303.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -50,4 +42,5 @@ RULE = Rule(
     kinds=frozenset({"validate_constraint"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="long lock, rewrite or scan (L)",
 )

@@ -1,12 +1,4 @@
-"""SS304 add-unique-constraint.
-
-ADD UNIQUE builds the index while holding ACCESS EXCLUSIVE: reads and writes wait for
-the whole build, and duplicates abort it.
-
-Safe alternative: CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT … UNIQUE USING
-INDEX (brief lock, no build).
-See docs/rules/SS304.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -49,4 +41,5 @@ RULE = Rule(
     kinds=frozenset({"add_constraint"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="long lock, rewrite or scan (L), data-dependent (D), breaks old app (B)",
 )

@@ -1,12 +1,4 @@
-"""SS305 add-primary-key: PRIMARY KEY added by building its index under a strong lock.
-
-ADD PRIMARY KEY builds a unique index and checks for NULLs while holding ACCESS
-EXCLUSIVE.
-
-Safe alternative: CREATE UNIQUE INDEX CONCURRENTLY on NOT NULL columns, then ADD
-CONSTRAINT … PRIMARY KEY USING INDEX.
-See docs/rules/SS305.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -45,4 +37,5 @@ RULE = Rule(
     kinds=frozenset({"add_constraint"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="long lock, rewrite or scan (L), data-dependent (D), breaks old app (B)",
 )

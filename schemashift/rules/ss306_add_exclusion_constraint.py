@@ -1,12 +1,4 @@
-"""SS306 add-exclusion-constraint: EXCLUDE constraint added to an existing table.
-
-An exclusion constraint builds its index under ACCESS EXCLUSIVE and has no NOT VALID or
-USING INDEX escape hatch.
-
-Safe alternative: Create a new table with the constraint, copy the rows in batches, and
-switch to it.
-See docs/rules/SS306.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -42,4 +34,5 @@ RULE = Rule(
     kinds=frozenset({"add_constraint"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="long lock, rewrite or scan (L), data-dependent (D)",
 )

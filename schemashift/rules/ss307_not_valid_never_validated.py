@@ -1,11 +1,4 @@
-"""SS307 not-valid-never-validated: Constraint added NOT VALID but never validated here.
-
-A NOT VALID constraint is enforced for new rows only; until VALIDATE CONSTRAINT runs,
-old rows may violate it and the planner cannot rely on it.
-
-Safe alternative: Validate it in a later migration.
-See docs/rules/SS307.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -45,4 +38,5 @@ RULE = Rule(
     check=check,
     dialects=frozenset({"postgres"}),
     finish=finish,
+    axes="style/process (S)",
 )

@@ -1,12 +1,4 @@
-"""SS401 create-index-blocking: CREATE INDEX without CONCURRENTLY blocks writes.
-
-A plain CREATE INDEX holds a SHARE lock for the whole build: every INSERT, UPDATE and
-DELETE on the table waits.
-
-Safe alternative: CREATE INDEX CONCURRENTLY, outside a transaction block (Alembic:
-postgresql_concurrently=True inside op.get_context().autocommit_block()).
-See docs/rules/SS401.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -45,4 +37,5 @@ RULE = Rule(
     kinds=frozenset({"create_index"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="long lock, rewrite or scan (L)",
 )

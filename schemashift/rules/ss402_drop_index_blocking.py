@@ -1,11 +1,4 @@
-"""SS402 drop-index-blocking: DROP INDEX without CONCURRENTLY.
-
-A plain DROP INDEX takes ACCESS EXCLUSIVE on the table; it is quick once granted, but
-waiting for it queues every later query.
-
-Safe alternative: DROP INDEX CONCURRENTLY, outside a transaction block.
-See docs/rules/SS402.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -41,4 +34,5 @@ RULE = Rule(
     kinds=frozenset({"drop_index"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="long lock, rewrite or scan (L)",
 )

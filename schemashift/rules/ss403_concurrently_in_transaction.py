@@ -1,12 +1,4 @@
-"""SS403 concurrently-in-transaction: CONCURRENTLY inside a transaction block.
-
-CREATE/DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY and DETACH PARTITION CONCURRENTLY
-cannot run inside a transaction block: the statement fails.
-
-Safe alternative: Run it outside the transaction: commit first, or in Alembic use
-op.get_context().autocommit_block().
-See docs/rules/SS403.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -44,4 +36,5 @@ RULE = Rule(
     kinds=frozenset({"create_index", "drop_index", "reindex", "detach_partition"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="style/process (S)",
 )

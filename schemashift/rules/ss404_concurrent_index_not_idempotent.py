@@ -1,12 +1,4 @@
-"""SS404 concurrent-index-not-idempotent: CREATE INDEX CONCURRENTLY that cannot be retried.
-
-When a concurrent build fails (deadlock, duplicate, timeout) it leaves an INVALID index
-behind, and re-running the same statement then fails because the name exists.
-
-Safe alternative: Use IF NOT EXISTS and drop an INVALID index of that name before
-retrying.
-See docs/rules/SS404.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -43,4 +35,5 @@ RULE = Rule(
     kinds=frozenset({"create_index"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="style/process (S)",
 )

@@ -1,12 +1,4 @@
-"""SS501 missing-lock-timeout: DDL without a lock timeout.
-
-A DDL statement waiting for its lock behind a long transaction blocks every later query
-on the table until it gets it. Without a lock timeout that wait is unbounded.
-
-Safe alternative: SET lock_timeout = '1s' (MySQL: SET SESSION lock_wait_timeout = 5)
-before the DDL, and retry with backoff on timeout.
-See docs/rules/SS501.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -55,4 +47,5 @@ RULE = Rule(
     kinds=frozenset({"*"}),
     check=check,
     dialects=frozenset({"mysql", "postgres"}),
+    axes="long lock, rewrite or scan (L)",
 )

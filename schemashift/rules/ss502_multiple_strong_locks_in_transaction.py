@@ -1,11 +1,4 @@
-"""SS502 multiple-strong-locks-in-transaction.
-
-Each ACCESS EXCLUSIVE lock is held until COMMIT: the first table stays blocked while the
-later statements wait for and run under their own locks.
-
-Safe alternative: One DDL statement per transaction; commit between them.
-See docs/rules/SS502.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -49,4 +42,5 @@ RULE = Rule(
     kinds=frozenset({"*"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="long lock, rewrite or scan (L)",
 )

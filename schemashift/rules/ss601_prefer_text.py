@@ -1,12 +1,4 @@
-"""SS601 prefer-text: varchar(n) where text would do.
-
-In PostgreSQL varchar(n) is no faster than text, and changing n later is a migration
-(shrinking it scans the table).
-
-Safe alternative: Use text, with a CHECK (length(col) <= n) constraint if the limit
-matters.
-See docs/rules/SS601.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -43,4 +35,5 @@ RULE = Rule(
     kinds=frozenset({"create_table", "add_column"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="style/process (S)",
 )

@@ -1,10 +1,4 @@
-"""SS602 prefer-no-char: char(n) column.
-
-char(n) pads values with spaces, wastes space and compares surprisingly.
-
-Safe alternative: Use text (or varchar) instead.
-See docs/rules/SS602.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -35,4 +29,5 @@ RULE = Rule(
     kinds=frozenset({"create_table", "add_column"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="style/process (S)",
 )

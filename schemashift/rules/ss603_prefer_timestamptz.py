@@ -1,11 +1,4 @@
-"""SS603 prefer-timestamptz: timestamp without time zone.
-
-timestamp without time zone stores wall-clock time with no zone: values shift silently
-when servers or sessions change time zone.
-
-Safe alternative: Use timestamptz (timestamp with time zone).
-See docs/rules/SS603.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -44,4 +37,5 @@ RULE = Rule(
     kinds=frozenset({"create_table", "add_column", "alter_column_type"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="style/process (S)",
 )

@@ -1,11 +1,4 @@
-"""SS606 identifier-too-long: Identifier longer than the server allows.
-
-PostgreSQL silently truncates identifiers to 63 bytes (two names can collide); MySQL
-rejects names over 64 characters.
-
-Safe alternative: Choose a shorter name.
-See docs/rules/SS606.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -55,4 +48,5 @@ RULE = Rule(
     kinds=frozenset({"*"}),
     check=check,
     dialects=frozenset({"mysql", "postgres"}),
+    axes="style/process (S)",
 )

@@ -1,11 +1,4 @@
-"""SS607 prefer-jsonb: json instead of jsonb.
-
-json stores the text as written and re-parses it on every access; it cannot be indexed
-with GIN.
-
-Safe alternative: Use jsonb.
-See docs/rules/SS607.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -36,4 +29,5 @@ RULE = Rule(
     kinds=frozenset({"create_table", "add_column"}),
     check=check,
     dialects=frozenset({"postgres"}),
+    axes="style/process (S)",
 )

@@ -1,15 +1,4 @@
-"""SS701 mysql-copy-algorithm: ALTER TABLE that MySQL can only do by copying the table.
-
-With ALGORITHM=COPY the server rebuilds the table row by row and blocks writes
-(LOCK=SHARED) for the whole copy: column type changes, STORED generated or
-AUTO_INCREMENT columns, charset or engine changes, dropping the primary key alone,
-foreign keys with foreign_key_checks=1.
-
-Safe alternative: Add a new column and backfill it, or use an online schema change tool
-(gh-ost, pt-online-schema-change); ask for ALGORITHM=INPLACE, LOCK=NONE so the server
-refuses instead of blocking.
-See docs/rules/SS701.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -68,4 +57,5 @@ RULE = Rule(
     kinds=frozenset({"*"}),
     check=check,
     dialects=frozenset({"mysql"}),
+    axes="long lock, rewrite or scan (L)",
 )

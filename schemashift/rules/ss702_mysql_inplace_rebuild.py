@@ -1,12 +1,4 @@
-"""SS702 mysql-inplace-rebuild: ALTER TABLE rebuilds the table in place.
-
-An INPLACE rebuild lets DML continue but rewrites the whole table: long, I/O heavy, and
-replicas apply it serially afterwards.
-
-Safe alternative: Schedule it off-peak, or restructure it as an INSTANT change (add
-column last, rename, default changes).
-See docs/rules/SS702.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -46,4 +38,5 @@ RULE = Rule(
     kinds=frozenset({"*"}),
     check=check,
     dialects=frozenset({"mysql"}),
+    axes="long lock, rewrite or scan (L)",
 )

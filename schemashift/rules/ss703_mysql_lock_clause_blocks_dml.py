@@ -1,12 +1,4 @@
-"""SS703 mysql-lock-clause-blocks-dml: Explicit LOCK or ALGORITHM clause that blocks DML.
-
-LOCK=SHARED blocks writes and LOCK=EXCLUSIVE blocks reads too, for the whole ALTER;
-ALGORITHM=COPY implies at least SHARED.
-
-Safe alternative: Ask for LOCK=NONE (and ALGORITHM=INPLACE or INSTANT): the server then
-refuses what it cannot do online instead of blocking.
-See docs/rules/SS703.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -45,4 +37,5 @@ RULE = Rule(
     kinds=frozenset({"*"}),
     check=check,
     dialects=frozenset({"mysql"}),
+    axes="long lock, rewrite or scan (L)",
 )

@@ -1,12 +1,4 @@
-"""SS704 mysql-enum-reorder: ENUM/SET changed other than by appending members.
-
-Only appending members at the end is an INSTANT metadata change; reordering, removing or
-inserting members copies the table and can turn stored values invalid.
-
-Safe alternative: Append new members at the end only; migrate values before removing a
-member.
-See docs/rules/SS704.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -52,4 +44,5 @@ RULE = Rule(
     kinds=frozenset({"alter_column_type"}),
     check=check,
     dialects=frozenset({"mysql"}),
+    axes="long lock, rewrite or scan (L), breaks old app (B), data-dependent (D)",
 )

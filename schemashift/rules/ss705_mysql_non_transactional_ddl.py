@@ -1,12 +1,4 @@
-"""SS705 mysql-non-transactional-ddl: Several DDL statements in one MySQL migration.
-
-MySQL commits every DDL statement on its own: if a later statement fails, the earlier
-ones stay applied and the migration is half done.
-
-Safe alternative: One DDL statement per migration, or make every step idempotent (IF NOT
-EXISTS / IF EXISTS) so a rerun completes it.
-See docs/rules/SS705.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -47,4 +39,5 @@ RULE = Rule(
     kinds=frozenset({"*"}),
     check=check,
     dialects=frozenset({"mysql"}),
+    axes="style/process (S)",
 )

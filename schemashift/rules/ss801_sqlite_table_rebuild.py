@@ -1,13 +1,4 @@
-"""SS801 sqlite-table-rebuild: ALTER TABLE form SQLite can only do by rebuilding the table.
-
-SQLite's ALTER TABLE cannot change types, nullability, defaults or constraints: the
-statement fails as written, and the only way is the 12-step rebuild that copies the
-whole table.
-
-Safe alternative: Use Alembic batch mode (with op.batch_alter_table(...)), and plan for
-a full table copy holding the database write lock.
-See docs/rules/SS801.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -61,4 +52,5 @@ RULE = Rule(
     ),
     check=check,
     dialects=frozenset({"sqlite"}),
+    axes="long lock, rewrite or scan (L)",
 )

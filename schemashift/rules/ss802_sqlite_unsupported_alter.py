@@ -1,12 +1,4 @@
-"""SS802 sqlite-unsupported-alter: ALTER TABLE the SQLite version refuses.
-
-DROP COLUMN needs SQLite 3.35, RENAME COLUMN 3.25, and ADD COLUMN cannot add a UNIQUE or
-PRIMARY KEY column: the statement fails.
-
-Safe alternative: Use batch mode (table rebuild), or raise the target server version if
-production runs a newer SQLite.
-See docs/rules/SS802.md.
-"""
+"""A rule: its check and ``RULE``, the one source of its id, name, title, summary and fix."""
 
 from __future__ import annotations
 
@@ -48,4 +40,5 @@ RULE = Rule(
     kinds=frozenset({"drop_column", "rename_column", "add_column"}),
     check=check,
     dialects=frozenset({"sqlite"}),
+    axes="style/process (S)",
 )

@@ -1,0 +1,116 @@
+"""``schemashift explain | rules | new-rule``: show a rule's page, list the rules, start a rule.
+
+The pages are package data read by ``schemashift.rules.docs``; ``new-rule`` writes the
+module, page and cases file of a new rule (``schemashift.rules.scaffold``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from schemashift.cli.common import fail
+
+
+@click.command("explain")
+@click.argument("rule_id")
+def explain_command(rule_id: str) -> None:
+    """Print the documentation page of a rule, e.g. schemashift explain SS101."""
+    from schemashift.rules.docs import explain_text
+    from schemashift.rules.registry import all_rules, get_rule
+
+    rule = get_rule(rule_id)
+    if rule is None:
+        known = ", ".join(r.id for r in all_rules())
+        fail(f"no rule {rule_id!r}; known rules: {known}")
+    click.echo(explain_text(rule))
+
+
+@click.command("rules")
+def rules_command() -> None:
+    """List every rule with its severity and dialects."""
+    from schemashift.rules.registry import all_rules
+
+    for r in all_rules():
+        dialects = ",".join(sorted(r.dialects))
+        click.echo(f"{r.id}  {r.severity.value:<7}  {r.name:<40}  {dialects}")
+
+
+def _source_root() -> Path | None:
+    """The source checkout the running schemashift is imported from, if it is one."""
+    import schemashift
+
+    root = Path(schemashift.__file__).resolve().parents[1]
+    return root if (root / "pyproject.toml").is_file() and (root / "tests").is_dir() else None
+
+
+@click.command("new-rule")
+@click.argument("rule_id", metavar="SSNNN")
+@click.argument("name")
+@click.option("--title", required=True, help="One line, no final period: what it flags.")
+@click.option(
+    "--severity", default="warning", show_default=True,
+    type=click.Choice(["error", "warning", "info"]), help="Default severity.",
+)  # fmt: skip
+@click.option(
+    "--dialect", "dialects", multiple=True, type=click.Choice(["postgres", "mysql", "sqlite"]),
+    help="A dialect the rule checks (repeat; default: postgres).",
+)  # fmt: skip
+@click.option("--kind", default="add_column", show_default=True,
+              help="The action kind the check looks at (model.CHANGE_KINDS).")  # fmt: skip
+@click.option("--summary", help="Why it hurts, one or two sentences (default: a TODO).")
+@click.option("--fix", "fix", help="The safe alternative, one or two sentences (default: a TODO).")
+@click.option("--fires", "fires_sql", metavar="SQL", help="SQL the rule must flag (cases file).")
+@click.option("--quiet", "quiet_sql", metavar="SQL", help="A near miss it must not flag.")
+@click.option(
+    "--root", type=click.Path(file_okay=False, path_type=Path),
+    help="The source tree to write into (default: the checkout schemashift runs from).",
+)  # fmt: skip
+def new_rule_command(
+    rule_id: str,
+    name: str,
+    title: str,
+    severity: str,
+    dialects: tuple[str, ...],
+    kind: str,
+    summary: str | None,
+    fix: str | None,
+    fires_sql: str | None,
+    quiet_sql: str | None,
+    root: Path | None,
+) -> None:
+    """Write a new rule: its module, its page and its cases file, from templates.
+
+    Refuses an id or a name that is taken. Then: write the check and the page, add cases
+    to tests/rules/SSNNN.toml, and run python -m schemashift.rules.docs.
+    """
+    from schemashift.model import CHANGE_KINDS, Severity
+    from schemashift.rules.scaffold import NewRule, ScaffoldError, write_rule
+
+    root = root or _source_root()
+    if root is None:
+        fail("schemashift does not run from a source checkout here: pass --root")
+    if kind not in CHANGE_KINDS:
+        fail(f"--kind {kind!r} is not a change kind (see schemashift/model.py CHANGE_KINDS)")
+    new = NewRule(id=rule_id.upper(), name=name, title=title, severity=Severity(severity),
+                  dialects=dialects or ("postgres",), kind=kind, fires_sql=fires_sql,
+                  quiet_sql=quiet_sql)  # fmt: skip
+    if summary:
+        new = NewRule(**{**new.__dict__, "summary": summary})
+    if fix:
+        new = NewRule(**{**new.__dict__, "fix": fix})
+    try:
+        paths = write_rule(new, root)
+    except ScaffoldError as exc:
+        fail(str(exc))
+    for path in paths:
+        click.echo(f"wrote {path.relative_to(root) if path.is_relative_to(root) else path}")
+    click.echo(
+        "next: write the check and the page, add cases, then\n"
+        "  python -m schemashift.rules.docs   (README, rules.tsv, page header)\n"
+        f"  SCHEMASHIFT_UPDATE_SNAPSHOTS=1 python -m pytest tests/rules -k {new.id}"
+    )
+
+
+COMMANDS = (explain_command, rules_command, new_rule_command)
