@@ -203,6 +203,7 @@ class RevisionInfo:
     status: str  # "analysed" | "partial" | "failed"
     statements: int
     error: str | None = None
+    line: int | None = None  # where reading stopped, in the revision file
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -213,6 +214,8 @@ class RevisionInfo:
         }
         if self.error is not None:
             out["error"] = self.error
+        if self.line is not None:
+            out["line"] = self.line
         return out
 
 

@@ -129,9 +129,57 @@ def test_bad_revisions_fail_alone(tmp_path: Path) -> None:
     assert status["d4"][0] == "partial" and "ValueError" in status["d4"][1]
     assert status["e5"] == ("analysed", "")
     assert all("\n" not in err for _, err in status.values())
-    # What c3 rendered before it stopped is still linted, at its line.
+    # What c3 rendered before it stopped is still linted, at its line; the part it could
+    # not read is an SS001 finding (unknown, treated as breaking) where reading stopped.
     c3 = [s for s in report.statements if s.revision == "c3"]
-    assert [c.kind for s in c3 for c in s.changes] == ["add_column"]
+    assert [c.kind for s in c3 for c in s.changes] == ["add_column", "raw"]
+    unread = {s.revision: s for s in report.statements if s.statement.sql.startswith("-- revision")}
+    assert set(unread) == {"b2", "c3", "d4"}
+    assert [f.rule for f in unread["b2"].findings] == ["SS001"]
+    assert unread["c3"].statement.line == 13  # the sa.inspect() line of c3's file
+    assert unread["d4"].statement.line == 12  # the raise
+    assert all(f.severity == "error" for s in unread.values() for f in s.findings)
+
+
+def test_unread_revision_fails_ci_in_every_format(tmp_path: Path) -> None:
+    """An unread DROP COLUMN must not pass the pre-merge check: exit 1, a GitHub error
+    annotation and a SARIF result; a revision printing and logging at import does not
+    corrupt the JSON or SARIF on stdout; SS001 = "warning" makes it pass."""
+    ini = make_project(tmp_path, {
+        "a1": rev("a1", None, "op.create_table('t', sa.Column('id', sa.BigInteger, primary_key=True))",
+                  head="import logging, sys\nprint('hello from a1')\n"
+                       "logging.basicConfig(stream=sys.stdout, level=logging.INFO)\n"
+                       "logging.getLogger('app').info('loaded a1')\n"),
+        "b2": rev("b2", "a1", """
+            bind = op.get_bind()
+            if sa.inspect(bind).has_table('t'):
+                op.drop_column('t', 'x')
+        """),
+    })  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCHEMASHIFT_")}
+
+    def lint(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "schemashift", "lint", "--alembic-config",
+                               str(ini), *args], capture_output=True, text=True, env=env,
+                              cwd=tmp_path)  # fmt: skip
+
+    text = lint()
+    assert text.returncode == 1 and "SS001" in text.stdout and "hello from a1" not in text.stdout
+    as_json = lint("--format", "json")
+    assert as_json.returncode == 1 and "hello from a1" in as_json.stderr
+    doc = json.loads(as_json.stdout)
+    (b2,) = [r for r in doc["revisions"] if r["revision"] == "b2"]
+    assert b2["status"] == "failed" and b2["line"] == 12
+    sarif = lint("--format", "sarif")
+    results = json.loads(sarif.stdout)["runs"][0]["results"]
+    (unread,) = [r for r in results if r["ruleId"] == "SS001"]
+    assert sarif.returncode == 1 and unread["level"] == "error"
+    assert unread["locations"][0]["physicalLocation"]["region"]["startLine"] == 12
+    github = lint("--format", "github")
+    (annotation,) = [a for a in github.stdout.splitlines() if "SS001" in a]
+    assert github.returncode == 1 and annotation.startswith("::error ") and "line=12" in annotation
+    (tmp_path / "pyproject.toml").write_text('[tool.schemashift.severity]\nSS001 = "warning"\n')
+    assert lint().returncode == 0
 
 
 def test_sqlite_batch_mode_needs_a_database(tmp_path: Path) -> None:

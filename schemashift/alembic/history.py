@@ -19,7 +19,7 @@ import re
 import subprocess
 import types
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -231,11 +231,13 @@ def render_revision(
     source = str(Path(rev.module.__file__ or rev.path))
     recorder = Recorder(source_file=source)
     error: str | None = None
+    line: int | None = None
     try:
         # Values inline, as the offline branch of a standard env.py renders them …
         _run_upgrade(cfg, script, rev, dialect, recorder, literal_binds=True)
     except Exception as exc:  # the revision fails, the run goes on
         error = _explain(exc)
+        line = _line_in(exc, source)
         if type(exc).__name__ == "CompileError":
             # … and as placeholders when a value cannot be written as a literal.
             recorder = Recorder(source_file=source)
@@ -244,6 +246,7 @@ def render_revision(
                 _run_upgrade(cfg, script, rev, dialect, recorder, literal_binds=False)
             except Exception as retry_exc:
                 error = _explain(retry_exc)
+                line = _line_in(retry_exc, source)
     statements, synthetic = _statements(recorder, path, dialect)
     types_ = _column_types(recorder.invocations, dialect)
     if error is None:
@@ -251,9 +254,20 @@ def render_revision(
     else:
         status = "partial" if len(statements) > len(synthetic) else "failed"
     count = len(statements) - len(synthetic)
-    info = RevisionInfo(rev.revision, path, status, count, error)
+    info = RevisionInfo(rev.revision, path, status, count, error, line if error else None)
     contract = "contract" in (getattr(rev, "branch_labels", None) or ())
     return RevisionSQL(info, statements, types_, suppressed, synthetic, contract)
+
+
+def _line_in(exc: BaseException, source: str) -> int | None:
+    """The line of the revision file where ``exc`` was raised (its innermost frame there)."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == source:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 def _display_path(path: Path) -> str:
@@ -387,11 +401,38 @@ def read_history(
     since: str | None = None,
     since_git: str | None = None,
 ) -> list[RevisionSQL]:
-    cfg = load_config(config_path)
-    script, failures = script_directory(cfg)
-    chosen = select_revisions(
-        script, revision=revision, since=since, since_git=since_git, cwd=config_path.parent
-    )
-    return [
-        render_revision(cfg, script, rev, dialect, failures.get(rev.revision)) for rev in chosen
-    ]
+    with stdout_to_stderr():  # a revision's print() or log lines are not our output
+        cfg = load_config(config_path)
+        script, failures = script_directory(cfg)
+        chosen = select_revisions(
+            script, revision=revision, since=since, since_git=since_git, cwd=config_path.parent
+        )
+        return [
+            render_revision(cfg, script, rev, dialect, failures.get(rev.revision))
+            for rev in chosen
+        ]
+
+
+@contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send everything written to stdout while the block runs to stderr, at the file
+    descriptor: revisions (and the apps they import) print and log at import time, often
+    through a logging handler holding the original ``sys.stdout``, and ``--format json``
+    / ``sarif`` on stdout must stay one document."""
+    import os
+    import sys
+
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no file descriptor 1 (an embedded interpreter): nothing to protect
+        yield
+        return
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        with suppress(Exception):  # a broken stream must not hide the real error
+            sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)

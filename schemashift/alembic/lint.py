@@ -14,7 +14,17 @@ from pathlib import Path
 from schemashift.alembic.history import RevisionSQL, read_history
 from schemashift.analysis.pipeline import LintInput, LintPipeline
 from schemashift.config import Config
-from schemashift.model import LintReport, Severity, StatementReport
+from schemashift.model import (
+    Change,
+    Compatibility,
+    Finding,
+    LintReport,
+    LockClass,
+    Phase,
+    Severity,
+    Statement,
+    StatementReport,
+)
 
 
 def lint_history(
@@ -48,10 +58,44 @@ def lint_revisions(revisions: list[RevisionSQL], pipeline: LintPipeline) -> Lint
         if rev.contract:
             reports = [_as_contract(r) for r in reports]
         statements.extend(r for i, r in enumerate(reports) if i not in rev.synthetic)
+        unread = _unread(rev, pipeline.config)
+        if unread is not None:
+            statements.append(unread)
     files = tuple(dict.fromkeys(rev.info.file for rev in revisions))
     return LintReport(
         pipeline.config.dialect, tuple(statements), files, tuple(r.info for r in revisions)
     )
+
+
+UNREAD_RULE = "SS001"  # not understood, treated as breaking: what an unread revision is
+
+
+def _unread(rev: RevisionSQL, config: Config) -> StatementReport | None:
+    """A revision that could not be read (whole or in part) as a finding at the line where
+    reading stopped: its SQL was not checked, so it is unknown and treated as breaking,
+    and the run fails like on SQL that cannot be parsed (``[tool.schemashift.severity]
+    SS001 = "warning"`` makes it a warning; a ``# schemashift: ignore SS001`` comment in
+    the revision suppresses it)."""
+    info = rev.info
+    if info.status == "analysed" or not config.rule_enabled(UNREAD_RULE):
+        return None
+    what = "could not be read" if info.status == "failed" else "was read only in part"
+    statement = Statement(info.file, info.line or 1,
+                          f"-- revision {info.revision} {what}: {info.error}")  # fmt: skip
+    change = Change("raw", None, None, Compatibility.UNKNOWN, "unknown",
+                    LockClass.BLOCKS_READS_AND_WRITES, False, False, True, Phase.CONTRACT)  # fmt: skip
+    if UNREAD_RULE in rev.suppressed:
+        return StatementReport(statement, (change,), (), (UNREAD_RULE,), info.revision)
+    finding = Finding(
+        UNREAD_RULE,
+        config.severity.get(UNREAD_RULE, Severity.ERROR),
+        f"Revision {info.revision} {what} offline, so its SQL was not checked and is treated "
+        f"as breaking: {info.error}.",
+        "Make the revision render offline (no database reads at import or in upgrade(); "
+        "batch mode with copy_from on SQLite), lint it with --replay-database, or review it "
+        "by hand and suppress this finding with a reason.",
+    )
+    return StatementReport(statement, (change,), (finding,), (), info.revision)
 
 
 def _as_contract(report: StatementReport) -> StatementReport:
