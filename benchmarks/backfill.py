@@ -24,7 +24,8 @@ afresh (``VACUUM ANALYZE``, ``CHECKPOINT``) before each of (a) and (b):
 - (a) one bulk ``UPDATE bench SET b = a`` → rows/s;
 - (b) ``run_backfill`` (``b = a`` where ``b IS DISTINCT FROM a``, batch ``--batch-size``,
   default 5000 as the CLI, the largest it may use; ``--batch-time-ms``, the time budget
-  per batch, default run_backfill's) → rows/s; then the rows are checked one by one;
+  per batch, and ``--pause-ratio``, the pause after a batch in multiples of its duration,
+  default run_backfill's) → rows/s; then the rows are checked one by one;
 - (c) insert throughput into a table with and without the sync trigger of
   ``schemashift.sqltext.triggers.sync_trigger_sql`` (old → new): a bulk ``INSERT …
   SELECT generate_series`` (the trigger's worst case: nothing else per row) and app-style
@@ -263,6 +264,8 @@ def backfill_options(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {"batch_size": args.batch_size}
     if args.batch_time_ms is not None:
         options["batch_time_ms"] = args.batch_time_ms
+    if args.pause_ratio is not None:
+        options["pause_ratio"] = args.pause_ratio
     if args.rows_per_second is not None:
         options["rows_per_second"] = args.rows_per_second
     if args.synchronous_commit:
@@ -458,6 +461,8 @@ def report(runs: list[Run], ins: InsertCost, args: Any) -> tuple[bool, dict[str,
         wrong = max(r.wrong_rows for r in bfs)
         during = median_stats([r.writer_during for r in bfs])
         budget = "default" if args.batch_time_ms is None else f"{args.batch_time_ms:g} ms"
+        if args.pause_ratio is not None:
+            budget += f", pause {args.pause_ratio:g}x"
         add(f"bulk UPDATE{tag}", f"{bulk_rate:,.0f} rows/s ({med(r.seconds for r in bulks):.2f} s)"
             + each([r.rows_per_s for r in bulks], ",.0f"))  # fmt: skip
         add(f"backfill, batch <= {args.batch_size}, budget {budget}{tag}",
@@ -510,6 +515,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="the backfill's first and largest batch")  # fmt: skip
     p.add_argument("--batch-time-ms", type=float, default=None,
                    help="the backfill's time budget a batch (default: run_backfill's)")  # fmt: skip
+    p.add_argument("--pause-ratio", type=float, default=None,
+                   help="the backfill's pause after a batch, times the batch's duration "
+                        "(default: run_backfill's)")  # fmt: skip
     p.add_argument("--rows-per-second", type=float, default=None,
                    help="throttle the backfill (default: none)")  # fmt: skip
     p.add_argument("--synchronous-commit", action="store_true",
@@ -561,7 +569,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             Path(args.json).write_text(json.dumps({
                 "rows": args.rows, "batch_size": args.batch_size,
-                "batch_time_ms": args.batch_time_ms, "repeats": args.repeats,
+                "batch_time_ms": args.batch_time_ms, "pause_ratio": args.pause_ratio,
+                "repeats": args.repeats,
                 "medians": medians,
                 "runs": [asdict(r) | {"rows_per_s": r.rows_per_s, "p99_ratio": r.p99_ratio}
                          for r in runs],

@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from schemashift.execute.backfill import (
     BackfillError,
     Progress,
+    backfill_setting,
     ensure_progress_table,
     resolve_key,
     run_backfill,
@@ -80,7 +81,7 @@ def test_integer_key_with_gaps(pg_conn: Any, connect: Any) -> None:
     pg_conn.execute("DELETE FROM t WHERE id % 3 = 0 OR id BETWEEN 2000 AND 3500")
     n = wrong(pg_conn, "t", "true")
     result = run_backfill(connect, Backfill("t", "b = a * 10", "b IS DISTINCT FROM a * 10"),
-                          migration="m1", step=1, batch_size=13)  # fmt: skip
+                          migration="m1", step=1, batch_size=13, batch_time_ms=150)  # fmt: skip
     assert wrong(pg_conn, "t", "b IS DISTINCT FROM a * 10") == 0
     assert result.rows_done == result.rows_scanned == n
     assert result.batches == -(-n // 13)
@@ -111,7 +112,7 @@ def test_uuid_keys(pg_conn: Any, connect: Any) -> None:
     pg_conn.execute("CREATE TABLE t (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), a int, b int)")
     pg_conn.execute("INSERT INTO t (a) SELECT g FROM generate_series(1, 2000) g")
     result = run_backfill(connect, Backfill("t", "b = a + 1", "b IS DISTINCT FROM a + 1"),
-                          migration="m1", step=1, batch_size=300)  # fmt: skip
+                          migration="m1", step=1, batch_size=300, batch_time_ms=150)  # fmt: skip
     assert wrong(pg_conn, "t", "b IS DISTINCT FROM a + 1") == 0
     assert (result.rows_done, result.batches) == (2000, 7)
 
@@ -284,9 +285,16 @@ def test_sync_trigger_both_directions(pg_conn: Any) -> None:
     ex('INSERT INTO s.t (id, "Old", new) VALUES (5, 50, NULL)')
     rows = ex('SELECT id, "Old", new FROM s.t ORDER BY id').fetchall()
     assert rows == [(1, 11, 11), (2, 21, 21), (3, 33, 33), (4, None, None), (5, 50, 50)]
-    # the backfill's own batches (schemashift.backfill = on, transaction-local) skip it
+    # the batches of its own backfill (schemashift.backfill = its name, transaction-local)
+    # skip it; any other value (another migration's backfill) does not
     with pg_conn.transaction():
         ex("SELECT set_config('schemashift.backfill', 'on', true)")
+        ex("UPDATE s.t SET new = 14 WHERE id = 1")
+    assert ex('SELECT "Old", new FROM s.t WHERE id = 1').fetchone() == (14, 14)
+    ex('UPDATE s.t SET "Old" = 11, new = 11 WHERE id = 1')
+    with pg_conn.transaction():
+        ex("SELECT set_config('schemashift.backfill', %s, true)",
+           (sync_trigger_names("s.t", '"Old"', "new")[1],))  # fmt: skip
         ex("UPDATE s.t SET new = 12 WHERE id = 1")
     ex("UPDATE s.t SET new = 13 WHERE id = 2")  # and the next transaction does not
     assert ex('SELECT "Old", new FROM s.t WHERE id IN (1, 2) ORDER BY id').fetchall() == [
@@ -354,6 +362,82 @@ def test_identifier_helpers() -> None:
     assert f"CREATE TRIGGER {names[0]} BEFORE INSERT" in create[3]
 
 
+# --------------------------------------------------------------------------- two migrations
+
+
+def test_backfill_setting_names_its_own_sync_trigger() -> None:
+    copy = Backfill("app.people", "full_name = name", "full_name IS DISTINCT FROM name")
+    assert backfill_setting(copy, "m1", 2) == sync_trigger_names("app.people", "name",
+                                                                 "full_name")[1]  # fmt: skip
+    quoted = Backfill('"My T"', '"New = Col" = "Old"', "true")
+    assert backfill_setting(quoted, "m1", 2) == sync_trigger_names('"My T"', '"Old"',
+                                                                   '"New = Col"')[1]  # fmt: skip
+    for transform in ("b = a * 10", "b = a, c = a", "t.b = t.a", "b = 'x'"):
+        assert backfill_setting(Backfill("t", transform, ""), "m1", 2) == "schemashift:m1:2"
+
+
+def test_each_batch_sets_its_own_trigger_name(pg_conn: Any, connect: Any) -> None:
+    pg_conn.execute("CREATE TABLE t (id int PRIMARY KEY, a int, b int)")
+    pg_conn.execute("INSERT INTO t SELECT g, g, NULL FROM generate_series(1, 30) g")
+    seen: list[str] = []
+
+    def read(conn: Any, number: int) -> None:
+        seen.append(conn.execute("SELECT current_setting('schemashift.backfill')").fetchone()[0])
+
+    run_backfill(connect, Backfill("t", "b = a", "b IS DISTINCT FROM a"), migration="m1",
+                 step=1, batch_size=10, batch_time_ms=150, _after_update=read)  # fmt: skip
+    assert len(seen) >= 3  # (and the last, empty, batch)
+    assert set(seen) == {sync_trigger_names("t", "a", "b")[1]}
+    # transaction-local: nothing is left set on the session afterwards
+    assert pg_conn.execute("SELECT current_setting('schemashift.backfill', true)"
+                           ).fetchone()[0] in (None, "")  # fmt: skip
+
+
+@pytest.mark.parametrize("order", ["first-then-second", "second-then-first"])
+def test_two_migrations_on_one_table_keep_each_other_in_sync(
+    pg_conn: Any, connect: Any, order: str
+) -> None:
+    """Migration 1 renames a → b, migration 2 (in flight at the same time) renames b → c:
+    each has its sync trigger. Migration 1's backfill writes b, the old column of
+    migration 2: migration 2's trigger must still fire for those rows (only migration 1's
+    own trigger skips them), or c stays stale wherever migration 2's backfill had already
+    been."""
+    pg_conn.execute("CREATE TABLE t (id int PRIMARY KEY, a int, b int, c int, other int)")
+    pg_conn.execute("INSERT INTO t (id, a) SELECT g, g * 3 FROM generate_series(1, 500) g")
+    for old, new in (("a", "b"), ("b", "c")):
+        with pg_conn.transaction():
+            for statement in sync_trigger_sql("t", old, new)[0]:
+                pg_conn.execute(statement)
+    # the apps write meanwhile: both triggers chain (a → b → c)
+    pg_conn.execute("UPDATE t SET a = -id WHERE id % 50 = 0")
+    pg_conn.execute("INSERT INTO t (id, a) VALUES (1000, 7)")
+    first = Backfill("t", "b = a", "b IS DISTINCT FROM a")
+    second = Backfill("t", "c = b", "c IS DISTINCT FROM b")
+    runs = [("m_first", first), ("m_second", second)]
+    for migration, backfill in runs if order == "first-then-second" else runs[::-1]:
+        run_backfill(connect, backfill, migration=migration, step=1, batch_size=64)
+    assert wrong(pg_conn, "t", "b IS DISTINCT FROM a OR c IS DISTINCT FROM a") == 0
+    assert wrong(pg_conn, "t", "a IS NULL") == 0
+    assert pg_conn.execute("SELECT a, b, c FROM t WHERE id = 100").fetchone() == (-100,) * 3
+
+
+def test_a_data_backfill_does_not_silence_another_migrations_trigger(
+    pg_conn: Any, connect: Any
+) -> None:
+    """A migration's backfill that transforms a column (no sync trigger of its own) while
+    another migration's rename of that column is in flight and already backfilled."""
+    pg_conn.execute("CREATE TABLE t (id int PRIMARY KEY, name text, full_name text)")
+    pg_conn.execute("INSERT INTO t (id, name) SELECT g, 'n' || g FROM generate_series(1, 300) g")
+    with pg_conn.transaction():
+        for statement in sync_trigger_sql("t", "name", "full_name")[0]:
+            pg_conn.execute(statement)
+    run_backfill(connect, Backfill("t", "full_name = name", "full_name IS DISTINCT FROM name"),
+                 migration="m_rename", step=1, batch_size=50)  # fmt: skip
+    run_backfill(connect, Backfill("t", "name = upper(name)", "name <> upper(name)"),
+                 migration="m_upper", step=1, batch_size=50)  # fmt: skip
+    assert wrong(pg_conn, "t", "full_name IS DISTINCT FROM name OR name <> upper(name)") == 0
+
+
 # --------------------------------------------------------------------------- resume
 
 
@@ -370,14 +454,14 @@ def test_resume_after_a_crash_neither_redoes_nor_skips(pg_conn: Any, connect: An
 
     out = io.StringIO()
     with pytest.raises(RuntimeError, match="simulated crash"):
-        run_backfill(connect, backfill, migration="m1", step=1, batch_size=10,
+        run_backfill(connect, backfill, migration="m1", step=1, batch_size=10, batch_time_ms=150,
                      progress=Progress(out, tty=False), _after_update=crash)  # fmt: skip
     assert "stopped after 3 batches of this run (checkpoint: 30); run it again" in out.getvalue()
     assert checkpoint(pg_conn)[:2] == ("30", 30)  # type: ignore[index]
     assert wrong(pg_conn, "t", "touches <> 1") == 970
     assert wrong(pg_conn, "t", "id <= 30 AND touches <> 1") == 0
 
-    result = run_backfill(connect, backfill, migration="m1", step=1, batch_size=10)
+    result = run_backfill(connect, backfill, migration="m1", step=1, batch_size=10, batch_time_ms=150)
     assert result.resumed_from == "30"
     assert (result.rows_done, result.batches, result.total_rows_done) == (970, 97, 1000)
     assert wrong(pg_conn, "t", "touches <> 1 OR b IS DISTINCT FROM a * 2 + 1") == 0
@@ -399,18 +483,18 @@ def test_checkpoint_commits_with_the_update_or_not_at_all(pg_conn: Any, connect:
         return hook
 
     with pytest.raises(BackfillError, match="division by zero") as info:
-        run_backfill(connect, backfill, migration="m1", step=1, batch_size=10,
+        run_backfill(connect, backfill, migration="m1", step=1, batch_size=10, batch_time_ms=150,
                      _after_update=fail_at(1))  # fmt: skip
     assert isinstance(info.value.__cause__, psycopg.errors.DivisionByZero)
     assert wrong(pg_conn, "t", "b IS NOT NULL") == 0
     assert checkpoint(pg_conn)[:2] == (None, 0)  # type: ignore[index]
 
     with pytest.raises(BackfillError):
-        run_backfill(connect, backfill, migration="m1", step=1, batch_size=10,
+        run_backfill(connect, backfill, migration="m1", step=1, batch_size=10, batch_time_ms=150,
                      _after_update=fail_at(3))  # fmt: skip
     assert wrong(pg_conn, "t", "b IS NOT NULL") == 20
     assert checkpoint(pg_conn)[:2] == ("20", 20)  # type: ignore[index]
-    assert run_backfill(connect, backfill, migration="m1", step=1, batch_size=10).rows_done == 80
+    assert run_backfill(connect, backfill, migration="m1", step=1, batch_size=10, batch_time_ms=150).rows_done == 80
 
 
 def test_progress_table_matches_the_state_module(pg_conn: Any) -> None:

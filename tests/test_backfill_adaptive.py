@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from schemashift.execute import backfill as backfill_module
 from schemashift.execute.backfill import (
     DEFAULT_BATCH_TIME_MS,
     BackfillDataError,
     BackfillError,
+    BackfillOptions,
     BackfillResult,
     BatchFailure,
     BatchOutcome,
@@ -28,8 +28,9 @@ from schemashift.execute.backfill import (
     drive_batches,
     run_backfill,
 )
-from schemashift.execute.backfill_mysql import run_backfill_mysql
-from schemashift.execute.backfill_sqlite import run_backfill_sqlite
+from schemashift.execute.backfill import core as backfill_module
+from schemashift.execute.backfill.mysql import run_backfill_mysql
+from schemashift.execute.backfill.sqlite import run_backfill_sqlite
 from schemashift.execute.database import DatabaseError
 from schemashift.phases.plan import Backfill
 
@@ -145,12 +146,12 @@ def drive(table: FakeTable, monkeypatch: pytest.MonkeyPatch, *, batch_size: int,
           batch_time_ms: float = 100, **kwargs: Any) -> BackfillResult:  # fmt: skip
     monkeypatch.setattr(backfill_module, "time", table.clock())
     result = BackfillResult(0, 0, 0.0, None, total_rows_done=table.done)
+    options = BackfillOptions(batch_size=batch_size, max_retries=5, backoff_base_s=0.01,
+                              backoff_cap_s=0.1, batch_time_ms=batch_time_ms)  # fmt: skip
     drive_batches(
-        table.run_batch, table.classify, lambda: None, result,
-        label="backfill public.t (m1 step 1)", key_column="id", batch_size=batch_size,
-        rows_per_second=None, max_retries=5, backoff_base_s=0.01, backoff_cap_s=0.1,
-        progress=None, done_base=0, batch_time_ms=batch_time_ms, next_key=table.next_key,
-        table="public.t", **kwargs,
+        table.run_batch, table.classify, lambda: None, result, options,
+        label="backfill public.t (m1 step 1)", key_column="id", progress=None, done_base=0,
+        next_key=table.next_key, table="public.t", **kwargs,
     )  # fmt: skip
     return result
 
@@ -229,8 +230,8 @@ def test_driver_counts_from_the_checkpoint_when_an_ack_is_lost(
     result = BackfillResult(0, 0, 0.0, None)
     drive_batches(
         table.run_batch, table.classify, lambda: None, result,
-        label="bf", key_column="id", batch_size=100, rows_per_second=None, max_retries=5,
-        backoff_base_s=0.01, backoff_cap_s=0.1, progress=progress, done_base=0,
+        BackfillOptions(batch_size=100, max_retries=5, backoff_base_s=0.01, backoff_cap_s=0.1),
+        label="bf", key_column="id", progress=progress, done_base=0,
     )  # fmt: skip
     assert table.commits == 10
     assert result.batches == 8  # two commits were never acknowledged…
@@ -287,7 +288,7 @@ def test_driver_calls_check_alive_before_every_batch(monkeypatch: pytest.MonkeyP
 def test_mysql_errors_are_classified() -> None:
     import pymysql
 
-    from schemashift.execute.backfill_mysql import _classify
+    from schemashift.execute.backfill.mysql import _classify
 
     err = pymysql.err.DataError(1406, "Data too long for column 'short' at row 1")
     assert _classify(err) == BatchFailure("data", "MySQL error 1406",
@@ -491,6 +492,31 @@ def test_mysql_sizes_grow_back_after_a_statement_timeout(mysql_conn: Any,
     assert sizes[:4] == [400, 200, 300, 400]
     assert result.total_rows_done == 4000
     assert my_rows(mysql_conn, "SELECT COUNT(*) FROM t WHERE b = a") == [(4000,)]
+
+
+def test_mysql_backfill_keeps_on_update_current_timestamp_columns(mysql_conn: Any,
+                                                                 my_connect: Any) -> None:  # fmt: skip
+    """A column declared ON UPDATE CURRENT_TIMESTAMP would take the batch's time on every
+    row the backfill updates: the UPDATE assigns it to itself, unless it sets it."""
+    my_rows(mysql_conn, "CREATE TABLE t (id int PRIMARY KEY, a int, b int, "
+                        "updated_at timestamp(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) "
+                        "ON UPDATE CURRENT_TIMESTAMP(6), "
+                        "`Seen At` datetime NULL ON UPDATE CURRENT_TIMESTAMP, "
+                        "stamped datetime NULL ON UPDATE CURRENT_TIMESTAMP)")  # fmt: skip
+    fill(mysql_conn, "t", 300, "SELECT n, n, NULL, '2001-02-03 04:05:06.789', "
+                               "'2002-03-04 05:06:07', NULL")  # fmt: skip
+    backfill = Backfill("t", "b = a, STAMPED = '2020-01-01 00:00:00'", "b IS NULL", key="id")
+    result = run_backfill_mysql(my_connect, backfill, migration="m1", step=1, batch_size=64)
+    assert result.total_rows_done == 300
+    assert my_rows(mysql_conn, "SELECT COUNT(*) FROM t WHERE b = a") == [(300,)]
+    rows = my_rows(mysql_conn, "SELECT DISTINCT CAST(updated_at AS CHAR), "
+                               "CAST(`Seen At` AS CHAR), CAST(stamped AS CHAR) FROM t")  # fmt: skip
+    # kept, kept, and the value the SET clause gave (not overwritten by itself)
+    assert rows == [("2001-02-03 04:05:06.789000", "2002-03-04 05:06:07",
+                     "2020-01-01 00:00:00")]  # fmt: skip
+    # the apps' own updates still bump it
+    my_rows(mysql_conn, "UPDATE t SET a = a + 1 WHERE id = 1")
+    assert my_rows(mysql_conn, "SELECT updated_at > '2020-01-01' FROM t WHERE id = 1") == [(1,)]
 
 
 def test_mysql_data_error_names_the_key_and_a_rerun_resumes_there(

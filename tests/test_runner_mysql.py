@@ -18,7 +18,7 @@ from schemashift.execute.backends import (
     run_lock_key,
 )
 from schemashift.execute.backfill import BackfillError
-from schemashift.execute.backfill_mysql import resolve_key_mysql, run_backfill_mysql
+from schemashift.execute.backfill.mysql import resolve_key_mysql, run_backfill_mysql
 from schemashift.execute.database import DatabaseError, connect, parse_url
 from schemashift.execute.runner import GateRefused, Runner, RunOptions, VerifyFailed
 from schemashift.model import Phase

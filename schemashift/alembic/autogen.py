@@ -26,6 +26,7 @@ from alembic.operations import ops as aops
 from alembic.util import CommandError
 from alembic.util import rev_id as new_rev_id
 
+from schemashift.alembic import ops_render as _ops_render  # noqa: F401 - the renderers
 from schemashift.alembic.ops import CommentOp, PassOp
 from schemashift.alembic.phase_split import (
     RevisionStep,

@@ -23,11 +23,12 @@ Three ways it runs:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic.autogenerate.api import AutogenContext
-from alembic.autogenerate.render import renderers
 from alembic.operations import MigrateOperation, Operations
+
+if TYPE_CHECKING:
+    from alembic.autogenerate.api import AutogenContext
 
 PARTS = ("expand", "contract", "rollback")
 
@@ -115,7 +116,6 @@ def _run_change(operations: Operations, op: ChangeOp) -> None:
     run_part(operations, plan, op.part, lock_timeout_ms=op.lock_timeout_ms)
 
 
-@renderers.dispatch_for(ChangeOp)
 def _render_change(autogen_context: AutogenContext, op: ChangeOp) -> str:
     from schemashift.alembic.ops import _prefix, _uses_schemashift
 

@@ -400,17 +400,35 @@ def read_history(
     revision: str | None = None,
     since: str | None = None,
     since_git: str | None = None,
+    files: Sequence[Path] = (),
 ) -> list[RevisionSQL]:
     with stdout_to_stderr():  # a revision's print() or log lines are not our output
         cfg = load_config(config_path)
         script, failures = script_directory(cfg)
-        chosen = select_revisions(
-            script, revision=revision, since=since, since_git=since_git, cwd=config_path.parent
-        )
+        if files:
+            chosen = _revisions_of_files(script, files)
+        else:
+            chosen = select_revisions(
+                script, revision=revision, since=since, since_git=since_git,
+                cwd=config_path.parent,
+            )  # fmt: skip
         return [
             render_revision(cfg, script, rev, dialect, failures.get(rev.revision))
             for rev in chosen
         ]
+
+
+def _revisions_of_files(script: Any, files: Sequence[Path]) -> list[Any]:
+    """The revisions written in ``files`` (the post-write hook names the one it wrote),
+    oldest first."""
+    wanted = {Path(f).resolve(): f for f in files}
+    found = [r for r in reversed(list(script.walk_revisions()))
+             if Path(r.path).resolve() in wanted]  # fmt: skip
+    missing = set(wanted) - {Path(r.path).resolve() for r in found}
+    if missing:
+        names = ", ".join(sorted(str(wanted[m]) for m in missing))
+        raise HistoryError(f"{names}: not a revision file of this Alembic project")
+    return found
 
 
 @contextmanager

@@ -182,9 +182,18 @@ def init_project(
     actions.extend(_describe_edit(edit, dry_run))
     if edit.text is not None and not dry_run:
         _write_text(edit.path, edit.text)
+    hooked = None
+    if alembic_ini.suffix == ".ini":
+        hooked = add_post_write_hook(alembic_ini.read_text(encoding="utf-8"), alembic_ini.name)
+        if hooked is not None:
+            verb = "would add" if dry_run else "added"
+            actions.append(f"{verb} the post-write hook `schemashift` to {_show(alembic_ini)}: "
+                           "`alembic revision` lints each revision as it writes it")  # fmt: skip
+            if not dry_run:
+                _write_text(alembic_ini, hooked)
     if dry_run:
         actions.append("dry run: nothing written")
-    elif not created and edit.text is None:
+    elif not created and edit.text is None and hooked is None:
         actions.append("nothing changed")
     return InitResult(
         layout=layout.kind,
@@ -198,6 +207,45 @@ def init_project(
         env_snippet=ENV_SNIPPET,
         env_hooked=_env_hooked(script),
     )
+
+
+# -- the post-write hook -----------------------------------------------------------------
+
+HOOK = "schemashift"
+_HOOKS_SECTION = re.compile(r"^[ \t]*\[post_write_hooks\][ \t]*$", re.M)
+_NEXT_SECTION = re.compile(r"^[ \t]*\[", re.M)
+_HOOKS_LINE = re.compile(r"^([ \t]*hooks[ \t]*=[ \t]*)(.*)$", re.M)
+
+
+def add_post_write_hook(text: str, ini_name: str) -> str | None:
+    """alembic.ini with schemashift's post-write hook added (None: already there).
+
+    Alembic runs ``schemashift lint --alembic-config alembic.ini <the new revision>`` after
+    writing a revision, so its findings show at once. Other hooks (black, ruff) are kept
+    and run first."""
+    lines = (
+        f"{HOOK}.type = console_scripts\n"
+        f"{HOOK}.entrypoint = schemashift\n"
+        f"{HOOK}.options = lint --alembic-config %(here)s/{ini_name} REVISION_SCRIPT_FILENAME\n"
+    )
+    section = _HOOKS_SECTION.search(text)
+    if section is None:
+        sep = "" if text.endswith("\n") or not text else "\n"
+        return f"{text}{sep}\n[post_write_hooks]\nhooks = {HOOK}\n{lines}"
+    end_match = _NEXT_SECTION.search(text, section.end())
+    end = end_match.start() if end_match else len(text)
+    body = text[section.end():end]
+    hooks = _HOOKS_LINE.search(body)
+    if hooks is not None:
+        names = [n.strip() for n in re.split(r"[,\s]+", hooks.group(2)) if n.strip()]
+        if HOOK in names:
+            return None
+        value = ", ".join([*names, HOOK])
+        body = body[:hooks.start()] + hooks.group(1) + value + body[hooks.end():]
+    else:
+        body = f"\nhooks = {HOOK}" + body
+    body = body.rstrip("\n") + "\n" + lines + ("\n" if end_match else "")
+    return text[:section.end()] + body + text[end:]
 
 
 # -- reading the Alembic project ---------------------------------------------------------

@@ -8,6 +8,7 @@ state. This module depends on the pure core; the core never imports it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,12 +35,13 @@ def lint_history(
     revision: str | None = None,
     since: str | None = None,
     since_git: str | None = None,
+    files: Sequence[Path] = (),
     pipeline: LintPipeline | None = None,
 ) -> LintReport:
-    """Lint an Alembic history, oldest revision first (raises HistoryError)."""
-    revisions = read_history(
-        config_path, config.dialect, revision=revision, since=since, since_git=since_git
-    )
+    """Lint an Alembic history, oldest revision first (raises HistoryError); ``files``:
+    only the revisions written in these files."""
+    revisions = read_history(config_path, config.dialect, revision=revision, since=since,
+                             since_git=since_git, files=files)  # fmt: skip
     return lint_revisions(revisions, pipeline or LintPipeline(config))
 
 

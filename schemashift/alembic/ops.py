@@ -31,11 +31,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic.autogenerate.api import AutogenContext
-from alembic.autogenerate.render import render_op, renderers
 from alembic.operations import MigrateOperation, Operations
 from alembic.operations.ops import ExecuteSQLOp
 
@@ -45,6 +43,9 @@ from schemashift.sqltext.triggers import (
     sync_trigger_names,
     sync_trigger_sql,
 )
+
+if TYPE_CHECKING:
+    from alembic.autogenerate.api import AutogenContext
 
 __all__ = [
     "AutocommitBlockOp",
@@ -237,7 +238,6 @@ def _run_backfill(operations: Operations, op: BackfillOp) -> None:
         last = upper
 
 
-@renderers.dispatch_for(BackfillOp)
 def _render_backfill(autogen_context: AutogenContext, op: BackfillOp) -> str:
     _uses_schemashift(autogen_context)
     extra: list[tuple[str, object]] = [("key", op.key), ("batch_size", op.batch_size)]
@@ -304,7 +304,6 @@ def _run_verify(operations: Operations, op: VerifyOp) -> None:
         )
 
 
-@renderers.dispatch_for(VerifyOp)
 def _render_verify(autogen_context: AutogenContext, op: VerifyOp) -> str:
     _uses_schemashift(autogen_context)
     extra: list[tuple[str, object]] = [] if op.schema is None else [("schema", op.schema)]
@@ -426,12 +425,10 @@ def _run_drop_sync_trigger(operations: Operations, op: DropSyncTriggerOp) -> Non
         operations.execute(sa.text(_escape_colons(sql)))
 
 
-@renderers.dispatch_for(CreateSyncTriggerOp)
 def _render_create_sync_trigger(autogen_context: AutogenContext, op: CreateSyncTriggerOp) -> str:
     return op._render(autogen_context, "schemashift_sync_trigger")
 
 
-@renderers.dispatch_for(DropSyncTriggerOp)
 def _render_drop_sync_trigger(autogen_context: AutogenContext, op: DropSyncTriggerOp) -> str:
     return op._render(autogen_context, "drop_schemashift_sync_trigger")
 
@@ -473,10 +470,11 @@ def _run_autocommit_block(operations: Operations, op: AutocommitBlockOp) -> None
             operations.invoke(inner)
 
 
-@renderers.dispatch_for(AutocommitBlockOp)
 def _render_autocommit_block(autogen_context: AutogenContext, op: AutocommitBlockOp) -> list[str]:
     lines = [f"with {_prefix(autogen_context)}get_context().autocommit_block():"]
     body: list[str] = []
+    from alembic.autogenerate.render import render_op
+
     for inner in op.ops:
         body.extend(render_op(autogen_context, inner))
     lines.extend(body or ["pass"])
@@ -502,7 +500,6 @@ def _run_comment(operations: Operations, op: CommentOp) -> None:
     return None
 
 
-@renderers.dispatch_for(CommentOp)
 def _render_comment(autogen_context: AutogenContext, op: CommentOp) -> list[str]:
     return [f"# {line}".rstrip() for line in op.text.splitlines() or [""]]
 
@@ -519,7 +516,7 @@ def _run_pass(operations: Operations, op: PassOp) -> None:
     return None
 
 
-@renderers.dispatch_for(PassOp)
 def _render_pass(autogen_context: AutogenContext, op: PassOp) -> str:
     return "pass"
-from schemashift.alembic import change_op as _change_op  # noqa: E402,F401 - registers op.schemashift_change
+# op.schemashift_change lives in its own module; importing this one registers it too.
+from schemashift.alembic import change_op as _change_op  # noqa: E402,F401

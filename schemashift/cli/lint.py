@@ -65,7 +65,8 @@ def lint_command(
     verbose: bool,
 ) -> None:
     """Lint SQL migrations (files, directories of *.sql, or - for stdin), or the history
-    of an Alembic project, revision by revision.
+    of an Alembic project, revision by revision (PATHS ending in .py: only those revision
+    files, as the post-write hook `schemashift init` adds does).
 
     Exit codes: 0 ok, 1 findings at or above --fail-on, 2 usage or input error.
     """
@@ -78,8 +79,10 @@ def lint_command(
         config = load_config(path=Path(config_path)) if config_path else load_config()
     except ConfigError as exc:
         fail(str(exc))
-    alembic_path = _alembic_target(paths, alembic_config, config.alembic_config,
-                                   revision or since or since_git)  # fmt: skip
+    revision_files = [Path(p) for p in paths] if paths and all(
+        p.endswith(".py") for p in paths) else []  # fmt: skip
+    alembic_path = _alembic_target(() if revision_files else paths, alembic_config,
+                                   config.alembic_config, revision or since or since_git)  # fmt: skip
     if dialect is not None:
         if dialect.lower() not in ALIASES:
             fail(f"unknown dialect {dialect!r} (choose postgres, mysql or sqlite)")
@@ -98,7 +101,7 @@ def lint_command(
 
         try:
             report = lint_history(alembic_path, config, revision=revision, since=since,
-                                  since_git=since_git)  # fmt: skip
+                                  since_git=since_git, files=revision_files)  # fmt: skip
         except HistoryError as exc:
             fail(str(exc))
         _finish(report, fmt, color, verbose, fail_on or config.fail_on or "error", config.unknown)

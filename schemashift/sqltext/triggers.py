@@ -28,9 +28,11 @@ update that leaves both columns alone on a row already in sync. The bodies are a
 branches with no ``TG_OP`` test, no dynamic SQL and no catalog lookup.
 
 The backfill's own updates (``SET new = old``) skip the update trigger: its batches set
-``schemashift.backfill = on`` for their transaction and the ``WHEN`` clause checks it. The
-trigger would only copy the value back where it came from, at the price of a plpgsql call
-per row (measured: +60-100% on the UPDATE).
+``schemashift.backfill`` to this trigger's name for their transaction and the ``WHEN``
+clause checks it. The trigger would only copy the value back where it came from, at the
+price of a plpgsql call per row (measured: +60-100% on the UPDATE). Only its own
+migration's batches: another migration's backfill of the same table sets another name, so
+this trigger still keeps its columns equal on the rows that backfill changes.
 
 The copy is an identity (with plpgsql's assignment cast, e.g. ``int`` → ``bigint``): the
 backfill that goes with it is ``SET new = old WHERE new IS DISTINCT FROM old``. A
@@ -44,7 +46,8 @@ import hashlib
 from schemashift.sqltext import names
 
 PG_MAX_IDENTIFIER = 63
-# Set (transaction-local) by the backfill's batches: the update trigger stays out of them.
+# Set (transaction-local) by the backfill's batches to the name of the update trigger of
+# their migration: that trigger, and only that one, stays out of them.
 BACKFILL_SETTING = "schemashift.backfill"
 
 def split_name(name: str) -> tuple[str, ...]:
@@ -127,7 +130,8 @@ def sync_trigger_sql(table: str, old: str, new: str) -> tuple[list[str], list[st
     update_when = (
         f"(NEW.{o} IS DISTINCT FROM OLD.{o} OR NEW.{w} IS DISTINCT FROM OLD.{w} "
         f"OR NEW.{w} IS NULL OR NEW.{o} IS NULL) "
-        f"AND current_setting('{BACKFILL_SETTING}', true) IS DISTINCT FROM 'on'"
+        # skips only the batches of its own migration's backfill (they set its name)
+        f"AND current_setting('{BACKFILL_SETTING}', true) IS DISTINCT FROM {_literal(upd)}"
     )
     create = [
         _function(ins_fn, insert_body),
@@ -153,6 +157,10 @@ def _column(name: str) -> str:
     if len(parts) != 1:
         raise ValueError(f"expected a column name, got {name!r}")
     return parts[0]
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _function(name: str, body: str) -> str:

@@ -1,8 +1,8 @@
 """The backfill phase on MySQL 8 / MariaDB: keyset-paginated batches, checkpointed,
-resumable. The same contract as the PostgreSQL one (execute/backfill.py), whose
-:class:`Progress` and :class:`BackfillResult` it uses, and whose :func:`drive_batches`
-runs its batches (the batch size aimed at a time budget, retries, reconnects, splitting a
-batch down to the row that fails on its value, throttle, liveness check, progress).
+resumable. The same contract as the PostgreSQL one (backfill/postgres.py); the shared
+walk (:func:`~schemashift.execute.backfill.core.run_driver`) runs its batches (the batch
+size aimed at a time budget, pauses, retries, reconnects, splitting a batch down to the
+row that fails on its value, throttle, liveness check, progress).
 
 :func:`run_backfill_mysql` walks the key in ranges of ``batch_size`` rows, one short
 InnoDB transaction per batch:
@@ -31,11 +31,18 @@ rolled back and retried with exponential backoff and jitter; one that hits the s
 timeout is retried at half the size; a lost connection (or one KILLed) is reopened. A
 batch that fails on a row's value (strict mode: 1264 out of range, 1265 truncated, 1292 /
 1366 bad value, 1406 too long, 1048 NULL, 1062 duplicate, 4025 / 3819 CHECK, …) is split
-down to that row, which :class:`~schemashift.execute.backfill.BackfillDataError` names.
+down to that row, which :class:`~schemashift.execute.backfill.core.BackfillDataError`
+names.
 
 The totals reported are the checkpoint row's ``rows_done``: a batch whose ``COMMIT``
 went through on a connection killed before the acknowledgement came back counts, though
 the run saw an error and went on from the checkpoint after reconnecting.
+
+Columns declared ``ON UPDATE CURRENT_TIMESTAMP`` (an ``updated_at``; information_schema
+``EXTRA`` like ``on update …``) would take the time of the batch on every row the backfill
+updates, destroying the application's data: the batch's UPDATE assigns each of them to
+itself (``updated_at = updated_at``, the way MySQL documents to keep one), unless the SET
+clause assigns it already.
 
 The checkpoint is stored as text: integer keys as their digits, binary keys in hex, other
 keys (strings, dates, decimals) as MySQL prints them, compared back in the key's type.
@@ -47,27 +54,30 @@ from __future__ import annotations
 
 import contextlib
 import re
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from schemashift.execute.backends import mysql_error_code, mysql_lock_seconds, quote_mysql
-from schemashift.execute.backfill import (
-    DEFAULT_BATCH_TIME_MS,
+from schemashift.execute.backfill.core import (
     BackfillError,
+    BackfillOptions,
     BackfillResult,
     BatchFailure,
     BatchOutcome,
-    Progress,
-    check_arguments,
-    walk_from_checkpoint,
+    WalkStart,
+    close_quietly,
+    options_with,
+    reopen,
+    run_driver,
 )
+from schemashift.execute.backfill.progress import Progress
 from schemashift.execute.state import MySQLState
 from schemashift.phases.plan import Backfill
 from schemashift.sqltext.names import BadName, split_name
 
-__all__ = ["MySQLKey", "resolve_key_mysql", "run_backfill_mysql"]
+__all__ = ["MySQLDriver", "MySQLKey", "on_update_columns", "resolve_key_mysql",
+           "run_backfill_mysql"]  # fmt: skip
 
 RETRYABLE = frozenset({1205, 1213})  # lock wait timeout, deadlock
 # max_statement_time (MariaDB 1969), max_execution_time (MySQL 3024)
@@ -258,19 +268,42 @@ def estimate_rows_mysql(conn: Any, key: MySQLKey) -> int | None:
     return estimate
 
 
+
+def on_update_columns(conn: Any, key: MySQLKey) -> list[str]:
+    """The columns of the key's table declared ``ON UPDATE CURRENT_TIMESTAMP`` (the
+    update would set them to the time of the batch)."""
+    rows = _rows(
+        conn,
+        "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
+        "AND TABLE_NAME = %s AND LOWER(EXTRA) LIKE 'on update%%' ORDER BY ORDINAL_POSITION",
+        (key.schema, key.table),
+    )
+    return [str(r[0]) for r in rows]
+
+
+def _assigns(assignments: str, column: str) -> bool:
+    """Whether the SET clause assigns ``column`` (MySQL names are case-insensitive)."""
+    name = re.escape(column)
+    pattern = rf"(?:^|,)\s*(?:`(?:[^`]|``)*`\s*\.\s*|\w+\s*\.\s*)?(?:`{name}`|{name}\b)\s*="
+    return re.search(pattern, assignments, re.IGNORECASE) is not None
+
+
 def _esc(text: str) -> str:
     return text.replace("%", "%%")
 
 
 class _Batcher:
     def __init__(self, key: MySQLKey, backfill: Backfill, progress_table: str,
-                 migration: str, step: int) -> None:  # fmt: skip
+                 migration: str, step: int, keep: Sequence[str] = ()) -> None:  # fmt: skip
         self.key = key
         self.ident = (migration, step)
         assignments = backfill.assignments.strip()
         pending = backfill.pending.strip() or "TRUE"
         if not assignments:
             raise BackfillError("backfill: empty SET clause")
+        # ON UPDATE CURRENT_TIMESTAMP columns keep their values: assigned to themselves.
+        kept = [quote_mysql(c) for c in keep if not _assigns(assignments, c)]
+        assignments = ", ".join([assignments, *(f"{c} = {c}" for c in kept)])
         # Plan SQL and names ("pct%s" is a table) are pasted into statements that also carry
         # %s parameters: escape their %. The statements without parameters take them as
         # they are (PyMySQL formats only when there are parameters).
@@ -322,80 +355,91 @@ def run_backfill_mysql(
     *,
     migration: str,
     step: int,
-    batch_size: int = 5000,
-    rows_per_second: float | None = None,
-    statement_timeout_ms: int = 30_000,
+    options: BackfillOptions | None = None,
     progress: Progress | None = None,
-    state_prefix: str = "schemashift_",
-    lock_timeout_ms: int = 1_000,
-    max_retries: int = 8,
-    backoff_base_s: float = 0.2,
-    backoff_cap_s: float = 10.0,
-    batch_time_ms: float = DEFAULT_BATCH_TIME_MS,
     check_alive: Callable[[], None] | None = None,
     _after_update: BatchHook | None = None,
+    **overrides: Any,
 ) -> BackfillResult:
     """Run (or resume) one backfill step on MySQL/MariaDB; see the module docstring.
 
-    ``connect`` opens a new PyMySQL connection (this function owns and closes it); the
-    backfill's placeholders must be resolved already (the runner does). ``batch_size`` is
-    the first and largest batch, ``batch_time_ms`` the time a batch aims at;
-    ``check_alive`` is called before every batch and what it raises propagates unchanged
-    (see :func:`~schemashift.execute.backfill.run_backfill`). ``_after_update`` (tests):
-    called inside each batch's transaction after the UPDATE and before the checkpoint
-    write, with the connection and the batch's number in this call.
+    ``connect`` opens a new PyMySQL connection (the backfill owns and closes it); the
+    backfill's placeholders must be resolved already (the runner does). ``options``,
+    keyword overrides and ``check_alive`` as in
+    :func:`~schemashift.execute.backfill.postgres.run_backfill`; the state tables are
+    ``<state_schema>_…``. ``_after_update`` (tests): called inside each batch's transaction
+    after the UPDATE and before the checkpoint write, with the connection and the batch's
+    number in this call.
     """
-    check_arguments(batch_size, rows_per_second, batch_time_ms)
-    started = time.monotonic()
-    timeouts = _Timeouts(statement_timeout_ms, lock_timeout_ms)
-    conn = _open(connect, timeouts)
-    try:
-        state = MySQLState(conn, state_prefix)
+    opts = options_with(options, overrides)
+    driver = MySQLDriver(connect, backfill, opts, migration=migration, step=step,
+                         after_update=_after_update)  # fmt: skip
+    return run_driver(driver, opts, progress=progress, check_alive=check_alive)
+
+
+class MySQLDriver:
+    """The :class:`~schemashift.execute.backfill.core.BackfillDriver` of MySQL/MariaDB."""
+
+    def __init__(self, connect: Callable[[], Any], backfill: Backfill,
+                 options: BackfillOptions, *, migration: str, step: int,
+                 after_update: BatchHook | None = None) -> None:  # fmt: skip
+        self._connect = connect
+        self.backfill = backfill
+        self.options = options
+        self.migration, self.step = migration, step
+        self._after_update = after_update
+        self._timeouts = _Timeouts(options.statement_timeout_ms, options.lock_timeout_ms)
+        self.conn: Any = None
+        self._batcher: _Batcher | None = None
+
+    def _connection(self) -> Any:
+        if self.conn is None:
+            self.conn = reopen(lambda: _open(self._connect, self._timeouts))
+        return self.conn
+
+    def prepare(self) -> WalkStart:
+        conn = self.conn = _open(self._connect, self._timeouts)
+        migration, step = self.migration, self.step
+        state = MySQLState(conn, self.options.state_prefix)
         state.ensure_backfill_progress()
-        progress_table = state.table("backfill_progress")
-        key = resolve_key_mysql(conn, backfill.table, backfill.key)
-        batcher = _Batcher(key, backfill, progress_table, migration, step)
+        key = resolve_key_mysql(conn, self.backfill.table, self.backfill.key)
+        batcher = self._batcher = _Batcher(key, self.backfill, state.table("backfill_progress"),
+                                           migration, step, on_update_columns(conn, key))  # fmt: skip
         estimate = estimate_rows_mysql(conn, key)
         _run(conn, batcher.init_checkpoint, (*batcher.ident, estimate))
         _run(conn, batcher.set_estimate, (estimate, *batcher.ident))
         row = _rows(conn, batcher.read_checkpoint, batcher.ident)[0]
-        resumed_from: str | None = None if row[0] is None else str(row[0])
-        total_done = int(row[1])
         end_rows = _rows(conn, batcher.max_key)
-        end_key: str | None = str(end_rows[0][0]) if end_rows else None
+        return WalkStart(
+            label=f"backfill {key.schema}.{key.table} ({migration} step {step})",
+            table=f"{key.schema}.{key.table}",
+            key_column=key.column,
+            estimate=estimate,
+            resumed_from=None if row[0] is None else str(row[0]),
+            total_done=int(row[1]),
+            end_key=str(end_rows[0][0]) if end_rows else None,
+        )
 
-        label = f"backfill {key.schema}.{key.table} ({migration} step {step})"
-        holder: list[Any] = [conn]
-        try:
-            return walk_from_checkpoint(
-                holder,
-                lambda: _open(connect, timeouts),
-                lambda c, end, size, n: _run_batch(c, batcher, end, size, _after_update, n),
-                _classify,
-                _close_quietly,
-                label=label,
-                table=f"{key.schema}.{key.table}",
-                key_column=key.column,
-                estimate=estimate,
-                resumed_from=resumed_from,
-                total_done=total_done,
-                end_key=end_key,
-                started=started,
-                batch_size=batch_size,
-                rows_per_second=rows_per_second,
-                max_retries=max_retries,
-                backoff_base_s=backoff_base_s,
-                backoff_cap_s=backoff_cap_s,
-                progress=progress,
-                batch_time_ms=batch_time_ms,
-                check_alive=check_alive,
-                next_key=lambda c: _key_after_checkpoint(c, batcher),
-            )
-        finally:
-            conn = holder[0]
-    finally:
-        if conn is not None:
-            _close_quietly(conn)
+    def run_batch(self, end_key: str, size: int, number: int) -> BatchOutcome:
+        assert self._batcher is not None, "prepare() first"
+        return _run_batch(self._connection(), self._batcher, end_key, size,
+                          self._after_update, number)  # fmt: skip
+
+    def classify(self, exc: Exception) -> BatchFailure | None:
+        return _classify(exc)
+
+    def lost(self) -> None:
+        if self.conn is not None:
+            close_quietly(self.conn)
+        self.conn = None
+
+    def key_after_checkpoint(self) -> str | None:
+        assert self._batcher is not None, "prepare() first"
+        return _key_after_checkpoint(self._connection(), self._batcher)
+
+    def close(self) -> None:
+        self.lost()
+
 
 
 @dataclass(frozen=True)
@@ -423,7 +467,7 @@ def _open(connect: Callable[[], Any], timeouts: _Timeouts) -> Any:
             # Milliseconds; MySQL applies it to read-only SELECTs only (the bound lookups).
             _run(conn, f"SET SESSION max_execution_time = {int(timeouts.statement_ms)}")
     except BaseException:
-        _close_quietly(conn)
+        close_quietly(conn)
         raise
     return conn
 
@@ -505,7 +549,3 @@ def _is_connection_error(exc: BaseException) -> bool:
 
     return isinstance(exc, pymysql.err.InterfaceError)
 
-
-def _close_quietly(conn: Any) -> None:
-    with contextlib.suppress(Exception):
-        conn.close()

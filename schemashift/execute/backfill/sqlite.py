@@ -1,6 +1,6 @@
-"""The backfill phase on SQLite: keyset-paginated batches, checkpointed, resumable. The same
-contract as the PostgreSQL and MySQL ones (execute/backfill.py, execute/backfill_mysql.py),
-run by the shared :func:`~schemashift.execute.backfill.drive_batches`: the batch size aimed
+"""The backfill on SQLite: keyset-paginated batches, checkpointed, resumable. The same
+contract as the PostgreSQL and MySQL ones (backfill/postgres.py, backfill/mysql.py), run by
+the shared :func:`~schemashift.execute.backfill.core.run_driver`: the batch size aimed
 at a time budget (``batch_time_ms``; here it bounds how long the apps' writers wait for
 the database's one write lock), ``check_alive`` before every batch, totals from the
 checkpoint row.
@@ -24,7 +24,8 @@ sync triggers' job. The lock timeout is ``PRAGMA busy_timeout``: a batch that wa
 for the write lock ("database is locked") is rolled back and retried with backoff. SQLite
 has no statement timeout: a batch is bounded by its size and the time budget. A batch
 failing on a row's value (a constraint: NOT NULL, UNIQUE, CHECK) is split down to that
-row, which :class:`~schemashift.execute.backfill.BackfillDataError` names.
+row, which :class:`~schemashift.execute.backfill.core.BackfillDataError`
+names.
 """
 
 from __future__ import annotations
@@ -32,27 +33,29 @@ from __future__ import annotations
 import contextlib
 import re
 import sqlite3
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from schemashift.execute.backends import quote_sqlite, sqlite_busy
-from schemashift.execute.backfill import (
-    DEFAULT_BATCH_TIME_MS,
+from schemashift.execute.backfill.core import (
     BackfillError,
+    BackfillOptions,
     BackfillResult,
     BatchFailure,
     BatchOutcome,
-    Progress,
-    check_arguments,
-    walk_from_checkpoint,
+    WalkStart,
+    close_quietly,
+    options_with,
+    reopen,
+    run_driver,
 )
+from schemashift.execute.backfill.progress import Progress
 from schemashift.execute.state import SQLiteState
 from schemashift.phases.plan import Backfill
 from schemashift.sqltext.names import BadName, split_name
 
-__all__ = ["SQLiteKey", "resolve_key_sqlite", "run_backfill_sqlite"]
+__all__ = ["SQLiteDriver", "SQLiteKey", "resolve_key_sqlite", "run_backfill_sqlite"]
 
 _PK = re.compile(r"\{pk:([^{}]+)\}")
 
@@ -184,78 +187,87 @@ def run_backfill_sqlite(
     *,
     migration: str,
     step: int,
-    batch_size: int = 5000,
-    rows_per_second: float | None = None,
-    statement_timeout_ms: int = 30_000,
+    options: BackfillOptions | None = None,
     progress: Progress | None = None,
-    state_prefix: str = "schemashift_",
-    lock_timeout_ms: int = 1_000,
-    max_retries: int = 8,
-    backoff_base_s: float = 0.2,
-    backoff_cap_s: float = 10.0,
-    batch_time_ms: float = DEFAULT_BATCH_TIME_MS,
     check_alive: Callable[[], None] | None = None,
     _after_update: BatchHook | None = None,
+    **overrides: Any,
 ) -> BackfillResult:
     """Run (or resume) one backfill step on SQLite; see the module docstring.
 
-    ``connect`` opens a new sqlite3 connection in autocommit mode (this function owns and
-    closes it); placeholders must be resolved already. ``statement_timeout_ms`` is accepted
-    for the common signature (SQLite has none). ``batch_size``, ``batch_time_ms`` and
-    ``check_alive`` as in :func:`~schemashift.execute.backfill.run_backfill`.
-    ``_after_update`` (tests): called inside each batch's transaction after the UPDATE,
-    before the checkpoint write.
+    ``connect`` opens a new sqlite3 connection in autocommit mode (the backfill owns and
+    closes it); placeholders must be resolved already. ``options``, keyword overrides and
+    ``check_alive`` as in :func:`~schemashift.execute.backfill.postgres.run_backfill`
+    (``statement_timeout_ms`` and ``synchronous_commit`` do nothing here; the lock timeout
+    is ``busy_timeout``). ``_after_update`` (tests): called inside each batch's transaction
+    after the UPDATE, before the checkpoint write.
     """
-    del statement_timeout_ms
-    check_arguments(batch_size, rows_per_second, batch_time_ms)
-    started = time.monotonic()
-    conn: Any = _open(connect, lock_timeout_ms)
-    try:
-        state = SQLiteState(conn, state_prefix)
+    opts = options_with(options, overrides)
+    driver = SQLiteDriver(connect, backfill, opts, migration=migration, step=step,
+                          after_update=_after_update)  # fmt: skip
+    return run_driver(driver, opts, progress=progress, check_alive=check_alive)
+
+
+class SQLiteDriver:
+    """The :class:`~schemashift.execute.backfill.core.BackfillDriver` of SQLite."""
+
+    def __init__(self, connect: Callable[[], Any], backfill: Backfill,
+                 options: BackfillOptions, *, migration: str, step: int,
+                 after_update: BatchHook | None = None) -> None:  # fmt: skip
+        self._connect = connect
+        self.backfill = backfill
+        self.options = options
+        self.migration, self.step = migration, step
+        self._after_update = after_update
+        self.conn: Any = None
+        self._batcher: _Batcher | None = None
+
+    def _connection(self) -> Any:
+        if self.conn is None:
+            self.conn = reopen(lambda: _open(self._connect, self.options.lock_timeout_ms))
+        return self.conn
+
+    def prepare(self) -> WalkStart:
+        conn = self.conn = _open(self._connect, self.options.lock_timeout_ms)
+        migration, step = self.migration, self.step
+        state = SQLiteState(conn, self.options.state_prefix)
         state.ensure()
-        progress_table = state.table("backfill_progress")
-        key = resolve_key_sqlite(conn, backfill.table, backfill.key)
-        batcher = _Batcher(key, backfill, progress_table, migration, step)
+        key = resolve_key_sqlite(conn, self.backfill.table, self.backfill.key)
+        batcher = self._batcher = _Batcher(key, self.backfill, state.table("backfill_progress"),
+                                           migration, step)  # fmt: skip
         estimate = int(conn.execute(f"SELECT COUNT(*) FROM {key.table_sql}").fetchone()[0])
         conn.execute(batcher.init_checkpoint, (*batcher.ident, estimate))
         row = conn.execute(batcher.read_checkpoint, batcher.ident).fetchone()
-        resumed_from: str | None = None if row[0] is None else str(row[0])
-        total_done = int(row[1])
         end_row = conn.execute(batcher.max_key).fetchone()
-        end_key: str | None = None if end_row is None else str(end_row[0])
+        return WalkStart(
+            label=f"backfill {key.table} ({migration} step {step})",
+            table=key.table,
+            key_column=key.column,
+            estimate=estimate,
+            resumed_from=None if row[0] is None else str(row[0]),
+            total_done=int(row[1]),
+            end_key=None if end_row is None else str(end_row[0]),
+        )
 
-        label = f"backfill {key.table} ({migration} step {step})"
-        holder: list[Any] = [conn]
-        try:
-            return walk_from_checkpoint(
-                holder,
-                lambda: _open(connect, lock_timeout_ms),
-                lambda c, end, size, n: _run_batch(c, batcher, end, size, _after_update, n),
-                _classify,
-                _close_quietly,
-                label=label,
-                table=key.table,
-                key_column=key.column,
-                estimate=estimate,
-                resumed_from=resumed_from,
-                total_done=total_done,
-                end_key=end_key,
-                started=started,
-                batch_size=batch_size,
-                rows_per_second=rows_per_second,
-                max_retries=max_retries,
-                backoff_base_s=backoff_base_s,
-                backoff_cap_s=backoff_cap_s,
-                progress=progress,
-                batch_time_ms=batch_time_ms,
-                check_alive=check_alive,
-                next_key=lambda c: _key_after_checkpoint(c, batcher),
-            )
-        finally:
-            conn = holder[0]
-    finally:
-        if conn is not None:
-            _close_quietly(conn)
+    def run_batch(self, end_key: str, size: int, number: int) -> BatchOutcome:
+        assert self._batcher is not None, "prepare() first"
+        return _run_batch(self._connection(), self._batcher, end_key, size,
+                          self._after_update, number)  # fmt: skip
+
+    def classify(self, exc: Exception) -> BatchFailure | None:
+        return _classify(exc)
+
+    def lost(self) -> None:
+        if self.conn is not None:
+            close_quietly(self.conn)
+        self.conn = None
+
+    def key_after_checkpoint(self) -> str | None:
+        assert self._batcher is not None, "prepare() first"
+        return _key_after_checkpoint(self._connection(), self._batcher)
+
+    def close(self) -> None:
+        self.lost()
 
 
 def _open(connect: Callable[[], Any], lock_timeout_ms: int) -> Any:
@@ -263,7 +275,7 @@ def _open(connect: Callable[[], Any], lock_timeout_ms: int) -> Any:
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(lock_timeout_ms)}")
     except BaseException:
-        _close_quietly(conn)
+        close_quietly(conn)
         raise
     return conn
 
@@ -332,8 +344,3 @@ def _classify(exc: Exception) -> BatchFailure | None:
         name = str(getattr(exc, "sqlite_errorname", "") or type(exc).__name__)
         return BatchFailure("data", name, str(exc))
     return BatchFailure("fatal")
-
-
-def _close_quietly(conn: Any) -> None:
-    with contextlib.suppress(Exception):
-        conn.close()
