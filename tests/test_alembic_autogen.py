@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 from schemashift.alembic import process_revision_directives
 from schemashift.alembic.autogen import chain, revision, split_directives
+from schemashift.alembic.change_op import ChangeOp
 from schemashift.alembic.offline import render_operations
 from schemashift.alembic.ops import (
     AutocommitBlockOp,
@@ -38,13 +39,16 @@ from schemashift.alembic.phase_split import (
     BACKFILL,
     CONTRACT,
     EXPAND,
-    VERIFY,
     SplitPlan,
     reverse_steps,
     split_operations,
     types_compatible,
 )
 from schemashift.cli.alembic import revision_command
+from schemashift.config import Config as SchemashiftConfig
+from schemashift.phases.plan import part_steps
+from schemashift.phases.planner import plan_sql
+from schemashift.sqltext import refs
 
 # --------------------------------------------------------------------------- helpers
 
@@ -84,6 +88,36 @@ def plan(*operations: Any, **kw: Any) -> SplitPlan:
     return split_operations(aops.UpgradeOps(list(operations)), "postgres", **kw)
 
 
+def changes(operations: list[Any]) -> list[tuple[str, str]]:
+    """(part, SQL) of each ``op.schemashift_change`` among ``operations``."""
+    return [(op.part, op.sql) for op in operations if isinstance(op, ChangeOp)]
+
+
+def planned(op: ChangeOp, dialect: str = "postgres") -> Any:
+    """plan_sql of the change's SQL: what a ``.sql`` migration of it gets (one recipe book)."""
+    return plan_sql(op.sql, "x", SchemashiftConfig().with_overrides(dialect=dialect),
+                    schema=op.existing)  # fmt: skip
+
+
+def part_text(op: ChangeOp, dialect: str = "postgres") -> str:
+    """What the change's part runs, one line each: statements (a rollback's undo
+    statements), ``verify:`` checks and ``backfill:`` assignments, references rendered."""
+    lines: list[str] = []
+    for step in part_steps(planned(op, dialect), op.part):
+        sql = step.rollback if op.part == "rollback" else step.sql
+        lines += [" ".join(refs.render(s).split()) for s in sql]
+        if step.verify is not None and op.part != "rollback":
+            lines.append("verify: " + " ".join(refs.render(step.verify.sql).split()))
+        if step.backfill is not None:
+            lines.append(f"backfill: {step.backfill.assignments} WHERE {step.backfill.pending}")
+    return "\n".join(lines)
+
+
+def strategy_of(op: ChangeOp, dialect: str = "postgres") -> str:
+    (label,) = planned(op, dialect).strategies
+    return str(label).rsplit(" ", 1)[-1]
+
+
 # --------------------------------------------------------------------------- split: recipes
 
 
@@ -92,38 +126,72 @@ def test_compatible_changes_stay_in_expand_and_index_goes_concurrent() -> None:
         add(sa.Column("nickname", sa.String(30))),
         aops.CreateIndexOp("ix_users_nickname", "users", ["nickname"]),
     )
-    assert not p.needs_contract and p.contract == []
-    assert kinds(p.expand) == ["AddColumnOp", "autocommit[CreateIndexOp]"]
-    index = p.expand[1].ops[0]
-    assert index.kw["postgresql_concurrently"] is True and index.if_not_exists is True
-    assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_users_nickname" in sql_of(p.expand)
+    # the compatible column as written; the index through the create_index strategy:
+    # built CONCURRENTLY at expand, checked valid at contract (a failed build leaves an
+    # INVALID index that IF NOT EXISTS would keep)
+    index_sql = "CREATE INDEX ix_users_nickname ON users (nickname);"
+    assert kinds(p.expand) == ["AddColumnOp", "ChangeOp"]
+    assert p.expand[0].column.name == "nickname" and p.expand[0].column.nullable is True
+    assert changes(p.expand) == [("expand", index_sql)]
+    assert changes(p.contract) == [("contract", index_sql)]
+    assert strategy_of(p.expand[1]) == "create_index"
+    assert part_text(p.expand[1]) == (
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_users_nickname ON users (nickname)")
+    expand_step = part_steps(planned(p.expand[1]), "expand")[0]
+    assert expand_step.concurrent  # outside a transaction
+    assert expand_step.rollback == ("DROP INDEX CONCURRENTLY IF EXISTS ix_users_nickname",)
+    contract = part_text(p.contract[0])
+    assert contract.startswith("verify: ") and "\n" not in contract and "indisvalid" in contract
     assert all(step.why for step in p.steps)
+
+
+ADD_STATUS = "ALTER TABLE users ADD COLUMN status VARCHAR(20) NOT NULL;"
 
 
 def test_add_not_null_column_without_default() -> None:
     p = plan(add(sa.Column("status", sa.String(20), nullable=False)))
-    assert kinds(p.expand) == ["AddColumnOp", "BackfillOp"]
-    assert p.expand[0].column.nullable is True
+    # the add_not_null_column strategy, then the value the user must write: nothing can
+    # fill the new column for existing rows, so a placeholder backfill and a TODO
+    assert kinds(p.expand) == ["ChangeOp", "BackfillOp"]
+    assert changes(p.expand) == [("expand", ADD_STATUS)]
+    assert strategy_of(p.expand[0]) == "add_not_null_column"
     assert [s.phase for s in p.expand_steps] == [EXPAND, BACKFILL]
+    expand = part_text(p.expand[0])
+    assert "ALTER TABLE users ADD COLUMN IF NOT EXISTS status varchar(20)" in expand.splitlines()
+    assert "NOT NULL" not in expand.replace("IS NOT NULL", "")  # added nullable
+    assert "backfill:" not in expand  # no default: the strategy fills nothing
     backfill = p.expand[1]
+    assert (backfill.table_name, backfill.column_name) == ("users", "status")
     assert (backfill.expression, backfill.key, backfill.overwrite) == ("NULL", "id", False)
-    assert any(s.todo and "placeholder NULL" in s.todo for s in p.steps)
-    assert kinds(p.contract) == [
-        "VerifyOp",
-        "autocommit[CreateCheckConstraintOp,ReversibleSQLOp]",
-        "AlterColumnOp",
-        "DropConstraintOp",
+    (todo,) = [s.todo for s in p.steps if s.todo]
+    assert "replace the placeholder NULL with the SQL expression that fills users.status" in todo
+    assert changes(p.contract) == [("contract", ADD_STATUS)]
+    assert [s.phase for s in p.contract_steps] == [CONTRACT]
+    contract = part_text(p.contract[0]).splitlines()
+    assert contract[0] == "verify: SELECT {pk of users} FROM users WHERE status IS NULL"
+    assert contract[1:3] == [
+        "ALTER TABLE users DROP CONSTRAINT IF EXISTS ck_users_status_not_null",
+        "ALTER TABLE users ADD CONSTRAINT ck_users_status_not_null "
+        "CHECK (status IS NOT NULL) NOT VALID",
     ]
-    assert [s.phase for s in p.contract_steps] == [VERIFY, CONTRACT]
-    sql = sql_of(p.contract)
-    assert "CHECK (status IS NOT NULL) NOT VALID" in sql
-    assert "VALIDATE CONSTRAINT ck_users_status_not_null" in sql
-    assert "ALTER COLUMN status SET NOT NULL" in sql
+    # VALIDATE in a re-runnable DO block, then SET NOT NULL skips the scan
+    assert "ALTER TABLE users VALIDATE CONSTRAINT ck_users_status_not_null;" in contract[3]
+    assert contract[4:] == [
+        "ALTER TABLE users ALTER COLUMN status SET NOT NULL",
+        "ALTER TABLE users DROP CONSTRAINT IF EXISTS ck_users_status_not_null",
+    ]
 
 
-def test_add_not_null_column_on_old_postgres_sets_not_null_directly() -> None:
-    p = plan(add(sa.Column("status", sa.String(20), nullable=False)), server_version="11")
-    assert kinds(p.contract) == ["VerifyOp", "AlterColumnOp"]
+def test_add_not_null_column_on_old_postgres_takes_the_strategy_too() -> None:
+    # One recipe book: the strategies plan for the dialect, as for a .sql migration (before
+    # PostgreSQL 12 SET NOT NULL still scans under its lock; the CHECK only adds a scan
+    # under SHARE UPDATE EXCLUSIVE), so the server version does not change the revisions.
+    old = plan(add(sa.Column("status", sa.String(20), nullable=False)), server_version="11")
+    new = plan(add(sa.Column("status", sa.String(20), nullable=False)))
+    assert changes(old.expand) == changes(new.expand) == [("expand", ADD_STATUS)]
+    assert changes(old.contract) == changes(new.contract) == [("contract", ADD_STATUS)]
+    assert kinds(old.expand) == ["ChangeOp", "BackfillOp"]
+    assert "ALTER TABLE users ALTER COLUMN status SET NOT NULL" in part_text(old.contract[0])
 
 
 def test_add_not_null_column_with_a_volatile_default_backfills_the_default() -> None:
@@ -131,10 +199,18 @@ def test_add_not_null_column_with_a_volatile_default_backfills_the_default() -> 
         "token", sa.Uuid(), nullable=False, server_default=sa.text("gen_random_uuid()")
     )
     p = plan(add(column))
-    assert kinds(p.expand) == ["AddColumnOp", "AlterColumnOp", "BackfillOp"]
-    assert p.expand[0].column.server_default is None
-    assert p.expand[2].expression == "gen_random_uuid()"
-    assert p.needs_contract
+    sql = "ALTER TABLE users ADD COLUMN token UUID DEFAULT gen_random_uuid() NOT NULL;"
+    assert kinds(p.expand) == ["ChangeOp"]  # the default fills the rows: no placeholder
+    assert changes(p.expand) == [("expand", sql)] and not any(s.todo for s in p.steps)
+    expand = part_text(p.expand[0]).splitlines()
+    # nullable without a default, the default for new rows, then the batched backfill
+    assert expand[-3:] == [
+        "ALTER TABLE users ADD COLUMN IF NOT EXISTS token uuid",
+        "ALTER TABLE users ALTER COLUMN token SET DEFAULT gen_random_uuid()",
+        "backfill: token = gen_random_uuid() WHERE token IS NULL",
+    ]
+    assert p.needs_contract and changes(p.contract) == [("contract", sql)]
+    assert "ALTER TABLE users ALTER COLUMN token SET NOT NULL" in part_text(p.contract[0])
 
 
 def test_add_not_null_column_with_a_constant_default_is_compatible() -> None:
@@ -144,42 +220,65 @@ def test_add_not_null_column_with_a_constant_default_is_compatible() -> None:
 
 def test_foreign_key_not_valid_then_validate() -> None:
     p = plan(aops.CreateForeignKeyOp("fk_users_org", "users", "orgs", ["org_id"], ["id"]))
-    assert kinds(p.expand) == ["CreateForeignKeyOp"]
-    assert p.expand[0].kw["postgresql_not_valid"] is True
-    assert kinds(p.contract) == ["autocommit[ReversibleSQLOp]"]
-    assert "NOT VALID" in sql_of(p.expand)
-    assert "ALTER TABLE users VALIDATE CONSTRAINT fk_users_org" in sql_of(p.contract)
+    sql = "ALTER TABLE users ADD CONSTRAINT fk_users_org FOREIGN KEY(org_id) REFERENCES orgs (id);"
+    assert changes(p.expand) == [("expand", sql)] and kinds(p.expand) == ["ChangeOp"]
+    assert changes(p.contract) == [("contract", sql)] and kinds(p.contract) == ["ChangeOp"]
+    assert strategy_of(p.expand[0]) == "add_foreign_key"
+    expand = part_text(p.expand[0])
+    assert "ADD CONSTRAINT fk_users_org FOREIGN KEY(org_id) REFERENCES orgs (id) NOT VALID" in expand
+    contract = part_text(p.contract[0]).splitlines()
+    assert contract[0].startswith("verify: ") and "NOT EXISTS (SELECT 1 FROM orgs" in contract[0]
+    assert contract[1:] == ["ALTER TABLE users VALIDATE CONSTRAINT fk_users_org"]
 
 
 def test_check_constraint_not_valid_then_validate() -> None:
     p = plan(aops.CreateCheckConstraintOp("ck_users_age", "users", "age >= 0"))
-    assert "NOT VALID" in sql_of(p.expand)
-    assert "VALIDATE CONSTRAINT ck_users_age" in sql_of(p.contract)
+    assert "NOT VALID" in part_text(p.expand[0])
+    assert "VALIDATE CONSTRAINT ck_users_age" in part_text(p.contract[0])
 
 
 def test_unique_constraint_through_a_concurrent_index() -> None:
     p = plan(aops.CreateUniqueConstraintOp("uq_users_email", "users", ["email"]))
-    assert "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS uq_users_email" in sql_of(p.expand)
+    assert "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS uq_users_email" in part_text(p.expand[0])
     assert (
         "ALTER TABLE users ADD CONSTRAINT uq_users_email UNIQUE USING INDEX uq_users_email"
-        in sql_of(p.contract)
+        in part_text(p.contract[0])
     )
 
 
-def test_unnamed_constraint_asks_for_a_name() -> None:
+def test_unnamed_constraint_gets_the_name_postgres_would_give() -> None:
+    # the add_unique strategy names it as PostgreSQL would (table_column_key), so the
+    # index, the constraint and the model agree; no name to ask for
     p = plan(aops.CreateUniqueConstraintOp(None, "users", ["email"]))
-    assert p.needs_contract
-    assert any(s.todo and "no name" in s.todo for s in p.steps)
+    sql = "ALTER TABLE users ADD UNIQUE (email);"
+    assert changes(p.expand) == [("expand", sql)] and changes(p.contract) == [("contract", sql)]
+    assert "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS users_email_key" in part_text(p.expand[0])
+    assert ("ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_key"
+            in part_text(p.contract[0]))  # fmt: skip
+    assert not any(s.todo for s in p.steps)
+    # a constraint no strategy plans (a primary key) still asks for a name
+    pk = plan(aops.CreatePrimaryKeyOp(None, "users", ["email"]))
+    assert pk.needs_contract and changes(pk.contract) == []
+    assert any(s.todo and "no name" in s.todo for s in pk.steps)
 
 
 def test_drop_column_drops_not_null_first() -> None:
-    p = plan(drop("legacy", sa.String(20), nullable=False))
-    assert kinds(p.expand) == ["AlterColumnOp"] and p.expand[0].modify_nullable is True
-    assert kinds(p.contract) == ["DropColumnOp"]
-    nullable = plan(drop("legacy", sa.String(20), nullable=True))
-    assert nullable.expand == [] and kinds(nullable.contract) == ["DropColumnOp"]
-    unknown = plan(aops.DropColumnOp("users", "legacy"))  # no reflected column
-    assert any(s.todo and "nullable=True" in s.todo for s in unknown.steps)
+    sql = "ALTER TABLE users DROP COLUMN legacy;"
+    # NOT NULL or not, reflected or not: the drop_column strategy reads the catalog at run
+    # time and drops NOT NULL at expand only for a NOT NULL column without a default, so
+    # the new app version can stop writing it (no TODO for an unknown column any more)
+    for p in (plan(drop("legacy", sa.String(20), nullable=False)),
+              plan(drop("legacy", sa.String(20), nullable=True)),
+              plan(aops.DropColumnOp("users", "legacy"))):  # fmt: skip
+        assert changes(p.expand) == [("expand", sql)] and kinds(p.expand) == ["ChangeOp"]
+        assert changes(p.contract) == [("contract", sql)] and kinds(p.contract) == ["ChangeOp"]
+        assert not any(s.todo for s in p.steps)
+    expand = part_text(p.expand[0]).splitlines()
+    assert "a.attnotnull AND NOT a.atthasdef" in expand[-1]
+    assert "ALTER TABLE users ALTER COLUMN legacy DROP NOT NULL;" in expand[-1]
+    assert part_text(p.contract[0]) == "ALTER TABLE users DROP COLUMN IF EXISTS legacy"
+    rollback = part_text(ChangeOp(sql, "rollback"))
+    assert "ALTER TABLE users ALTER COLUMN legacy SET NOT NULL;" in rollback
 
 
 def test_drops_go_to_contract() -> None:
@@ -189,8 +288,11 @@ def test_drops_go_to_contract() -> None:
         aops.DropTableOp("audit"),
     )
     assert p.expand == []
-    assert kinds(p.contract) == ["autocommit[DropIndexOp]", "DropConstraintOp", "DropTableOp"]
-    assert "DROP INDEX CONCURRENTLY IF EXISTS ix_users_email" in sql_of(p.contract)
+    # no strategy drops an index or a constraint: the recipes; the drop_table strategy
+    assert kinds(p.contract) == ["autocommit[DropIndexOp]", "DropConstraintOp", "ChangeOp"]
+    assert "DROP INDEX CONCURRENTLY IF EXISTS ix_users_email" in sql_of(p.contract[:2])
+    assert changes(p.contract) == [("contract", "DROP TABLE audit;")]
+    assert part_text(p.contract[2]) == "DROP TABLE IF EXISTS audit"
 
 
 def test_type_changes_follow_the_linter() -> None:
@@ -203,9 +305,24 @@ def test_type_changes_follow_the_linter() -> None:
     bigint = aops.AlterColumnOp(
         "users", "n", existing_type=sa.Integer(), modify_type=sa.BigInteger()
     )
+    # widening: no rewrite, compatible - as written (priced on the existing type)
     assert plan(widen).contract == [] and kinds(plan(widen).expand) == ["AlterColumnOp"]
-    assert kinds(plan(narrow).contract) == ["AlterColumnOp"]
-    assert kinds(plan(bigint).contract) == ["AlterColumnOp"]  # compatible but rewrites
+    # narrowing (breaking) and int -> bigint (rewrites): the change_column_type strategy,
+    # planned with the column's type as it is (existing=)
+    for op, sql, existing in (
+        (narrow, "ALTER TABLE users ALTER COLUMN name TYPE VARCHAR(50);",
+         "CREATE TABLE users (name VARCHAR(100))"),
+        (bigint, "ALTER TABLE users ALTER COLUMN n TYPE BIGINT;",
+         "CREATE TABLE users (n INTEGER)"),
+    ):  # fmt: skip
+        p = plan(op)
+        assert changes(p.expand) == [("expand", sql)] and changes(p.contract) == [("contract", sql)]
+        assert p.expand[0].existing == p.contract[0].existing == existing
+        assert strategy_of(p.expand[0]) == "change_column_type"
+        column = op.column_name
+        assert f"ALTER TABLE users ADD COLUMN IF NOT EXISTS _ss_new_{column}" in part_text(
+            p.expand[0])
+        assert f"ALTER TABLE users DROP COLUMN {column}" in part_text(p.contract[0])
 
 
 def test_set_not_null_and_combined_alter_is_cut_per_aspect() -> None:
@@ -214,11 +331,16 @@ def test_set_not_null_and_combined_alter_is_cut_per_aspect() -> None:
         modify_type=sa.String(100), modify_nullable=False,
     )  # fmt: skip
     p = plan(op)
-    assert kinds(p.expand) == ["AlterColumnOp", "BackfillOp"]
+    # the widening as written at expand; SET NOT NULL through the set_not_null strategy
+    # (verify no NULL, then CHECK NOT VALID, VALIDATE, SET NOT NULL) at contract
+    assert kinds(p.expand) == ["AlterColumnOp"]
     assert p.expand[0].modify_type is not None and p.expand[0].modify_nullable is None
-    assert kinds(p.contract)[0] == "VerifyOp"
-    set_not_null = next(o for o in p.contract if isinstance(o, aops.AlterColumnOp))
-    assert isinstance(set_not_null.existing_type, sa.String)
+    sql = "ALTER TABLE users ALTER COLUMN name SET NOT NULL;"
+    assert kinds(p.contract) == ["ChangeOp"] and changes(p.contract) == [("contract", sql)]
+    assert strategy_of(p.contract[0]) == "set_not_null"
+    contract = part_text(p.contract[0]).splitlines()
+    assert contract[0] == "verify: SELECT {pk of users} FROM users WHERE name IS NULL"
+    assert "ALTER TABLE users ALTER COLUMN name SET NOT NULL" in contract
 
 
 def test_operations_on_a_new_table_stay_plain() -> None:
@@ -231,8 +353,12 @@ def test_other_dialects_get_no_postgres_recipes() -> None:
     p = split_operations(
         [aops.CreateIndexOp("ix_users_nickname", "users", ["nickname"])], "mysql", "8.0"
     )
-    assert kinds(p.expand) == ["CreateIndexOp"]
-    assert "postgresql_concurrently" not in p.expand[0].kw
+    # MySQL's create_index strategy: online (INPLACE, LOCK=NONE), nothing at contract
+    assert kinds(p.expand) == ["ChangeOp"] and not p.needs_contract
+    assert changes(p.expand) == [("expand", "CREATE INDEX ix_users_nickname ON users (nickname);")]
+    assert part_text(p.expand[0], "mysql") == (
+        "CREATE INDEX ix_users_nickname ON users (nickname) ALGORITHM=INPLACE LOCK=NONE")
+    assert "CONCURRENTLY" not in part_text(ChangeOp(p.expand[0].sql, "rollback"), "mysql")
 
 
 def test_unknown_renames_mode_and_dialect_are_refused() -> None:
@@ -250,30 +376,41 @@ def rename_ops() -> list[Any]:
             drop("name", sa.VARCHAR(50), nullable=False)]  # fmt: skip
 
 
+RENAME = "ALTER TABLE users RENAME COLUMN name TO full_name"
+NAME_AS_IT_IS = "CREATE TABLE users (name VARCHAR(50) NOT NULL)"
+
+
 def test_rename_detected_auto() -> None:
     p = plan(*rename_ops(), renames="auto")
     assert [(r.table, r.old, r.new) for r in p.renames] == [("users", "name", "full_name")]
-    assert kinds(p.expand) == ["AddColumnOp", "CreateSyncTriggerOp", "BackfillOp"]
-    backfill = p.expand[2]
-    assert (backfill.column_name, backfill.expression, backfill.overwrite) == (
-        "full_name", "name", True,
-    )  # fmt: skip
-    # old was NOT NULL: equal columns are NOT NULL, no separate NULL check
-    assert kinds(p.contract) == [
-        "VerifyOp",
-        "DropSyncTriggerOp",
-        "DropColumnOp",
-        "autocommit[CreateCheckConstraintOp,ReversibleSQLOp]",
-        "AlterColumnOp",
-        "DropConstraintOp",
-    ]
-    assert p.contract[0].condition == "full_name IS NOT DISTINCT FROM name"
+    # the rename_column strategy, planned with the old column's definition
+    assert kinds(p.expand) == ["ChangeOp"] and changes(p.expand) == [("expand", RENAME)]
+    assert p.expand[0].existing == NAME_AS_IT_IS and strategy_of(p.expand[0]) == "rename_column"
+    expand = part_text(p.expand[0]).splitlines()
+    assert "ALTER TABLE users ADD COLUMN IF NOT EXISTS full_name {type of users.name}" in expand
+    assert any(line.startswith("CREATE TRIGGER schemashift_sync_users_name_full_name_ins")
+               for line in expand)  # fmt: skip
+    assert expand[-1] == "backfill: full_name = name WHERE full_name IS DISTINCT FROM name"
+    # contract: verify the columns agree, drop the trigger and name (full_name takes its
+    # NOT NULL), then the model's wider type of the renamed column
+    assert kinds(p.contract) == ["ChangeOp", "AlterColumnOp"]
+    assert changes(p.contract) == [("contract", RENAME)]
+    contract = part_text(p.contract[0]).splitlines()
+    assert contract[0] == "verify: SELECT {pk of users} FROM users WHERE full_name IS DISTINCT FROM name"
+    assert contract[-1] == "ALTER TABLE users DROP COLUMN name"
+    widen = p.contract[1]
+    assert (widen.column_name, str(widen.modify_type), widen.modify_nullable) == (
+        "full_name", "VARCHAR(80)", None)  # fmt: skip
 
 
 def test_rename_never_keeps_drop_and_add() -> None:
     p = plan(*rename_ops(), renames="never")
     assert p.renames == []
-    assert "AddColumnOp" in kinds(p.expand) and "DropColumnOp" in kinds(p.contract)
+    add_sql = "ALTER TABLE users ADD COLUMN full_name VARCHAR(80) NOT NULL;"
+    drop_sql = "ALTER TABLE users DROP COLUMN name;"
+    assert changes(p.expand) == [("expand", add_sql), ("expand", drop_sql)]
+    assert changes(p.contract) == [("contract", add_sql), ("contract", drop_sql)]
+    assert kinds(p.expand)[-1] == "BackfillOp" and p.expand[-1].expression == "NULL"
     assert any("--renames never" in n for n in p.notes)
 
 
@@ -313,9 +450,33 @@ def test_rename_needs_compatible_types_and_one_candidate() -> None:
     assert plan(*other_table).renames == []
 
 
-def test_rename_kept_as_drop_and_add_off_postgres() -> None:
-    p = split_operations(rename_ops(), "sqlite", renames="auto")
-    assert p.renames == [] and any("PostgreSQL sync trigger" in n for n in p.notes)
+@pytest.mark.parametrize(
+    ("dialect", "trigger"),
+    [("mysql", "CREATE TRIGGER IF NOT EXISTS `schemashift_sync_users_name_full_name_ins`"),
+     ("sqlite", "CREATE TRIGGER IF NOT EXISTS schemashift_sync_users_name_full_name_ins")],
+)  # fmt: skip
+def test_rename_off_postgres_through_the_strategy(dialect: str, trigger: str) -> None:
+    # the rename_column strategy plans renames on MySQL/MariaDB and SQLite too (their own
+    # triggers), where the old recipe kept a drop and an add
+    p = split_operations(rename_ops(), dialect, renames="auto")
+    assert [(r.table, r.old, r.new) for r in p.renames] == [("users", "name", "full_name")]
+    (expand,) = [o for o in p.expand if isinstance(o, ChangeOp)]
+    assert changes(p.expand) == [("expand", RENAME)] and expand.existing is not None
+    assert strategy_of(expand, dialect) == "rename_column"
+    assert trigger in part_text(expand, dialect)
+    assert changes(p.contract) == [("contract", RENAME)]
+    assert "DROP COLUMN" in part_text(p.contract[0], dialect)
+
+
+def test_rename_no_strategy_plans_is_kept_as_drop_and_add(monkeypatch: pytest.MonkeyPatch) -> None:
+    from schemashift.alembic import phase_split
+
+    routed = phase_split._by_strategy
+    monkeypatch.setattr(phase_split, "_by_strategy", lambda sql, *a, **kw: None
+                        if sql and "RENAME COLUMN" in sql else routed(sql, *a, **kw))  # fmt: skip
+    p = plan(*rename_ops(), renames="auto")
+    assert p.renames == [] and any("no strategy plans it" in n for n in p.notes)
+    assert "DROP COLUMN name" in " ".join(sql for _, sql in changes(p.contract))
 
 
 @pytest.mark.parametrize(
@@ -339,12 +500,23 @@ def test_types_compatible(old: Any, new: Any, ok: bool) -> None:
 
 def test_downgrades_undo_each_step() -> None:
     p = plan(*rename_ops())
-    expand_down = reverse_steps(p.expand_steps)
-    assert kinds(expand_down) == ["DropSyncTriggerOp", "DropColumnOp", "AlterColumnOp"]
+    # expand's downgrade: the strategy's rollback (drop the trigger and the copy)
+    (rollback,) = reverse_steps(p.expand_steps)
+    assert isinstance(rollback, ChangeOp)
+    assert (rollback.part, rollback.sql, rollback.existing) == ("rollback", RENAME, NAME_AS_IT_IS)
+    undo = part_text(rollback).splitlines()
+    assert undo[0] == "DROP TRIGGER IF EXISTS schemashift_sync_users_name_full_name_ins ON users"
+    assert undo[-1] == "ALTER TABLE users DROP COLUMN IF EXISTS full_name"
+    # contract's downgrade: the wider type back; the strategy's contract is fix-forward
     contract_down = reverse_steps(p.contract_steps)
-    assert "CreateSyncTriggerOp" in kinds(contract_down)
-    readd = next(o for o in contract_down if isinstance(o, aops.AddColumnOp))
-    assert readd.column.name == "name" and readd.column.nullable is True
+    assert kinds(contract_down) == ["AlterColumnOp", "CommentOp"]
+    assert str(contract_down[0].modify_type) == "VARCHAR(50)"
+    assert "fix forward" in contract_down[1].text
+    # the no-strategy recipes keep their own undo
+    index = plan(aops.DropIndexOp("ix_users_email", "users", _reverse=aops.CreateIndexOp(
+        "ix_users_email", "users", ["email"])))  # fmt: skip
+    (back,) = reverse_steps(index.contract_steps)
+    assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_users_email" in sql_of([back])
 
 
 # --------------------------------------------------------------------------- operations, offline
@@ -446,8 +618,9 @@ def test_hook_reads_the_renames_mode_from_the_alembic_config() -> None:
     context.config.set_main_option("schemashift_renames", "never")  # type: ignore[attr-defined]
     directives = [script_with(*rename_ops())]
     process_revision_directives(context, None, directives)
-    assert "DropColumnOp" in kinds(directives[1].upgrade_ops.ops)
-    assert "CreateSyncTriggerOp" not in kinds(directives[0].upgrade_ops.ops)
+    contract = changes(directives[1].upgrade_ops.ops)
+    assert ("contract", "ALTER TABLE users DROP COLUMN name;") in contract
+    assert not any("RENAME" in sql for _, sql in contract + changes(directives[0].upgrade_ops.ops))
     context.config.set_main_option("schemashift_renames", "maybe")  # type: ignore[attr-defined]
     with pytest.raises(CommandError, match="renames must be one of"):
         process_revision_directives(context, None, [script_with(*rename_ops())])
@@ -637,29 +810,74 @@ def check_fresh_database(p: Project, url: str, expected: dict[str, bool]) -> Non
         engine.dispose()
 
 
+def assert_planned_like_sql(p: Project, revision_id: str, operations: list[Any]) -> Any:
+    """The phase commands' plan of the pair (plan_revision) runs, for each
+    ``op.schemashift_change`` among ``operations`` in order, its part of plan_sql of its
+    SQL, step for step: one recipe book."""
+    from schemashift.alembic.plan_revision import plan_revision
+
+    pair = plan_revision(p.ini, revision_id, "postgres")
+    ours = [s for s in pair.steps if "schemashift_change in" in s.why]
+    expected = [s for op in operations if isinstance(op, ChangeOp)
+                for s in part_steps(planned(op), op.part)]  # fmt: skip
+
+    def key(s: Any) -> tuple[Any, ...]:
+        return (s.phase, s.description, s.sql, s.rollback, s.concurrent, s.verify, s.backfill)
+
+    assert expected and [key(s) for s in ours] == [key(s) for s in expected]
+    return pair
+
+
+def rendered(sql: str, part: str, existing: str | None = None) -> str:
+    """How a revision file writes one ``op.schemashift_change``."""
+    extra = "" if existing is None else f", existing={existing!r}"
+    return f'op.schemashift_change("""{sql}""", {part!r}{extra})'
+
+
+NICKNAME = V1.replace(
+    'sa.Column("email", sa.String(100)),',
+    'sa.Column("email", sa.String(100)),\n    sa.Column("nickname", sa.String(30)),',
+)
+
+
 def test_compatible_change_is_one_expand_revision(project: Project, fresh_url: str) -> None:
     p = project
     before = p.script.get_revision("expand@head")
     assert before is not None
     # through Alembic itself: the env.py hook does the split
-    p.models(V1.replace(
-        'sa.Column("email", sa.String(100)),',
-        'sa.Column("email", sa.String(100)),\n'
-        '    sa.Column("nickname", sa.String(30), index=True),',
-    ))  # fmt: skip
+    p.models(NICKNAME)
     made = command.revision(p.config(), message="nickname", autogenerate=True)
     assert not isinstance(made, list) and made is not None
     assert made.down_revision == before.revision
     text = Path(made.path).read_text()
     assert "(expand)" in text and "so there is no contract revision" in prose(text)
-    assert "with op.get_context().autocommit_block():" in text
-    assert "postgresql_concurrently=True" in text and "if_not_exists=True" in text
+    assert "op.add_column('users', sa.Column('nickname'" in text
+    assert "schemashift_change" not in text
     assert_heads(p, made.revision, p.contract_root)
     p.upgrade("expand@head")
     p.upgrade("contract@head")
     assert p.columns()["nickname"] is True
+
+    # an index on it: the create_index strategy, CONCURRENTLY at expand (outside a
+    # transaction, under plain `alembic upgrade` too), checked valid at contract
+    result = generate(p, NICKNAME.replace('sa.String(30))', 'sa.String(30), index=True)'),
+                      message="nickname index")  # fmt: skip
+    index_sql = "CREATE INDEX ix_users_nickname ON users (nickname);"
+    assert changes(result.plan.expand) == [("expand", index_sql)]
+    assert changes(result.plan.contract) == [("contract", index_sql)]
+    expand_text = Path(result.expand.path).read_text()
+    contract_text = Path(result.contract.path).read_text()
+    assert rendered(index_sql, "expand") in expand_text
+    assert rendered(index_sql, "rollback") in expand_text  # its downgrade
+    assert rendered(index_sql, "contract") in contract_text
+    assert_planned_like_sql(p, result.expand.revision, result.plan.expand + result.plan.contract)
+    p.upgrade("expand@head")
+    valid = p.sql("SELECT indisvalid FROM pg_index WHERE indexrelid = 'ix_users_nickname'::regclass")
+    assert valid == [(True,)]
+    p.upgrade("contract@head")
     indexes = {i["name"] for i in sa.inspect(p.engine).get_indexes("users")}
     assert "ix_users_nickname" in indexes
+    command.check(p.config())  # the models and the database agree
     check_fresh_database(p, fresh_url, {"id": False, "name": False, "email": True,
                                         "legacy": False, "nickname": True})  # fmt: skip
 
@@ -674,14 +892,23 @@ def test_rename_becomes_expand_and_contract(project: Project, fresh_url: str) ->
     assert contract.down_revision == p.contract_root
     assert_heads(p, expand.revision, contract.revision)
     expand_text, contract_text = Path(expand.path).read_text(), Path(contract.path).read_text()
-    assert "op.schemashift_sync_trigger('users', 'name', 'full_name')" in expand_text
-    assert "op.schemashift_backfill('users', 'full_name', 'name'" in expand_text
-    assert "import schemashift.alembic.ops" in expand_text
+    assert rendered(RENAME, "expand", NAME_AS_IT_IS) in expand_text
+    assert rendered(RENAME, "rollback", NAME_AS_IT_IS) in expand_text  # its downgrade
+    assert "rename column strategy" in prose(expand_text)
     assert "Expand runs before the new app version ships; contract only after" in prose(expand_text)
-    assert (
-        "op.schemashift_verify(" in contract_text
-        and "op.drop_column('users', 'name')" in contract_text
-    )
+    assert rendered(RENAME, "contract", NAME_AS_IT_IS) in contract_text
+    assert "op.alter_column('users', 'full_name'" in contract_text  # the wider type, last
+    assert contract_text.index("schemashift_change(") < contract_text.index("op.alter_column(")
+    pair = assert_planned_like_sql(p, expand.revision, result.plan.expand + result.plan.contract)
+    assert any("TYPE VARCHAR(80)" in sql for s in pair.steps for sql in s.sql)
+
+    # the expand's downgrade undoes it: the copy and the trigger go, name and its data stay
+    p.upgrade("expand@head")
+    assert p.columns()["full_name"] is True and p.columns()["name"] is False
+    command.downgrade(p.config(), "expand@-1")
+    assert "full_name" not in p.columns() and p.columns()["name"] is False
+    assert p.sql("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal") == []
+    assert len({r[0] for r in p.sql("SELECT name FROM users")}) == 25
 
     p.upgrade("expand@head")
     assert p.columns()["full_name"] is True and p.columns()["name"] is False
@@ -704,17 +931,20 @@ def test_rename_becomes_expand_and_contract(project: Project, fresh_url: str) ->
     triggers = p.sql("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
     assert triggers == []
     command.check(p.config())  # the models and the database agree
-    # downgrade (development): contract, then expand; the data comes back in name
+    # contract is fix-forward: its downgrade only narrows the type back, name stays gone,
+    # and the expand's rollback then refuses rather than drop the only copy of the data
     command.downgrade(p.config(), "contract@-1")
-    assert p.columns()["name"] is True and p.columns()["full_name"] is True
-    command.downgrade(p.config(), "expand@-1")
-    assert "full_name" not in p.columns() and p.columns()["name"] is False
-    assert len({r[0] for r in p.sql("SELECT name FROM users")}) == 27
+    assert p.columns() == {"id": False, "full_name": False, "email": True, "legacy": False}
+    with pytest.raises(VerificationError, match="rollback refused"):
+        command.downgrade(p.config(), "expand@-1")
+    assert len({r[0] for r in p.sql("SELECT full_name FROM users")}) == 27
     check_fresh_database(p, fresh_url, {"id": False, "full_name": False, "email": True,
                                         "legacy": False})  # fmt: skip
 
 
 def test_new_not_null_column(project: Project, fresh_url: str) -> None:
+    from schemashift.alembic.plan_revision import RevisionPlanError
+
     p = project
     result = generate(p, V1.replace(
         'sa.Column("email", sa.String(100)),',
@@ -723,20 +953,33 @@ def test_new_not_null_column(project: Project, fresh_url: str) -> None:
     expand, contract = result.expand, result.contract
     assert contract is not None and contract.dependencies == expand.revision
     expand_text = Path(expand.path).read_text()
+    sql = "ALTER TABLE users ADD COLUMN status VARCHAR(20) NOT NULL;"
+    assert rendered(sql, "expand") in expand_text
+    assert rendered(sql, "contract") in Path(contract.path).read_text()
+    # the user is told what to fill in, and the phase commands wait for it
     assert "TODO: replace the placeholder NULL" in expand_text
-    assert "nullable=True" in expand_text
-    p.upgrade("expand@head")
+    assert "op.schemashift_backfill('users', 'status', 'NULL'" in expand_text
+    with pytest.raises(RevisionPlanError, match="still the placeholder NULL"):
+        assert_planned_like_sql(p, expand.revision, result.plan.expand)
+    p.upgrade("expand@head")  # plain alembic: the placeholder fills nothing
     assert p.columns()["status"] is True
     p.sql("INSERT INTO users (name, legacy) VALUES ('old app', 'l')")  # the old app inserts
-    with pytest.raises(VerificationError, match=r"26 row\(s\)"):
+    with pytest.raises(VerificationError, match=r"no NULL .*keys: 1, 2, 3"):
         p.upgrade("contract@head")
-    assert p.script.get_revision("contract@head") is not None
+    assert p.columns()["status"] is True  # nothing of the contract ran
     p.sql("UPDATE users SET status = 'active'")  # what the reviewer's backfill does
     p.upgrade("contract@head")
     assert p.columns()["status"] is False
     checks = p.sql("SELECT conname FROM pg_constraint WHERE conrelid = 'users'::regclass "
                    "AND contype = 'c'")  # fmt: skip
     assert checks == []  # the helper CHECK is gone
+    # once the reviewer writes the value, the phase commands plan the strategy, then it
+    Path(expand.path).write_text(expand_text.replace(
+        "op.schemashift_backfill('users', 'status', 'NULL'",
+        "op.schemashift_backfill('users', 'status', \"'active'\""))  # fmt: skip
+    pair = assert_planned_like_sql(p, expand.revision, result.plan.expand + result.plan.contract)
+    backfills = [s.backfill for s in pair.steps if s.backfill is not None]
+    assert [b.assignments for b in backfills] == ["status = 'active'"]
     check_fresh_database(p, fresh_url, {"id": False, "name": False, "email": True,
                                         "status": False, "legacy": False})  # fmt: skip
 
@@ -755,8 +998,11 @@ def test_dropped_column(project: Project, fresh_url: str, tmp_path: Path) -> Non
     expand = script.get_revision("expand@head")
     assert contract is not None and expand is not None
     assert contract.dependencies == expand.revision
-    assert "op.drop_column('users', 'legacy')" in Path(contract.path).read_text()
-    assert "nullable=True" in Path(expand.path).read_text()
+    sql = "ALTER TABLE users DROP COLUMN legacy;"
+    assert rendered(sql, "contract") in Path(contract.path).read_text()
+    assert rendered(sql, "expand") in Path(expand.path).read_text()
+    assert "op.drop_column(" not in Path(contract.path).read_text()
+    assert_planned_like_sql(p, expand.revision, [ChangeOp(sql, "expand"), ChangeOp(sql, "contract")])
     p.upgrade("expand@head")
     assert p.columns()["legacy"] is True  # NOT NULL dropped: the new app can stop writing it
     p.sql("INSERT INTO users (name) VALUES ('new app')")

@@ -171,7 +171,7 @@ def test_sqlite_rename_all_phases(tmp_path: Path) -> None:
     assert progress == [("50", 50)]
     statuses = Runner(url, Config(dialect="sqlite")).status()
     assert [(s.phase, s.status, s.steps_done) for s in statuses] == [
-        ("contract", "done", (0, 1, 2, 3))
+        ("contract", "done", tuple(range(len(plan.steps))))
     ]
 
 
@@ -180,7 +180,8 @@ def test_sqlite_expand_rolls_back_as_a_whole(tmp_path: Path) -> None:
     step is one transaction."""
     url, conn = _db(tmp_path)
     plan = _plan()
-    (_, expand), *_ = plan.phase(Phase.EXPAND)  # type: ignore[attr-defined]
+    # the first expand step with statements (the rename's checks come first, and run none)
+    expand = next(s for _, s in plan.phase(Phase.EXPAND) if s.sql)  # type: ignore[attr-defined]
     statements = [refs.substitute(s, lambda r: "TEXT", str) for s in expand.sql]
     backend = SQLiteBackend(parse_url(url))
     other = backend.connect()

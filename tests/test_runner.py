@@ -299,3 +299,30 @@ def test_rollback_refused_while_the_renamed_column_holds_the_only_copy(
     assert refused.returncode == 3
     assert "users.name still exists" in refused.stderr
     assert users.execute("SELECT count(full_name) FROM users").fetchone()[0] == 100
+
+
+def test_backfill_runs_again_after_verify_found_rows_and_says_so(postgres_url: str,
+                                                                 users: Any) -> None:  # fmt: skip
+    """Rows written past the sync trigger (a logical-replication apply worker runs with
+    session_replication_role = replica, and triggers do not fire) fail verify; the error
+    says to run backfill again, and backfill (answered "already done" before) fixes them."""
+    from schemashift.phases.planner import plan_sql
+
+    plan = plan_sql("ALTER TABLE users RENAME COLUMN name TO full_name", "m_again",
+                    Config(dialect="postgres"))  # fmt: skip
+    r = runner(postgres_url)
+    for phase in (Phase.EXPAND, Phase.BACKFILL):
+        r.run(plan, phase)
+    users.execute("SET session_replication_role = replica")
+    users.execute("UPDATE users SET name = 'late ' || id WHERE id <= 3")
+    users.execute("SET session_replication_role = origin")
+    with pytest.raises(VerifyFailed, match="run backfill again") as failed:
+        r.run(plan, Phase.VERIFY)
+    assert sorted(failed.value.keys)[:3] == [1, 2, 3]
+    again = r.run(plan, Phase.BACKFILL)
+    assert not again.already_done and again.steps_run >= 1
+    r.run(plan, Phase.VERIFY)
+    r.run(plan, Phase.CONTRACT)
+    names = [row[0] for row in users.execute("SELECT full_name FROM users WHERE id <= 3 "
+                                             "ORDER BY id").fetchall()]  # fmt: skip
+    assert names == ["late 1", "late 2", "late 3"]

@@ -27,7 +27,7 @@ from alembic.util import CommandError
 from alembic.util import rev_id as new_rev_id
 
 from schemashift.alembic import ops_render as _ops_render  # noqa: F401 - the renderers
-from schemashift.alembic.ops import CommentOp, PassOp
+from schemashift.alembic.ops import CommentOp, LockTimeoutOp, PassOp
 from schemashift.alembic.phase_split import (
     RevisionStep,
     SplitPlan,
@@ -278,8 +278,9 @@ def build_scripts(
         downgrade_ops=aops.DowngradeOps(
             _plain_body(
                 [
-                    "Undoes the contract phase, for development: dropped columns come back "
-                    "nullable, with their data only where a sync trigger and backfill restore it."
+                    "Undoes what the contract phase can undo, for development: changes planned "
+                    "by schemashift_change are fixed forward (their data is gone once "
+                    "contracted); plain operations are reversed where Alembic can."
                 ],
                 reverse_steps(plan.contract_steps),
                 batch,
@@ -309,8 +310,11 @@ def _comment(text: str) -> CommentOp:
 
 
 def _body(header: list[str], steps: Sequence[RevisionStep], batch: bool) -> list[MigrateOperation]:
-    """Comments naming each step's phase and reason, then its operations."""
+    """Comments naming each step's phase and reason, then its operations (after a lock
+    timeout when any of them is plain DDL)."""
     out: list[MigrateOperation] = [_comment(text) for text in header]
+    if _needs_lock_timeout([op for step in steps for op in step.ops]):
+        out.append(LockTimeoutOp())
     for step in steps:
         out.append(_comment(f"{step.phase.upper()}: {step.why}"))
         if step.todo:
@@ -322,7 +326,17 @@ def _body(header: list[str], steps: Sequence[RevisionStep], batch: bool) -> list
 def _plain_body(
     header: list[str], operations: Sequence[MigrateOperation], batch: bool
 ) -> list[MigrateOperation]:
-    return _valid([*(_comment(t) for t in header), *_group(operations, batch)])
+    timeout: list[MigrateOperation] = [LockTimeoutOp()] if _needs_lock_timeout(operations) else []
+    return _valid([*(_comment(t) for t in header), *timeout, *_group(operations, batch)])
+
+
+def _needs_lock_timeout(operations: Sequence[MigrateOperation]) -> bool:
+    """Plain DDL among ``operations`` (schemashift's own operations bound their waits)."""
+    from schemashift.alembic.change_op import ChangeOp
+    from schemashift.alembic.ops import AutocommitBlockOp, BackfillOp, VerifyOp
+
+    own = (CommentOp, PassOp, ChangeOp, BackfillOp, VerifyOp, LockTimeoutOp, AutocommitBlockOp)
+    return any(not isinstance(op, own) for op in operations)
 
 
 def _valid(operations: list[MigrateOperation]) -> list[MigrateOperation]:

@@ -49,6 +49,9 @@ class RevisionSQL:
     synthetic: frozenset[int] = frozenset()
     # On the `contract` branch: runs only once no old app version is live (the gate).
     contract: bool = False
+    # Indices of statements that are the source SQL of an ``op.schemashift_change``: what
+    # its strategy plans in phases, not what runs (alembic/change_op.py).
+    planned: frozenset[int] = frozenset()
 
 
 def load_config(path: Path) -> Any:
@@ -248,6 +251,7 @@ def render_revision(
                 error = _explain(retry_exc)
                 line = _line_in(retry_exc, source)
     statements, synthetic = _statements(recorder, path, dialect)
+    planned = _planned_changes(recorder, statements, path, dialect)
     types_ = _column_types(recorder.invocations, dialect)
     if error is None:
         status = "analysed"
@@ -256,7 +260,24 @@ def render_revision(
     count = len(statements) - len(synthetic)
     info = RevisionInfo(rev.revision, path, status, count, error, line if error else None)
     contract = "contract" in (getattr(rev, "branch_labels", None) or ())
-    return RevisionSQL(info, statements, types_, suppressed, synthetic, contract)
+    return RevisionSQL(info, statements, types_, suppressed, synthetic, contract, planned)
+
+
+def _planned_changes(recorder: Recorder, statements: list[SplitStatement], path: str,
+                     dialect: str) -> frozenset[int]:  # fmt: skip
+    """Append the source SQL of each ``op.schemashift_change`` (offline it writes only
+    comments: its statements need the live catalog) at the line of the call, so the
+    change it plans is read like any other; return their indices."""
+    planned: set[int] = set()
+    for inv in recorder.invocations:
+        op = inv.operation
+        if type(op).__name__ != "ChangeOp" or op.part == "rollback":
+            continue
+        for item in split_sql(op.sql, path, dialect):
+            statement = replace(item.statement, line=inv.line or 1, index=len(statements))
+            planned.add(len(statements))
+            statements.append(SplitStatement(statement, item.tokens, item.offset))
+    return frozenset(planned)
 
 
 def _line_in(exc: BaseException, source: str) -> int | None:

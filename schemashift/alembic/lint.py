@@ -59,6 +59,7 @@ def lint_revisions(revisions: list[RevisionSQL], pipeline: LintPipeline) -> Lint
         )
         if rev.contract:
             reports = [_as_contract(r) for r in reports]
+        reports = [_as_planned(r) if i in rev.planned else r for i, r in enumerate(reports)]
         statements.extend(r for i, r in enumerate(reports) if i not in rev.synthetic)
         unread = _unread(rev, pipeline.config)
         if unread is not None:
@@ -98,6 +99,20 @@ def _unread(rev: RevisionSQL, config: Config) -> StatementReport | None:
         "by hand and suppress this finding with a reason.",
     )
     return StatementReport(statement, (change,), (finding,), (), info.revision)
+
+
+def _as_planned(report: StatementReport) -> StatementReport:
+    """A change written as ``op.schemashift_change``: schemashift's strategy runs it in
+    phases (a copy and a trigger, batches, NOT VALID then VALIDATE, CONCURRENTLY …), each
+    step with a lock timeout, so the hazards of running the statement as written do not
+    apply. What it changes is still reported (compatibility, locks), as info."""
+    findings = tuple(
+        replace(f, severity=Severity.INFO,
+                message=f"{f.message} (planned by op.schemashift_change: its strategy runs it "
+                        "in phases, each step with a lock timeout)")
+        for f in report.findings
+    )  # fmt: skip
+    return replace(report, findings=findings)
 
 
 def _as_contract(report: StatementReport) -> StatementReport:

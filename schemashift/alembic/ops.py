@@ -53,6 +53,7 @@ __all__ = [
     "CommentOp",
     "CreateSyncTriggerOp",
     "DropSyncTriggerOp",
+    "LockTimeoutOp",
     "PassOp",
     "ReversibleSQLOp",
     "VerificationError",
@@ -434,6 +435,52 @@ def _render_drop_sync_trigger(autogen_context: AutogenContext, op: DropSyncTrigg
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+# --------------------------------------------------------------------------- lock timeout
+
+
+@Operations.register_operation("schemashift_lock_timeout")
+class LockTimeoutOp(MigrateOperation):
+    """Bound every later statement's wait for a lock (``lock_timeout_ms``): a revision's
+    DDL must not queue behind a long transaction and block all traffic behind itself. The
+    revisions ``schemashift revision`` writes start with it, so plain ``alembic upgrade``
+    keeps the bound (``op.schemashift_change`` sets its own and retries)."""
+
+    def __init__(self, lock_timeout_ms: int = 1000) -> None:
+        self.lock_timeout_ms = lock_timeout_ms
+
+    @classmethod
+    def schemashift_lock_timeout(cls, operations: Operations, lock_timeout_ms: int = 1000) -> Any:
+        return operations.invoke(cls(lock_timeout_ms))
+
+    def reverse(self) -> MigrateOperation:
+        return LockTimeoutOp(self.lock_timeout_ms)
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return ("lock_timeout", self.lock_timeout_ms)
+
+
+def lock_timeout_sql(dialect_name: str, lock_timeout_ms: int) -> str | None:
+    """The statement that bounds lock waits for the rest of the migration (None: SQLite)."""
+    if dialect_name == "postgresql":
+        return f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'"
+    if dialect_name in ("mysql", "mariadb"):
+        return f"SET SESSION lock_wait_timeout = {max(1, -(-int(lock_timeout_ms) // 1000))}"
+    return None
+
+
+@Operations.implementation_for(LockTimeoutOp)
+def _run_lock_timeout(operations: Operations, op: LockTimeoutOp) -> None:
+    sql = lock_timeout_sql(operations.migration_context.dialect.name, op.lock_timeout_ms)
+    if sql is not None:
+        operations.execute(sql)
+
+
+def _render_lock_timeout(autogen_context: AutogenContext, op: LockTimeoutOp) -> str:
+    _uses_schemashift(autogen_context)
+    arg = "" if op.lock_timeout_ms == 1000 else str(op.lock_timeout_ms)
+    return f"{_prefix(autogen_context)}schemashift_lock_timeout({arg})"
 
 
 class ReversibleSQLOp(ExecuteSQLOp):

@@ -20,6 +20,7 @@ for _op, _render in (
     (ops.AutocommitBlockOp, ops._render_autocommit_block),
     (ops.CommentOp, ops._render_comment),
     (ops.PassOp, ops._render_pass),
+    (ops.LockTimeoutOp, ops._render_lock_timeout),
     (change_op.ChangeOp, change_op._render_change),
 ):
     renderers.dispatch_for(_op)(_render)

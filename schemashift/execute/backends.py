@@ -94,7 +94,14 @@ class Backend(Protocol):
         """The column's whole definition as MODIFY takes it (MySQL), or None."""
 
     def primary_key(self, conn: Any, table: TableName) -> str | None:
-        """The single primary-key column of ``table`` as SQL, or None."""
+        """The single primary-key column of ``table`` as SQL (else a column with a unique
+        index of its own that is NOT NULL), or None."""
+
+    def table_exists(self, conn: Any, table: TableName) -> bool: ...
+
+    def copy_definition(self, conn: Any, table: TableName, column: str) -> tuple[str, str] | None:
+        """(MySQL) How to add a copy of ``column`` that a later MODIFY can make like it
+        online: (definition for ADD COLUMN, placeholder value as SQL or ``NULL``)."""
 
     def query(self, conn: Any, sql: str) -> list[tuple[Any, ...]]: ...
 
@@ -254,11 +261,21 @@ class PostgresBackend:
     def primary_key(self, conn: Any, table: TableName) -> str | None:
         row = conn.execute(
             "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
-            "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = to_regclass(%s) AND i.indisprimary "
-            "AND i.indnatts = 1",
+            "AND a.attnum = i.indkey[0] WHERE i.indrelid = to_regclass(%s) AND i.indnkeyatts = 1 "
+            "AND (i.indisprimary OR (i.indisunique AND i.indisvalid AND i.indpred IS NULL "
+            "AND i.indexprs IS NULL AND a.attnotnull)) "
+            "ORDER BY i.indisprimary DESC, a.attnum LIMIT 1",
             (table.sql("postgres"),),
         ).fetchone()
         return None if row is None else quote_ident(str(row[0]), "postgres")
+
+    def table_exists(self, conn: Any, table: TableName) -> bool:
+        row = conn.execute("SELECT to_regclass(%s) IS NOT NULL",
+                           (table.sql("postgres"),)).fetchone()  # fmt: skip
+        return bool(row and row[0])
+
+    def copy_definition(self, conn: Any, table: TableName, column: str) -> tuple[str, str] | None:
+        return None
 
     def query(self, conn: Any, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in conn.execute(sql).fetchall()]
@@ -267,21 +284,14 @@ class PostgresBackend:
                  rows_per_second: float | None, statement_timeout_ms: int,
                  lock_timeout_ms: int, progress: Progress | None, state_schema: str,
                  check_alive: Finish | None = None) -> None:  # fmt: skip
-        from schemashift.execute.backfill import run_backfill
+        from schemashift.execute.backfill.core import BackfillOptions
+        from schemashift.execute.backfill.postgres import run_backfill
 
-        run_backfill(
-            lambda: connect(self.target),
-            backfill,
-            migration=migration,
-            step=step,
-            batch_size=batch_size,
-            rows_per_second=rows_per_second,
-            statement_timeout_ms=statement_timeout_ms,
-            lock_timeout_ms=lock_timeout_ms,
-            progress=progress,
-            state_schema=state_schema,
-            check_alive=check_alive,
-        )
+        options = BackfillOptions(batch_size=batch_size, rows_per_second=rows_per_second,
+                                  statement_timeout_ms=statement_timeout_ms,
+                                  lock_timeout_ms=lock_timeout_ms, state_schema=state_schema)  # fmt: skip
+        run_backfill(lambda: connect(self.target), backfill, migration=migration, step=step,
+                     options=options, progress=progress, check_alive=check_alive)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- MySQL / MariaDB
@@ -470,15 +480,50 @@ class MySQLBackend:
         return None if row is None else str(row[0])
 
     def primary_key(self, conn: Any, table: TableName) -> str | None:
+        # Single-column unique indexes (PRIMARY first) on a NOT NULL column, whole (no prefix).
         with conn.cursor() as cur:
             cur.execute(
-                "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE "
-                "TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s "
-                "AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION",
-                (table.schema, table.name),
+                # Every information_schema table filtered by the exact name (a join on
+                # TABLE_NAME compares case-insensitively: `Users` would meet `users`).
+                "SELECT s.COLUMN_NAME FROM information_schema.STATISTICS s "
+                "JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = COALESCE(%s, DATABASE()) "
+                "AND c.TABLE_NAME = %s AND BINARY c.COLUMN_NAME = BINARY s.COLUMN_NAME "
+                "WHERE s.TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND s.TABLE_NAME = %s "
+                "AND s.NON_UNIQUE = 0 AND s.SUB_PART IS NULL AND c.IS_NULLABLE = 'NO' "
+                "AND (SELECT COUNT(*) FROM information_schema.STATISTICS x WHERE "
+                "x.TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND x.TABLE_NAME = %s "
+                "AND BINARY x.INDEX_NAME = BINARY s.INDEX_NAME) = 1 "
+                "ORDER BY s.INDEX_NAME <> 'PRIMARY', s.INDEX_NAME",
+                (table.schema, table.name) * 3,
             )
             rows = cur.fetchall()
-        return quote_mysql(str(rows[0][0])) if len(rows) == 1 else None
+        return quote_mysql(str(rows[0][0])) if rows else None
+
+    def table_exists(self, conn: Any, table: TableName) -> bool:
+        return self._one(
+            conn,
+            "SELECT 1 FROM information_schema.TABLES WHERE "
+            "TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s",
+            (table.schema, table.name),
+        ) is not None
+
+    def copy_definition(self, conn: Any, table: TableName, column: str) -> tuple[str, str] | None:
+        # A NOT NULL TIMESTAMP / DATETIME copy cannot be added NULL and made NOT NULL later
+        # with LOCK=NONE (MariaDB: "cannot convert NULL to non-constant DEFAULT"): it is
+        # added NOT NULL with a placeholder default the triggers and the backfill replace.
+        row = self._one(
+            conn,
+            "SELECT COLUMN_TYPE, IS_NULLABLE = 'NO' AND DATA_TYPE IN ('timestamp', 'datetime'), "
+            "DATA_TYPE FROM information_schema.COLUMNS WHERE "
+            "TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s AND COLUMN_NAME = %s",
+            (table.schema, table.name, column),
+        )
+        if row is None:
+            return None
+        if not int(row[1]):
+            return f"{row[0]} NULL", "NULL"
+        mark = "'1970-01-01 00:00:01'" if str(row[2]).lower() == "timestamp" else "'1000-01-01 00:00:00'"
+        return f"{row[0]} NOT NULL DEFAULT {mark}", mark
 
     def query(self, conn: Any, sql: str) -> list[tuple[Any, ...]]:
         with conn.cursor() as cur:
@@ -489,21 +534,17 @@ class MySQLBackend:
                  rows_per_second: float | None, statement_timeout_ms: int,
                  lock_timeout_ms: int, progress: Progress | None, state_schema: str,
                  check_alive: Finish | None = None) -> None:  # fmt: skip
-        from schemashift.execute.backfill_mysql import run_backfill_mysql
+        from schemashift.execute.backfill.core import BackfillOptions
+        from schemashift.execute.backfill.mysql import run_backfill_mysql
 
+        # the state tables are prefixed "<state_schema>_" (BackfillOptions.state_prefix)
+        options = BackfillOptions(batch_size=batch_size, rows_per_second=rows_per_second,
+                                  statement_timeout_ms=statement_timeout_ms,
+                                  lock_timeout_ms=lock_timeout_ms, state_schema=state_schema)  # fmt: skip
         run_backfill_mysql(
-            lambda: connect(self.target),
-            backfill,
-            migration=migration,
-            step=step,
-            batch_size=batch_size,
-            rows_per_second=rows_per_second,
-            statement_timeout_ms=statement_timeout_ms,
-            lock_timeout_ms=lock_timeout_ms,
-            progress=progress,
-            state_prefix=f"{state_schema}_",
-            check_alive=check_alive,
-        )
+            lambda: connect(self.target), backfill, migration=migration, step=step,
+            options=options, progress=progress, check_alive=check_alive,
+        )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- SQLite
@@ -656,6 +697,12 @@ class SQLiteBackend:
     def column_definition(self, conn: Any, table: TableName, column: str) -> str | None:
         return None
 
+    def table_exists(self, conn: Any, table: TableName) -> bool:
+        return bool(self._columns(conn, table))
+
+    def copy_definition(self, conn: Any, table: TableName, column: str) -> tuple[str, str] | None:
+        return None
+
     def primary_key(self, conn: Any, table: TableName) -> str | None:
         columns = self._columns(conn, table)
         keys = [c[1] for c in columns if c[5]]
@@ -672,18 +719,14 @@ class SQLiteBackend:
                  rows_per_second: float | None, statement_timeout_ms: int,
                  lock_timeout_ms: int, progress: Progress | None, state_schema: str,
                  check_alive: Finish | None = None) -> None:  # fmt: skip
-        from schemashift.execute.backfill_sqlite import run_backfill_sqlite
+        from schemashift.execute.backfill.core import BackfillOptions
+        from schemashift.execute.backfill.sqlite import run_backfill_sqlite
 
+        # the state tables are prefixed "<state_schema>_" (BackfillOptions.state_prefix)
+        options = BackfillOptions(batch_size=batch_size, rows_per_second=rows_per_second,
+                                  statement_timeout_ms=statement_timeout_ms,
+                                  lock_timeout_ms=lock_timeout_ms, state_schema=state_schema)  # fmt: skip
         run_backfill_sqlite(
-            lambda: connect(self.target),
-            backfill,
-            migration=migration,
-            step=step,
-            batch_size=batch_size,
-            rows_per_second=rows_per_second,
-            statement_timeout_ms=statement_timeout_ms,
-            lock_timeout_ms=lock_timeout_ms,
-            progress=progress,
-            state_prefix=f"{state_schema}_",
-            check_alive=check_alive,
-        )
+            lambda: connect(self.target), backfill, migration=migration, step=step,
+            options=options, progress=progress, check_alive=check_alive,
+        )  # fmt: skip

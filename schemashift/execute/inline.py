@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from schemashift.alembic.ops import VerificationError
 from schemashift.execute.catalog import lookup, sql_literal
 from schemashift.execute.retry import backoff_delay
 from schemashift.phases.plan import PRIMARY_KEY, Backfill, Plan, Step, part_steps
@@ -27,8 +28,10 @@ RETRIES = 5
 BATCH_SIZE = 5000
 
 
-class InlineCheckFailed(RuntimeError):
-    """A verify (or a strategy's precondition) found rows, or rollback is not safe."""
+class InlineCheckFailed(VerificationError):
+    """A verify (or a strategy's precondition) found rows, or rollback is not safe: a
+    :class:`~schemashift.alembic.ops.VerificationError`, as ``op.schemashift_verify``
+    raises, so a migration's caller catches one exception for both."""
 
 
 class _Inline:

@@ -45,6 +45,7 @@ from schemashift.execute.backends import (
     pg_error_text,
     run_lock_key,
 )
+from schemashift.execute.catalog import lookup, sql_literal
 from schemashift.execute.database import DatabaseError, Target, mask_secret, parse_url
 from schemashift.execute.retry import backoff_delay
 from schemashift.execute.state import DeploymentRow, MigrationRow, State
@@ -52,6 +53,7 @@ from schemashift.model import Phase
 from schemashift.phases.plan import PHASE_ORDER, PRIMARY_KEY, Backfill, Plan, Step
 from schemashift.sqltext import refs
 from schemashift.sqltext.names import BadName, TableName
+from schemashift.strategies.common import is_check
 
 # Tests only: called at the instants a kill is most dangerous, ``(point, migration, step,
 # group)``: "before_record" (a step's or group's statements ran, its record did not; on
@@ -71,7 +73,8 @@ class VerifyFailed(GateRefused):
 
     def __init__(self, description: str, keys: list[Any]) -> None:
         shown = ", ".join(str(k) for k in keys[:10])
-        super().__init__(f"verify failed: {description}; first offending keys: {shown}")
+        super().__init__(f"verify failed: {description}; first offending keys: {shown} "
+                         "(run backfill again: it fixes the rows still pending; then verify)")
         self.keys = keys
 
 
@@ -202,10 +205,26 @@ class Runner:
         if phase is Phase.EXPAND and (row is None or row.status == "rolled_back"):
             self._captured = {}
             captured = self._capture(plan)
+            # Preconditions, before the migration is recorded or anything changes.
+            self._captured = dict(captured)
+            for _, check in _leading_checks(plan, Phase.EXPAND):
+                self._check(plan, check)
+            self._check_keys(plan)
             self.state.start(m, plan.to_json(), plan.checksum, self.options.for_app,
                              self.options.for_version, captured)  # fmt: skip
             row = self.state.get(m)
         assert row is not None
+        if (phase is Phase.BACKFILL and row.status == "failed" and row.contract_started_at is None
+                and row.phase in (Phase.BACKFILL.value, Phase.VERIFY.value)):
+            # Verify (or contract's re-check) found rows the backfill must fix: rows the
+            # old app wrote meanwhile. Run every backfill step again from the start: it
+            # updates only the rows still pending.
+            steps = [i for i, _ in plan.phase(Phase.BACKFILL)]
+            self._say(f"{m}: verify failed before: running the backfill again")
+            self.state.redo_steps(m, steps, Phase.EXPAND.value)
+            self.state.event(m, phase.value, "backfill_again", {"steps": steps})
+            row = self.state.get(m)
+            assert row is not None
         if row.phase is not None and _index(Phase(row.phase)) >= _index(phase):
             self._say(f"{m}: {phase.value} already done")
             return PhaseResult(m, phase, 0, 0, already_done=True)
@@ -214,6 +233,11 @@ class Runner:
         if phase is Phase.CONTRACT:
             if row.contract_started_at is None:
                 self._gate_contract(plan, row)
+                # Re-checks (late writes of the old app), before contract is marked
+                # started: a refusal here leaves rollback open.
+                for index, check in _leading_checks(plan, Phase.CONTRACT):
+                    if index not in row.steps_done:
+                        self._check(plan, check)
                 self.state.contract_started(m)
             else:  # the schema is half contracted: finishing is the only way forward
                 self._say(f"{m}: contract was started before: finishing it")
@@ -224,10 +248,15 @@ class Runner:
         # last statement group of an unfinished step may have committed without its record.
         resumable = row.status != "failed"
         ran = skipped = 0
+        leading = {i for i, _ in _leading_checks(plan, phase)}
         try:
             for index, step in plan.phase(phase):
                 if index in row.steps_done:
                     skipped += 1
+                    continue
+                if index in leading:  # checked before the phase changed anything
+                    self.state.step_done(m, index)
+                    ran += 1
                     continue
                 self._check_alive()
                 self._say(f"{m}: {phase.value} step {index}: {step.description}")
@@ -407,6 +436,10 @@ class Runner:
     def _run_step(self, plan: Plan, index: int, step: Step, row: MigrationRow,
                   resumable: bool) -> None:  # fmt: skip
         m = plan.migration
+        if is_check(step):
+            self._check(plan, step)
+            self.state.step_done(m, index)
+            return
         atomic = self.backend.transactional_ddl and not step.concurrent
         sql_only = step.backfill is None and step.verify is None
         recorded = False
@@ -433,6 +466,54 @@ class Runner:
             self._fault("before_record", m, index)
             self.state.step_done(m, index)
         self._fault("after_record", m, index)
+
+    def _check(self, plan: Plan, step: Step) -> None:
+        """A precondition (strategies/common.py ``is_check``): GateRefused with
+        one line naming what is wrong. An expand check's rows are the messages; a contract
+        check's rows are the offending keys. A check whose query itself fails (a USING
+        expression that does not compile) refuses with the server's error."""
+        assert step.verify is not None
+        what = f"{plan.migration}: {step.phase.value} refused (nothing changed)"
+        try:
+            sql = self._resolve(step.verify.sql)
+            order = "" if step.phase is Phase.EXPAND else " ORDER BY 1"  # messages keep theirs
+            rows = self.backend.query(self._conn,
+                                      f"SELECT * FROM ({sql}) AS failing{order} LIMIT 10")  # fmt: skip
+        except (DatabaseError, RunLockLost):
+            raise
+        except Exception as exc:
+            error = mask_secret(error_text(exc), self.target)
+            raise GateRefused(f"{what}: {step.verify.description}: {error}") from None
+        if not rows:
+            return
+        found = [str(r[0]) if len(r) == 1 else str(r) for r in rows]
+        if step.phase is Phase.EXPAND:
+            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+            raise GateRefused(f"{what}: {found[0]}{more}")
+        raise GateRefused(f"{what}: {step.verify.description}; offending keys: "
+                          f"{', '.join(found)}")  # fmt: skip
+
+    def _check_keys(self, plan: Plan) -> None:
+        """A backfill pages on the table's single-column primary key (or a unique NOT NULL
+        column): refuse at expand when an existing table has none, rather than fail at
+        backfill with the expand done."""
+        for step in plan.steps:
+            b = step.backfill
+            if b is None or b.key not in ("", PRIMARY_KEY):
+                continue
+            try:
+                t = TableName.parse(b.table, self.dialect)
+            except BadName:
+                continue
+            if not self.backend.table_exists(self._conn, t):
+                continue  # created by the migration itself: resolved when first used
+            if self.backend.primary_key(self._conn, t) is None:
+                raise GateRefused(
+                    f"{plan.migration}: expand refused (nothing changed): table {t} has no "
+                    "single-column primary key or unique NOT NULL column for the backfill to "
+                    "page on; add one (e.g. ALTER TABLE … ADD PRIMARY KEY / a unique index on "
+                    "a NOT NULL column) and run expand again"
+                )
 
     def _backfill(self, plan: Plan, index: int, backfill: Backfill) -> None:
         from schemashift.execute.backfill import Progress
@@ -566,10 +647,7 @@ class Runner:
         return refs.substitute(sql, self._ref_value, self._literal)
 
     def _literal(self, value: str) -> str:
-        body = value.replace("'", "''")
-        if self.dialect == "mysql":
-            body = body.replace("\\", "\\\\")
-        return f"'{body}'"
+        return sql_literal(self.dialect, value)
 
     def _ref_value(self, r: refs.Ref) -> str:
         value = self._captured.get(r.key)
@@ -581,24 +659,17 @@ class Runner:
         return value
 
     def _lookup(self, r: refs.Ref) -> str:
-        try:
-            t = TableName.parse(r.table, self.dialect)
-        except BadName as exc:
-            raise DatabaseError(str(exc)) from None
-        found: str | None
-        if r.kind == "pk":
-            found = self.backend.primary_key(self._conn, t)
-            if found is None:
-                raise DatabaseError(f"table {t} has no single-column primary key to page on")
-            return found
-        assert r.column is not None
-        if r.kind == "coldef":
-            found = self.backend.column_definition(self._conn, t, r.column)
-        else:
-            found = self.backend.column_type(self._conn, t, r.column)
-        if found is None:
-            raise DatabaseError(f"column {t}.{r.column} not found: cannot read its {r.kind}")
-        return found
+        return lookup(self.backend, self._conn, self.dialect, r)
+
+
+def _leading_checks(plan: Plan, phase: Phase) -> list[tuple[int, Step]]:
+    """The checks (verify-only steps) a phase starts with: run before it changes anything."""
+    out = []
+    for index, step in plan.phase(phase):
+        if not is_check(step):
+            break
+        out.append((index, step))
+    return out
 
 
 def _index(phase: Phase) -> int:

@@ -290,6 +290,21 @@ class State:
             (phase, status, error, status, migration),
         )
 
+    _SET_STEPS_SQL = "UPDATE {s}.migrations SET steps_done = %s WHERE migration = %s"
+
+    def redo_steps(self, migration: str, steps: list[int], phase: str | None) -> None:
+        """Forget that ``steps`` ran (and their backfill checkpoints) and set the migration
+        back to ``phase``: a backfill run again after verify found rows it must fix."""
+        row = self.get(migration)
+        if row is None:
+            return
+        keep = [s for s in row.steps_done if s not in steps]
+        self._run(self._SET_STEPS_SQL, (json.dumps(keep), migration))
+        for step in steps:
+            self._run("DELETE FROM {s}.backfill_progress WHERE migration = %s AND step = %s",
+                      (migration, step))  # fmt: skip
+        self.set_phase(migration, phase, "running")
+
     def clear_steps(self, migration: str) -> None:
         self._run(
             "UPDATE {s}.migrations SET steps_done = '[]', groups_done = '{{}}' "
@@ -434,6 +449,7 @@ class PostgresState(State):
     _CAPTURE_SQL = (
         "UPDATE {s}.migrations SET captured = captured || %s::jsonb WHERE migration = %s"
     )
+    _SET_STEPS_SQL = "UPDATE {s}.migrations SET steps_done = %s::jsonb WHERE migration = %s"
     _STEP_DONE_SQL = (
         "UPDATE {s}.migrations SET steps_done = steps_done || to_jsonb(%s::int), "
         "updated_at = now() WHERE migration = %s AND NOT steps_done @> %s::jsonb"

@@ -22,15 +22,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 OPEN, CLOSE = "\ue000", "\ue001"
-KINDS = ("type", "pk", "coldef")
-_MARKER = re.compile(f"{OPEN}(type|pk|coldef):([0-9a-f]*){CLOSE}")
+KINDS = ("type", "pk", "coldef", "copydef", "copymark")
+_MARKER = re.compile(f"{OPEN}(type|pk|coldef|copydef|copymark):([0-9a-f]*){CLOSE}")
 
 
 @dataclass(frozen=True)
 class Ref:
     """``type``: a column's type as the catalog spells it; ``pk``: the table's single-column
     primary key, quoted for the dialect; ``coldef`` (MySQL): a column's whole definition
-    (type, collation, NULL-ness, default, ON UPDATE, comment) as MODIFY takes it."""
+    (type, collation, NULL-ness, default, ON UPDATE, comment) as MODIFY takes it;
+    ``copydef`` (MySQL): the definition to ADD a copy of the column with, one a later
+    ``MODIFY … LOCK=NONE`` can turn into ``coldef`` (a NOT NULL TIMESTAMP / DATETIME copy is
+    added NOT NULL with a placeholder default, else the type NULL); ``copymark``: that
+    placeholder as SQL, or ``NULL``."""
 
     kind: str
     table: str  # canonical (sqltext/names.py)

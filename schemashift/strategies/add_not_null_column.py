@@ -28,6 +28,7 @@ from schemashift.strategies.common import (
     mysql_drop_column_if_exists,
     pg_not_null_steps,
     pk_of,
+    preconditions,
     quote,
     table_of,
 )
@@ -66,7 +67,9 @@ def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
         out = [replace(s, why=why) if s.verify is not None else s for s in out]
     if not col.not_null:
         out = [s for s in out if s.phase in (Phase.EXPAND, Phase.BACKFILL)]
-    return out
+    # Rollback drops the column: it must be the migration's own.
+    return [preconditions(t, dialect, absent=((column, "the column this migration adds"),)),
+            *out]  # fmt: skip
 
 
 def _backfill(t: TableName, c: str, default: str | None) -> list[Step]:

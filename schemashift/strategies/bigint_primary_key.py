@@ -37,6 +37,7 @@ from schemashift.strategies.common import (
     pg_not_null_check_if,
     pg_validate_if_present,
     pk_of,
+    preconditions,
     quote,
     regclass,
     shadow_name,
@@ -92,6 +93,8 @@ def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
         "END"
     )
     return [
+        preconditions(t, "postgres", columns=(column,),
+                      absent=((shadow, "the key change's shadow column"),)),
         Step(
             Phase.EXPAND,
             f"add {t}.{shadow} bigint, filled from {column} by a trigger",

@@ -10,6 +10,10 @@ contract  PostgreSQL: CHECK (shadow IS NOT NULL) NOT VALID and VALIDATE when the
           column's NOT NULL / default / sequence, drop the column, rename the shadow
 rollback  drop the trigger and the shadow (refused while the column itself is missing)
 
+Expand first checks the catalog (column there, shadow name free; PostgreSQL: the conversion
+compiles; MySQL: not a key or AUTO_INCREMENT column). PostgreSQL contract first re-checks,
+before it is marked started, that no late write of the old app left a row unconverted.
+
 A conversion can fail row by row (text → integer, a narrower varchar). The old app version
 keeps writing the old type until contract, so its writes must never fail because of the
 shadow: the conversion runs in a function that returns NULL instead of raising a data error
@@ -39,8 +43,10 @@ from schemashift.strategies.common import (
     StrategyError,
     TableName,
     column_of,
+    literal,
     mysql_add_column_if_missing,
     mysql_column_exists,
+    mysql_dependents_verify,
     mysql_drop_column_if_exists,
     mysql_locked,
     mysql_trigger_names,
@@ -49,11 +55,12 @@ from schemashift.strategies.common import (
     mysql_when,
     not_null_check_name,
     pg_carry_column,
+    pg_carry_steps,
     pg_column_exists,
-    pg_index_carry_verify,
     pg_not_null_check_if,
     pg_validate_if_present,
     pk_of,
+    preconditions,
     quote,
     replace_column,
     shadow_name,
@@ -123,14 +130,8 @@ def pg_converting_sql(
     conv, fails = t.sibling(conv_name, "postgres"), t.sibling(fails_name, "postgres")
     function = t.sibling(trigger_name, "postgres")
     ts, rowtype = t.sql("postgres"), t.sql("postgres")
-    c, s = quote(column, "postgres"), quote(shadow, "postgres")
-    expr = f"r.{c}"
-    if using:
-        # The expression names the column as the migration spells it (PostgreSQL folds a
-        # name over 63 bytes to ``column``): either spelling is the row's column.
-        expr = replace_column(using, column, f"r.{c}")
-        if written and written != column:
-            expr = replace_column(expr, written, f"r.{c}")
+    s = quote(shadow, "postgres")
+    expr = conversion_expr(column, using, written)
     # Assigned to a variable of the new type: the assignment cast ALTER … TYPE applies
     # (too long for varchar(n) raises; an explicit ::varchar(n) would truncate silently).
     conv_body = (
@@ -176,6 +177,41 @@ def pg_converting_sql(
     return create, drop, f"{conv}({row})", f"{fails}({row})"
 
 
+def conversion_expr(column: str, using: str | None, written: str | None = None) -> str:
+    """The conversion of the column of a row ``r``: the USING expression over it, else the
+    column itself (assigned to the new type)."""
+    c = quote(column, "postgres")
+    if not using:
+        return f"r.{c}"
+    # The expression names the column as the migration spells it (PostgreSQL folds a name
+    # over 63 bytes to ``column``): either spelling is the row's column.
+    expr = replace_column(using, column, f"r.{c}")
+    if written and written != column:
+        expr = replace_column(expr, written, f"r.{c}")
+    return expr
+
+
+def pg_conversion_check(t: TableName, column: str, new_type: str, using: str | None,
+                        written: str | None) -> Step:  # fmt: skip
+    """Expand check: the conversion compiles for the column types (evaluated on no row: the
+    server resolves names and types, nothing is read). A typo in USING would otherwise
+    make the trigger fail every write of the old app."""
+    expr = conversion_expr(column, using, written)
+    shown = f"USING {using}" if using else f"{column}::{new_type}"
+    return Step(
+        Phase.EXPAND,
+        f"check that {shown} converts {t}.{column} to {new_type}",
+        verify=Verify(
+            f"the conversion of {t}.{column} to {new_type} ({shown}) is not valid; fix the "
+            "migration",
+            f"SELECT {literal('unreachable')} AS problem FROM (SELECT CAST(({expr}) AS "
+            f"{new_type}) AS v FROM {t.sql('postgres')} AS r WHERE false) AS converted",
+        ),
+        why="the trigger converts every write of the old app: a conversion that does not "
+        "compile would fail them all",
+    )
+
+
 def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
     t = table_of(action.table, dialect)
     column = column_of(action.column, dialect)
@@ -188,6 +224,11 @@ def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
                                                      written)  # fmt: skip
     ts, s = t.sql("postgres"), quote(shadow, "postgres")
     check = not_null_check_name(t, shadow)
+    checks = [
+        preconditions(t, "postgres", columns=(column,),
+                      absent=((shadow, "the type change's shadow column"),)),
+        pg_conversion_check(t, column, new_type, action.using, written),
+    ]
     expand = Step(
         Phase.EXPAND,
         f"add {t}.{shadow} {new_type}, filled from {column} by a trigger",
@@ -224,14 +265,22 @@ def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
             ),
             why=f"contract replaces {column} by {shadow}: a row that differs would change value",
         ),
-        Step(
-            Phase.VERIFY,
-            f"indexes on {column} have a counterpart on {shadow}",
-            verify=pg_index_carry_verify(t, column, shadow),
-            why=f"dropping {column} drops its indexes: build them on {shadow} first "
-            "(CREATE INDEX CONCURRENTLY in this migration)",
-        ),
+        *pg_carry_steps(t, column, shadow, check),
     ]
+    recheck = Step(
+        Phase.CONTRACT,
+        f"re-check that {shadow} holds {column} converted, on every row",
+        verify=Verify(
+            f"rows written since verify (by the old app) whose {column} does not convert to "
+            f"{new_type} or differs from {shadow}: fix them (the trigger converts them again), "
+            "then run contract again",
+            f"SELECT {pk_of(t)} FROM {ts} WHERE {s} IS DISTINCT FROM {convert} "
+            f"OR ({s} IS NULL AND {fails})",
+        ),
+        why="the old app wrote until the gate let contract run: a value it wrote since "
+        "verify that does not convert would become NULL at the swap; checked before contract "
+        "is marked started, so rollback stays open",
+    )
     not_null = [
         Step(
             Phase.CONTRACT,
@@ -256,7 +305,7 @@ def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
         why="metadata only, one short ACCESS EXCLUSIVE transaction: no rewrite, no scan. "
         + PREPARED_WARNING,
     )
-    return [expand, backfill, *verify, *not_null, swap]
+    return [*checks, expand, backfill, *verify, recheck, *not_null, swap]
 
 
 def _rollback_check(t: TableName, column: str, exists: str) -> Verify:
@@ -337,6 +386,9 @@ def _mysql(t: TableName, column: str, new_type: str, sql: str) -> list[Step]:
         f"UPDATE {ts} SET {s} = {c} WHERE NOT ({s} <=> {c})",
     )
     return [
+        preconditions(t, "mysql", columns=(column,),
+                      absent=((shadow, "the type change's shadow column"),),
+                      mysql_no_key=(column,)),
         Step(
             Phase.EXPAND,
             f"add {t}.{shadow} {new_type}, filled from {column} by triggers",
@@ -365,6 +417,14 @@ def _mysql(t: TableName, column: str, new_type: str, sql: str) -> list[Step]:
                 f"SELECT {pk_of(t)} FROM {ts} WHERE NOT ({s} <=> {c})",
             ),
             why=f"contract replaces {column} by {shadow}: a row that differs would change value",
+        ),
+        Step(
+            Phase.VERIFY,
+            f"views, foreign keys, constraints and indexes on {column} have a counterpart "
+            f"on {shadow}",
+            verify=mysql_dependents_verify(t, column, shadow),
+            why=f"the swap drops {column}: it drops or narrows them, or fails half-way on a "
+            "view or a foreign key that uses it",
         ),
         Step(
             Phase.CONTRACT,

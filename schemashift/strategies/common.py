@@ -316,7 +316,8 @@ def pg_carry_column(
 
 def pg_index_carry_verify(t: TableName, old: str, new: str, *, skip_primary: bool = False) -> Verify:
     """Indexes (and so unique and primary-key constraints) on ``old`` vanish with it at
-    contract: list those with no index on ``new`` to take their place."""
+    contract: list those with no index on ``new`` to take their place (a unique one needs a
+    unique counterpart)."""
     primary = " AND NOT i.indisprimary" if skip_primary else ""
     return Verify(
         f"every index on {old} has a counterpart on {new} (dropping {old} drops its "
@@ -325,7 +326,7 @@ def pg_index_carry_verify(t: TableName, old: str, new: str, *, skip_primary: boo
         f"WHERE i.indrelid = {regclass(t)}{primary} "
         f"AND {attnum(t, old)} = ANY (i.indkey) "
         "AND NOT EXISTS (SELECT 1 FROM pg_index j WHERE j.indrelid = i.indrelid "
-        f"AND {attnum(t, new)} = ANY (j.indkey))",
+        f"AND {attnum(t, new)} = ANY (j.indkey) AND (j.indisunique OR NOT i.indisunique))",
     )
 
 
@@ -531,3 +532,195 @@ def mysql_triggers(
         drop.append(f"DROP TRIGGER IF EXISTS {name}")
     return create, drop
 
+
+
+# --------------------------------------------------------------------------- preconditions
+#
+# A *check* is a step with only a ``verify`` (no statements, no backfill) in the expand or
+# the contract phase. The runner runs a phase's leading checks before the phase changes
+# anything: expand's before the migration is even recorded, contract's before it is marked
+# started (so a refusal leaves rollback open). An expand check's query returns one row per
+# problem, a one-line message naming the table or column and what to do.
+
+
+def is_check(step: Step) -> bool:
+    """A verify-only expand or contract step (a precondition the runner checks first)."""
+    return (step.phase in (Phase.EXPAND, Phase.CONTRACT) and step.verify is not None
+            and not step.sql and step.backfill is None)  # fmt: skip
+
+
+def _message(text: str, dialect: str) -> str:
+    return literal(text, dialect)
+
+
+def _table_exists(t: TableName, dialect: str) -> str:
+    if dialect == "postgres":
+        return f"to_regclass({literal(t.sql('postgres'))}) IS NOT NULL"
+    if dialect == "mysql":
+        return ("EXISTS (SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = "
+                f"{mysql_db(t)} AND TABLE_NAME = {literal(t.name, 'mysql')})")  # fmt: skip
+    master = "sqlite_master" if t.schema is None else f"{quote(t.schema, 'sqlite')}.sqlite_master"
+    return (f"EXISTS (SELECT 1 FROM {master} WHERE type = 'table' "
+            f"AND name = {literal(t.name)})")  # fmt: skip
+
+
+def _column_exists(t: TableName, column: str, dialect: str) -> str:
+    """A condition that never fails when the table is missing (false then)."""
+    if dialect == "postgres":
+        return (
+            "EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = "
+            f"to_regclass({literal(t.sql('postgres'))}) AND attname = {literal(column)} "
+            "AND attnum > 0 AND NOT attisdropped)"
+        )
+    if dialect == "mysql":
+        return mysql_column_exists(t, column)
+    return f"EXISTS (SELECT 1 FROM pragma_table_info({literal(t.name)}) WHERE name = {literal(column)})"
+
+
+def preconditions(
+    t: TableName, dialect: str, *, columns: tuple[str, ...] = (),
+    absent: tuple[tuple[str, str], ...] = (), mysql_no_key: tuple[str, ...] = (),
+    why: str = "",
+) -> Step:
+    """Expand check: the table and ``columns`` exist, each ``absent`` column (name, what it
+    would be) does not, and (MySQL) none of ``mysql_no_key`` is in the primary key or
+    AUTO_INCREMENT. Each failure is one row: the message."""
+    dual = " FROM DUAL" if dialect == "mysql" else ""
+    exists = _table_exists(t, dialect)
+    parts = [
+        f"SELECT {_message(f'table {t} does not exist: check the table name in the migration (and the database it runs on)', dialect)} AS problem{dual} WHERE NOT {exists}"
+    ]
+    for column in columns:
+        text = f"column {t}.{column} does not exist: check the column name in the migration"
+        parts.append(f"SELECT {_message(text, dialect)}{dual} WHERE {exists} AND NOT "
+                     f"{_column_exists(t, column, dialect)}")  # fmt: skip
+    for column, what in absent:
+        text = (f"column {t}.{column} already exists ({what}): the expand would take it over; "
+                f"pick another name, or drop {t}.{column} first if nothing in it is needed")  # fmt: skip
+        parts.append(f"SELECT {_message(text, dialect)}{dual} WHERE {_column_exists(t, column, dialect)}")
+    if dialect == "mysql":
+        for column in mysql_no_key:
+            text = (
+                f"column {t}.{column} is in the PRIMARY KEY or AUTO_INCREMENT: the trigger "
+                "strategy copies values into a plain column and would lose the key and the "
+                "counter at contract; change it with a plain ALTER TABLE when no old app "
+                "version runs (a maintenance window)"
+            )
+            parts.append(
+                f"SELECT {_message(text, 'mysql')} FROM information_schema.COLUMNS WHERE "
+                f"{mysql_info_where(t, column)} AND (COLUMN_KEY = 'PRI' OR "
+                "EXTRA LIKE '%auto_increment%')"
+            )
+    names = ", ".join([*columns, *(c for c, _ in absent)])
+    return Step(
+        Phase.EXPAND,
+        f"check {t}" + (f" ({names})" if names else "") + " before changing anything",
+        verify=Verify(f"{t} is as the migration expects", "\nUNION ALL\n".join(parts)),
+        why=why or "refuse with the reason before the first statement, rather than fail "
+        "half-way or take over an object the migration did not create",
+    )
+
+
+# --------------------------------------------------------------------------- dependents
+
+
+def pg_dependents_verify(t: TableName, old: str, new: str, *,
+                         ignore_checks: tuple[str, ...] = ()) -> Verify:  # fmt: skip
+    """Verify: what dropping ``old`` at contract would take with it (or fail on) and has no
+    counterpart on ``new``: views using it, other tables' foreign keys referencing it, its
+    own FOREIGN KEY and CHECK constraints. One row per object, naming it."""
+    T = f"to_regclass({literal(t.sql('postgres'))})"
+    o_num = (f"(SELECT attnum FROM pg_attribute WHERE attrelid = {T} AND attname = "
+             f"{literal(old)} AND NOT attisdropped)")  # fmt: skip
+    n_num = (f"(SELECT attnum FROM pg_attribute WHERE attrelid = {T} AND attname = "
+             f"{literal(new)} AND NOT attisdropped)")  # fmt: skip
+    ignored = ", ".join(literal(n) for n in ignore_checks) or "NULL"
+    where = f"{t}.{old}"
+    return Verify(
+        f"nothing attached to {where} would be lost when contract drops it (recreate each "
+        f"on {new}, or drop it, then verify again)",
+        f"SELECT 'view ' || v.oid::regclass::text || {literal(f' uses {where}')} AS object "
+        "FROM pg_depend d JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass "
+        "AND d.objid = r.oid JOIN pg_class v ON v.oid = r.ev_class "
+        f"WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = {T} "
+        f"AND d.refobjsubid = {o_num} AND v.oid <> {T}\n"
+        "UNION\n"
+        "SELECT 'foreign key ' || quote_ident(c.conname) || ' on ' || c.conrelid::regclass::text "
+        f"|| {literal(f' references {where}')} FROM pg_constraint c WHERE c.contype = 'f' "
+        f"AND c.confrelid = {T} AND {o_num} = ANY (c.confkey) AND NOT EXISTS ("
+        "SELECT 1 FROM pg_constraint k WHERE k.contype = 'f' AND k.conrelid = c.conrelid "
+        f"AND k.confrelid = {T} AND {n_num} = ANY (k.confkey))\n"
+        "UNION\n"
+        "SELECT CASE c.contype WHEN 'f' THEN 'foreign key ' ELSE 'check constraint ' END "
+        f"|| quote_ident(c.conname) || {literal(f' on {where}')} FROM pg_constraint c "
+        f"WHERE c.conrelid = {T} AND c.contype IN ('f', 'c') AND {o_num} = ANY (c.conkey) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.conrelid "
+        f"AND k.contype = c.contype AND k.oid <> c.oid AND {n_num} = ANY (k.conkey) "
+        f"AND k.conname NOT IN ({ignored}))",
+    )
+
+
+def mysql_dependents_verify(t: TableName, old: str, new: str) -> Verify:
+    """Verify (MySQL/MariaDB): views using ``old``, foreign keys referencing it, its own
+    FOREIGN KEY and CHECK constraints, and indexes holding it (DROP COLUMN narrows a
+    composite unique index) that have no counterpart on ``new``."""
+    db, name = mysql_db(t), literal(t.name, "mysql")
+    o, n = literal(old, "mysql"), literal(new, "mysql")
+    where = f"{t}.{old}"
+    used = literal(f"`{t.name}`.`{old}`", "mysql")
+    return Verify(
+        f"nothing attached to {where} would be lost when contract drops it (recreate each "
+        f"on {new}, or drop it, then verify again)",
+        f"SELECT CONCAT('view ', TABLE_NAME, {literal(f' uses {where}', 'mysql')}) AS object "
+        f"FROM information_schema.VIEWS WHERE TABLE_SCHEMA = {db} "
+        f"AND LOCATE({used}, VIEW_DEFINITION) > 0\n"
+        "UNION\n"
+        "SELECT CONCAT('foreign key ', CONSTRAINT_NAME, ' on ', TABLE_NAME, "
+        f"{literal(f' references {where}', 'mysql')}) FROM information_schema.KEY_COLUMN_USAGE "
+        f"WHERE REFERENCED_TABLE_SCHEMA = {db} AND REFERENCED_TABLE_NAME = {name} "
+        f"AND REFERENCED_COLUMN_NAME = {o}\n"
+        "UNION\n"
+        "SELECT CONCAT('foreign key ', k.CONSTRAINT_NAME, "
+        f"{literal(f' on {where}', 'mysql')}) FROM information_schema.KEY_COLUMN_USAGE k "
+        f"WHERE k.TABLE_SCHEMA = {db} AND k.TABLE_NAME = {name} AND k.COLUMN_NAME = {o} "
+        "AND k.REFERENCED_TABLE_NAME IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+        f"information_schema.KEY_COLUMN_USAGE j WHERE j.TABLE_SCHEMA = {db} AND "
+        f"j.TABLE_NAME = {name} AND j.COLUMN_NAME = {n} AND j.REFERENCED_TABLE_NAME IS NOT NULL)\n"
+        "UNION\n"
+        "SELECT CONCAT('check constraint ', c.CONSTRAINT_NAME, "
+        f"{literal(f' on {where}', 'mysql')}) FROM information_schema.TABLE_CONSTRAINTS tc "
+        f"JOIN information_schema.CHECK_CONSTRAINTS c ON c.CONSTRAINT_SCHEMA = {db} "
+        "AND BINARY c.CONSTRAINT_NAME = BINARY tc.CONSTRAINT_NAME "
+        f"WHERE tc.CONSTRAINT_TYPE = 'CHECK' AND tc.TABLE_SCHEMA = {db} AND tc.TABLE_NAME = {name} "
+        f"AND LOCATE({literal(f'`{old}`', 'mysql')}, c.CHECK_CLAUSE) > 0 "
+        f"AND LOCATE({literal(f'`{new}`', 'mysql')}, c.CHECK_CLAUSE) = 0\n"
+        "UNION\n"
+        "SELECT CONCAT(IF(s.NON_UNIQUE = 0, 'unique index ', 'index '), s.INDEX_NAME, "
+        f"{literal(f' on {where}', 'mysql')}) FROM information_schema.STATISTICS s "
+        f"WHERE s.TABLE_SCHEMA = {db} AND s.TABLE_NAME = {name} AND s.COLUMN_NAME = {o} "
+        "AND NOT EXISTS (SELECT 1 FROM information_schema.STATISTICS j WHERE "
+        f"j.TABLE_SCHEMA = {db} AND j.TABLE_NAME = {name} "
+        f"AND j.COLUMN_NAME = {n} AND j.NON_UNIQUE <= s.NON_UNIQUE)",
+    )
+
+
+def pg_carry_steps(t: TableName, old: str, new: str, check: str) -> list[Step]:
+    """Verify that nothing attached to ``old`` is lost when contract drops it (a rename's
+    old column, a type change's column swapped out): its indexes, and its views, foreign
+    keys and constraints (``check``: the migration's own NOT NULL check, ignored)."""
+    return [
+        Step(
+            Phase.VERIFY,
+            f"indexes on {old} have a counterpart on {new}",
+            verify=pg_index_carry_verify(t, old, new),
+            why=f"dropping {old} drops its indexes and unique constraints with it: build "
+            f"them on {new} first (CREATE INDEX CONCURRENTLY in this migration)",
+        ),
+        Step(
+            Phase.VERIFY,
+            f"views, foreign keys and constraints on {old} have a counterpart on {new}",
+            verify=pg_dependents_verify(t, old, new, ignore_checks=(check,)),
+            why=f"dropping {old} drops its constraints with it, and fails on a view or a "
+            "foreign key of another table that uses it",
+        ),
+    ]

@@ -6,15 +6,15 @@ expand    when the column is NOT NULL without a default, DROP NOT NULL so the ne
           for rollback - a static plan has no other place to keep what the catalog said.
 contract  DROP COLUMN (destroys the data; re-runnable: IF EXISTS, or a catalog guard on
           MySQL)
-rollback  restore NOT NULL (and the comment) when the expand removed it - unless the new
-          app version left NULLs meanwhile: then the column stays nullable (the old version
-          always writes it, so it does not mind) and a later rollback tries again
+rollback  restore NOT NULL (and the comment) when the expand removed it; refused while the
+          new app version left NULLs there meanwhile (the old version would read rows
+          without the value it relies on): the refusal names the UPDATE that fills them
 """
 
 from __future__ import annotations
 
 from schemashift.model import BREAKING, Change, Phase
-from schemashift.phases.plan import Step
+from schemashift.phases.plan import Step, Verify
 from schemashift.sql.actions import Action
 from schemashift.strategies.common import (
     WAS_NOT_NULL,
@@ -28,6 +28,7 @@ from schemashift.strategies.common import (
     mysql_drop_column_if_exists,
     mysql_dynamic,
     mysql_info_where,
+    preconditions,
     quote,
     regclass,
     table_of,
@@ -52,11 +53,13 @@ def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
          + (" CASCADE" if action.cascade else ""),)
     )  # fmt: skip
     return [
+        preconditions(t, dialect, columns=(column,)),
         Step(
             Phase.EXPAND,
             f"let the new app version stop writing {t}.{column}",
             sql=expand,
             rollback=rollback,
+            rollback_check=_nulls_check(t, column, dialect),
             why=f"DROP NOT NULL when {column} has no default: otherwise inserts that omit it "
             "fail; old app versions still read and write it",
         ),
@@ -67,6 +70,28 @@ def steps(action: Action, dialect: str, sql: str = "") -> list[Step]:
             why="only once no old app version reads or writes it - this destroys its data",
         ),
     ]
+
+
+def _nulls_check(t: TableName, column: str, dialect: str) -> Verify:
+    """Rollback makes the column NOT NULL again for the old app version: refused while rows
+    written since expand (by the new version, which no longer writes it) hold NULL there,
+    naming the UPDATE that gives them a value."""
+    ts, c = t.sql(dialect), quote(column, dialect)
+    if dialect == "mysql":
+        relaxed = (f"EXISTS (SELECT 1 FROM information_schema.COLUMNS WHERE "
+                   f"{mysql_info_where(t, column)} AND LEFT(COLUMN_COMMENT, {len(WAS_NOT_NULL)}) "
+                   f"= {literal(WAS_NOT_NULL, 'mysql')})")  # fmt: skip
+        dual = " FROM DUAL"
+    else:
+        relaxed = (f"starts_with(col_description({regclass(t)}, {attnum(t, column)}), "
+                   f"{literal(WAS_NOT_NULL)})")  # fmt: skip
+        dual = ""
+    return Verify(
+        f"no NULL in {t}.{column}, which was NOT NULL before expand: rows the new app version "
+        f"wrote since hold NULL there; give them a value first (UPDATE {ts} SET {c} = <value> "
+        f"WHERE {c} IS NULL), then roll back",
+        f"SELECT 1 AS nulls{dual} WHERE {relaxed} AND EXISTS (SELECT 1 FROM {ts} WHERE {c} IS NULL)",
+    )
 
 
 def _postgres_relax(t: TableName, column: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -13,7 +13,11 @@ rollback  drop the trigger and ``new`` - refused while ``old`` is missing, since
 A MySQL ``CHANGE old new <definition>`` is the same with the definition's type. On MySQL
 every step is re-runnable after a kill: ``ADD COLUMN`` only when missing, triggers ``IF NOT
 EXISTS``, and the contract gives ``new`` ``old``'s definition as it was captured at expand
-(never re-read from ``old``, which the contract itself relaxes to NULL).
+(never re-read from ``old``, which the contract itself relaxes to NULL). A NOT NULL
+TIMESTAMP / DATETIME ``old`` gets a copy added NOT NULL with a placeholder default (MariaDB
+cannot make a NULL copy NOT NULL online): the triggers treat the placeholder as unwritten,
+the backfill replaces it, verify checks it is gone (refs ``copydef`` / ``copymark``,
+captured at expand). Expand refuses a PRIMARY KEY or AUTO_INCREMENT ``old``.
 
 SQLite (3.35+ for DROP COLUMN): triggers cannot assign NEW, so the sync is three AFTER
 triggers (INSERT, UPDATE OF old, UPDATE OF new) that ``UPDATE … WHERE rowid = NEW.rowid``,
@@ -29,7 +33,7 @@ import re
 from schemashift.model import BREAKING, Change, Phase
 from schemashift.phases.plan import Backfill, Step, Verify
 from schemashift.sql.actions import Action
-from schemashift.sqltext import triggers
+from schemashift.sqltext import refs, triggers
 from schemashift.strategies.common import (
     TableName,
     coldef_of,
@@ -37,17 +41,19 @@ from schemashift.strategies.common import (
     literal,
     mysql_add_column_if_missing,
     mysql_column_exists,
+    mysql_dependents_verify,
     mysql_drop_column_if_exists,
     mysql_locked,
     mysql_triggers,
     mysql_when,
     not_null_check_name,
     pg_carry_column,
+    pg_carry_steps,
     pg_column_exists,
-    pg_index_carry_verify,
     pg_not_null_check_if,
     pg_validate_if_present,
     pk_of,
+    preconditions,
     quote,
     statement_text,
     table_of,
@@ -71,12 +77,16 @@ def sync_trigger_sql(t: TableName, old: str, new: str) -> tuple[list[str], list[
                                      quote(new, "postgres"))  # fmt: skip
 
 
-def mysql_sync_trigger_sql(t: TableName, old: str, new: str) -> tuple[list[str], list[str]]:
+def mysql_sync_trigger_sql(t: TableName, old: str, new: str,
+                           mark: str = "NULL") -> tuple[list[str], list[str]]:  # fmt: skip
     """MySQL/MariaDB: the same two-way sync as ``BEFORE INSERT`` and ``BEFORE UPDATE``
-    triggers (several triggers per timing and event: MySQL 5.7+, MariaDB 10.2+)."""
+    triggers (several triggers per timing and event: MySQL 5.7+, MariaDB 10.2+). ``mark``:
+    the placeholder default of ``new`` (SQL), which an insert of the old app leaves there
+    and which counts as "not written"."""
     o, n = quote(old, "mysql"), quote(new, "mysql")
+    unset = f"NEW.{n} IS NULL" if mark == "NULL" else f"(NEW.{n} IS NULL OR NEW.{n} <=> {mark})"
     return mysql_triggers(t, f"schemashift_sync_{t.name}_{old}_{new}", {
-        "ins": ("INSERT", f"BEGIN IF NEW.{n} IS NULL THEN SET NEW.{n} = NEW.{o}; "
+        "ins": ("INSERT", f"BEGIN IF {unset} THEN SET NEW.{n} = NEW.{o}; "
                           f"ELSE SET NEW.{o} = NEW.{n}; END IF; END"),
         "upd": ("UPDATE", f"BEGIN IF NOT (NEW.{n} <=> OLD.{n}) THEN SET NEW.{o} = NEW.{n}; "
                           f"ELSE SET NEW.{n} = NEW.{o}; END IF; END"),
@@ -138,6 +148,7 @@ def _sqlite(t: TableName, old: str, new: str) -> list[Step]:
     exists = (f"EXISTS (SELECT 1 FROM pragma_table_info({literal(t.name)}) "
               f"WHERE name = {literal(old)})")  # fmt: skip
     return [
+        preconditions(t, "sqlite", columns=(old,), absent=((new, "the rename's new name"),)),
         Step(
             Phase.EXPAND,
             f"add {t}.{new} as a copy of {old}, kept equal by triggers",
@@ -176,6 +187,7 @@ def _postgres(t: TableName, old: str, new: str) -> list[Step]:
     check = not_null_check_name(t, new)
     create_trigger, drop_trigger = sync_trigger_sql(t, old, new)
     return [
+        preconditions(t, "postgres", columns=(old,), absent=((new, "the rename's new name"),)),
         Step(
             Phase.EXPAND,
             f"add {t}.{new} as a copy of {old}, kept equal by a trigger",
@@ -202,12 +214,7 @@ def _postgres(t: TableName, old: str, new: str) -> list[Step]:
                           f"SELECT {pk_of(t)} FROM {ts} WHERE {n} IS DISTINCT FROM {o}"),
             why=f"contract drops {old}: any row where they differ would lose its value",
         ),
-        Step(
-            Phase.VERIFY,
-            f"indexes on {old} have a counterpart on {new}",
-            verify=pg_index_carry_verify(t, old, new),
-            why=f"dropping {old} drops its indexes and unique constraints with it",
-        ),
+        *pg_carry_steps(t, old, new, check),
         Step(
             Phase.VERIFY,
             f"validate {check} (when {old} is NOT NULL)",
@@ -244,14 +251,20 @@ def change_definition(sql: str) -> str | None:
 def _mysql(action: Action, t: TableName, old: str, new: str, sql: str) -> list[Step]:
     ts = t.sql("mysql")
     o, n = quote(old, "mysql"), quote(new, "mysql")
-    create_trigger, drop_trigger = mysql_sync_trigger_sql(t, old, new)
     definition = change_definition(sql) if action.detail == "change" else None
     if definition and action.column_def is not None:
-        new_type = action.column_def.data_type
+        add_new, mark = f"{action.column_def.data_type} NULL", "NULL"
         settle_new = definition
     else:
         # New takes old's definition as captured at expand (NOT NULL, default, comment).
-        new_type, settle_new = type_of(t, old), coldef_of(t, old)
+        # It is added as the catalog said at expand it can be (copydef): nullable, or for a
+        # NOT NULL TIMESTAMP / DATETIME, which MariaDB cannot make NOT NULL online later,
+        # NOT NULL with a placeholder default (copymark) that the triggers and the
+        # backfill replace and that contract's MODIFY removes.
+        add_new = refs.ref("copydef", t.canonical, old)
+        mark = refs.ref("copymark", t.canonical, old)
+        settle_new = coldef_of(t, old)
+    create_trigger, drop_trigger = mysql_sync_trigger_sql(t, old, new, mark)
     # Old becomes nullable so that, once the triggers are gone, inserts naming only the new
     # column still work until old is dropped. Re-running it is harmless: the definitions
     # come from the plan and the capture, not from the columns it changes.
@@ -259,10 +272,12 @@ def _mysql(action: Action, t: TableName, old: str, new: str, sql: str) -> list[S
               f"MODIFY COLUMN {o} {type_of(t, old)} NULL, LOCK=NONE")  # fmt: skip
     drop_old = f"ALTER TABLE {ts} DROP COLUMN {o}"
     return [
+        preconditions(t, "mysql", columns=(old,), absent=((new, "the rename's new name"),),
+                      mysql_no_key=(old,)),
         Step(
             Phase.EXPAND,
             f"add {t}.{new} as a copy of {old}, kept equal by triggers",
-            sql=(*mysql_add_column_if_missing(t, new, f"{new_type} NULL"), *create_trigger),
+            sql=(*mysql_add_column_if_missing(t, new, add_new), *create_trigger),
             rollback=(*drop_trigger, *mysql_drop_column_if_exists(t, new)),
             rollback_check=_rollback_check(t, old, new, mysql_column_exists(t, old)),
             why=f"the old app version writes {old} and the new one {new}: BEFORE INSERT/UPDATE "
@@ -280,6 +295,22 @@ def _mysql(action: Action, t: TableName, old: str, new: str, sql: str) -> list[S
             verify=Verify(f"{t}.{new} equals {old}",
                           f"SELECT {pk_of(t)} FROM {ts} WHERE NOT ({n} <=> {o})"),
             why=f"contract drops {old}: any row where they differ would lose its value",
+        ),
+        Step(
+            Phase.VERIFY,
+            f"no row of {new} still holds its placeholder default",
+            verify=Verify(f"{t}.{new} holds no placeholder value (run backfill again)",
+                          f"SELECT {pk_of(t)} FROM {ts} WHERE {n} <=> {mark} "
+                          f"AND NOT ({o} <=> {mark})"),
+            why="a NOT NULL TIMESTAMP / DATETIME copy starts with a placeholder default: "
+            "every row must hold the real value before contract",
+        ),
+        Step(
+            Phase.VERIFY,
+            f"views, foreign keys, constraints and indexes on {old} have a counterpart on {new}",
+            verify=mysql_dependents_verify(t, old, new),
+            why=f"dropping {old} drops or narrows them, or fails half-way on a view or "
+            "a foreign key that uses it",
         ),
         Step(
             Phase.CONTRACT,
