@@ -38,6 +38,7 @@ from schemashift.sqltext.names import TableName, quote_ident
 
 if TYPE_CHECKING:
     from schemashift.execute.backfill import Progress
+    from schemashift.execute.backfill.core import BackfillOptions
 
 RUN_LOCK = "schemashift:run"
 
@@ -105,11 +106,11 @@ class Backend(Protocol):
 
     def query(self, conn: Any, sql: str) -> list[tuple[Any, ...]]: ...
 
-    def backfill(self, backfill: Backfill, *, migration: str, step: int, batch_size: int,
-                 rows_per_second: float | None, statement_timeout_ms: int,
-                 lock_timeout_ms: int, progress: Progress | None, state_schema: str,
+    def backfill(self, backfill: Backfill, *, migration: str, step: int,
+                 options: BackfillOptions, progress: Progress | None,
                  check_alive: Finish | None = None) -> None:  # fmt: skip
-        """Run (or resume) one backfill step with its references resolved."""
+        """Run (or resume) one backfill step with its references resolved, as ``options``
+        say (batch size, time budget, rate, timeouts, the state tables)."""
 
 
 def backend_for(target: Target, state_schema: str = "schemashift") -> Backend:
@@ -280,16 +281,10 @@ class PostgresBackend:
     def query(self, conn: Any, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in conn.execute(sql).fetchall()]
 
-    def backfill(self, backfill: Backfill, *, migration: str, step: int, batch_size: int,
-                 rows_per_second: float | None, statement_timeout_ms: int,
-                 lock_timeout_ms: int, progress: Progress | None, state_schema: str,
+    def backfill(self, backfill: Backfill, *, migration: str, step: int,
+                 options: BackfillOptions, progress: Progress | None,
                  check_alive: Finish | None = None) -> None:  # fmt: skip
-        from schemashift.execute.backfill.core import BackfillOptions
         from schemashift.execute.backfill.postgres import run_backfill
-
-        options = BackfillOptions(batch_size=batch_size, rows_per_second=rows_per_second,
-                                  statement_timeout_ms=statement_timeout_ms,
-                                  lock_timeout_ms=lock_timeout_ms, state_schema=state_schema)  # fmt: skip
         run_backfill(lambda: connect(self.target), backfill, migration=migration, step=step,
                      options=options, progress=progress, check_alive=check_alive)  # fmt: skip
 
@@ -530,17 +525,10 @@ class MySQLBackend:
             cur.execute(sql)
             return [tuple(r) for r in cur.fetchall()]
 
-    def backfill(self, backfill: Backfill, *, migration: str, step: int, batch_size: int,
-                 rows_per_second: float | None, statement_timeout_ms: int,
-                 lock_timeout_ms: int, progress: Progress | None, state_schema: str,
+    def backfill(self, backfill: Backfill, *, migration: str, step: int,
+                 options: BackfillOptions, progress: Progress | None,
                  check_alive: Finish | None = None) -> None:  # fmt: skip
-        from schemashift.execute.backfill.core import BackfillOptions
         from schemashift.execute.backfill.mysql import run_backfill_mysql
-
-        # the state tables are prefixed "<state_schema>_" (BackfillOptions.state_prefix)
-        options = BackfillOptions(batch_size=batch_size, rows_per_second=rows_per_second,
-                                  statement_timeout_ms=statement_timeout_ms,
-                                  lock_timeout_ms=lock_timeout_ms, state_schema=state_schema)  # fmt: skip
         run_backfill_mysql(
             lambda: connect(self.target), backfill, migration=migration, step=step,
             options=options, progress=progress, check_alive=check_alive,
@@ -715,17 +703,10 @@ class SQLiteBackend:
     def query(self, conn: Any, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in conn.execute(sql).fetchall()]
 
-    def backfill(self, backfill: Backfill, *, migration: str, step: int, batch_size: int,
-                 rows_per_second: float | None, statement_timeout_ms: int,
-                 lock_timeout_ms: int, progress: Progress | None, state_schema: str,
+    def backfill(self, backfill: Backfill, *, migration: str, step: int,
+                 options: BackfillOptions, progress: Progress | None,
                  check_alive: Finish | None = None) -> None:  # fmt: skip
-        from schemashift.execute.backfill.core import BackfillOptions
         from schemashift.execute.backfill.sqlite import run_backfill_sqlite
-
-        # the state tables are prefixed "<state_schema>_" (BackfillOptions.state_prefix)
-        options = BackfillOptions(batch_size=batch_size, rows_per_second=rows_per_second,
-                                  statement_timeout_ms=statement_timeout_ms,
-                                  lock_timeout_ms=lock_timeout_ms, state_schema=state_schema)  # fmt: skip
         run_backfill_sqlite(
             lambda: connect(self.target), backfill, migration=migration, step=step,
             options=options, progress=progress, check_alive=check_alive,

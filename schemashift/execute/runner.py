@@ -35,7 +35,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from schemashift.config import Config
 from schemashift.execute.backends import (
@@ -54,6 +54,9 @@ from schemashift.phases.plan import PHASE_ORDER, PRIMARY_KEY, Backfill, Plan, St
 from schemashift.sqltext import refs
 from schemashift.sqltext.names import BadName, TableName
 from schemashift.strategies.common import is_check
+
+if TYPE_CHECKING:
+    from schemashift.execute.backfill.core import BackfillOptions
 
 # Tests only: called at the instants a kill is most dangerous, ``(point, migration, step,
 # group)``: "before_record" (a step's or group's statements ran, its record did not; on
@@ -101,6 +104,15 @@ class RunOptions:
     for_version: str | None = None
     quiet: bool = False
     out: TextIO = field(default_factory=lambda: sys.stderr)
+
+    def backfill_options(self, state_schema: str) -> BackfillOptions:
+        """What the backfill takes from the run's options: one object, down to the driver."""
+        from schemashift.execute.backfill.core import BackfillOptions
+
+        return BackfillOptions(batch_size=self.batch_size, rows_per_second=self.rows_per_second,
+                               statement_timeout_ms=self.statement_timeout_ms,
+                               lock_timeout_ms=self.lock_timeout_ms,
+                               state_schema=state_schema)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -534,12 +546,8 @@ class Runner:
             resolved,
             migration=plan.migration,
             step=index,
-            batch_size=self.options.batch_size,
-            rows_per_second=self.options.rows_per_second,
-            statement_timeout_ms=self.options.statement_timeout_ms,
-            lock_timeout_ms=self.options.lock_timeout_ms,
+            options=self.options.backfill_options(self.config.state_schema),
             progress=None if self.options.quiet else Progress(),
-            state_schema=self.config.state_schema,
             check_alive=self._check_alive_now_and_then,
         )
 
