@@ -348,3 +348,29 @@ def test_breaking_changes_in_contract_revisions_are_info(tmp_path: Path) -> None
         and "contract revision" in contract["SS103"].message
     )
     assert expand["SS103"].severity.value == "error"
+
+
+def test_each_statement_of_a_batch_block_at_its_own_line(tmp_path: Path) -> None:
+    """batch_alter_table queues its operations and emits their SQL when the block ends:
+    each statement is still reported at the line of the call that queued it."""
+    ini = make_project(tmp_path, {
+        "a1": rev("a1", None, """
+            op.create_table('t', sa.Column('id', sa.BigInteger, primary_key=True),
+                            sa.Column('x', sa.Integer), sa.Column('y', sa.Integer))
+            with op.batch_alter_table('t') as batch:
+                batch.add_column(sa.Column('z', sa.Integer))
+                batch.alter_column('x', new_column_name='x2')
+                batch.drop_column('y')
+            op.create_index('ix_t_z', 't', ['z'])
+        """),
+    })  # fmt: skip
+    report = lint_history(ini, Config(dialect="postgres"))
+    text = (tmp_path / "migrations" / "versions" / "a1.py").read_text().splitlines()
+
+    def line_of(fragment: str) -> int:
+        return next(i for i, line in enumerate(text, 1) if fragment in line)
+
+    by_sql = [(s.statement.sql, s.statement.line) for s in report.statements]
+    assert ("ALTER TABLE t ADD COLUMN z INTEGER", line_of("batch.add_column")) in by_sql, by_sql
+    assert ("ALTER TABLE t RENAME x TO x2", line_of("batch.alter_column")) in by_sql, by_sql
+    assert ("ALTER TABLE t DROP COLUMN y", line_of("batch.drop_column")) in by_sql, by_sql

@@ -348,7 +348,7 @@ def _statements(
     out: list[SplitStatement] = []
     synthetic: set[int] = set()
     for item in split_sql(sql, path, dialect):
-        line = _line_for(item.offset, invocations)
+        line = _batch_line(item.offset, recorder) or _line_for(item.offset, invocations)
         # Alembic's own BEGIN/COMMIT around operations (batch mode's SQL also comes out
         # after its operations, at flush: that is kept, at the last operation's line).
         if item.statement.sql.upper() in ("BEGIN", "COMMIT") and not any(
@@ -358,6 +358,14 @@ def _statements(
         statement = replace(item.statement, file=path, line=line, index=len(out))
         out.append(SplitStatement(statement, item.tokens, item.offset))
     return out, frozenset(synthetic)
+
+
+def _batch_line(offset: int, recorder: Recorder) -> int | None:
+    """The line of the queued batch-mode operation whose SQL holds ``offset``."""
+    for start, end, line in recorder.batch_spans:
+        if start <= offset < end:
+            return line
+    return None
 
 
 def _line_for(offset: int, invocations: Sequence[Invocation]) -> int:

@@ -35,6 +35,10 @@ class Recorder:
     invocations: list[Invocation] = field(default_factory=list)
     source_file: str | None = None
     depth: int = 0  # ops invoked by ops (batch mode) are part of their parent
+    # Batch mode queues its operations and emits their SQL when the block ends: the buffer
+    # span each queued operation's SQL took, with the line that called it.
+    batch_spans: list[tuple[int, int, int | None]] = field(default_factory=list)
+    _batch_lines: dict[int, list[int | None]] = field(default_factory=dict)
 
     @property
     def sql(self) -> str:
@@ -56,26 +60,62 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
     """Record every operation invoked while the block runs."""
     # Patch the base class: batch mode's BatchOperations is a sibling of Operations.
     from alembic.operations.base import AbstractOperations as Operations
+    from alembic.operations.batch import BatchOperationsImpl
 
     original: Callable[[Any, Any], Any] = Operations.invoke
+    original_flush: Callable[[Any], Any] = BatchOperationsImpl.flush
 
     def invoke(self: Any, operation: Any) -> Any:
         if recorder.depth:
             return original(self, operation)
         start = recorder.buffer.tell()
         line = recorder.caller_line()
+        impl = getattr(self, "impl", None)
+        queued = len(impl.batch) if isinstance(impl, BatchOperationsImpl) else None
         recorder.depth += 1
         try:
             return original(self, operation)
         finally:
             recorder.depth -= 1
             recorder.invocations.append(Invocation(operation, start, recorder.buffer.tell(), line))
+            if queued is not None and impl is not None:
+                added = len(impl.batch) - queued
+                recorder._batch_lines.setdefault(id(impl), []).extend([line] * added)
+
+    def flush(self: Any) -> Any:
+        lines = recorder._batch_lines.pop(id(self), [])
+        entries = list(self.batch)
+        spans: list[list[Any]] = []
+
+        class Tracked(list):  # type: ignore[type-arg]
+            """The queue, noting where each entry's SQL starts as flush walks it (the last
+            walk is flush's own: the ones before it emit nothing)."""
+
+            def __iter__(self) -> Iterator[Any]:
+                spans.clear()
+                for index, entry in enumerate(entries):
+                    if spans:
+                        spans[-1][1] = recorder.buffer.tell()
+                    line = lines[index] if index < len(lines) else None
+                    spans.append([recorder.buffer.tell(), None, line])
+                    yield entry
+                if spans:
+                    spans[-1][1] = recorder.buffer.tell()
+
+        self.batch = Tracked(entries)
+        try:
+            return original_flush(self)
+        finally:
+            recorder.batch_spans.extend((a, b if b is not None else recorder.buffer.tell(), line)
+                                        for a, b, line in spans if b != a)  # fmt: skip
 
     Operations.invoke = invoke  # type: ignore[method-assign]
+    BatchOperationsImpl.flush = flush  # type: ignore[method-assign,assignment]
     try:
         yield recorder
     finally:
         Operations.invoke = original  # type: ignore[method-assign,assignment]
+        BatchOperationsImpl.flush = original_flush  # type: ignore[method-assign,assignment]
 
 
 def offline_context(dialect: str, buffer: io.StringIO, **opts: Any) -> Any:
