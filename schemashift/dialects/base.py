@@ -88,7 +88,12 @@ BREAKING = Compatibility.BREAKING
 COMPATIBLE = Compatibility.COMPATIBLE
 
 # Function-call names inside an expression: "gen_random_uuid()" → gen_random_uuid.
-FUNCTION_CALL = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
+# A call's name starts where no name character precedes it: without the lookbehind every
+# position inside a long word would start a match that runs to its end and back
+# (quadratic: a 50 KB DEFAULT took 24 s).
+FUNCTION_CALL = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\s*\(")
+# String literals ('…', with '' inside), whose text is data, never a call.
+STRING_LITERAL = re.compile(r"'(?:[^']|'')*'")
 
 
 def get_dialect(name: str) -> Dialect:

@@ -14,6 +14,7 @@ from schemashift.dialects.base import (
     BREAKING,
     COMPATIBLE,
     FUNCTION_CALL,
+    STRING_LITERAL,
     UNKNOWN_PRICE,
     Price,
     to_change,
@@ -81,7 +82,7 @@ def default_is_volatile(expr: str | None) -> bool:
     """True when a DEFAULT must be computed per row (unknown functions count as volatile)."""
     if not expr:
         return False
-    for name in FUNCTION_CALL.findall(expr):
+    for name in FUNCTION_CALL.findall(STRING_LITERAL.sub("''", expr)):
         fn = name.lower().rsplit(".", 1)[-1]
         if fn in VOLATILE_FUNCTIONS or fn not in NON_VOLATILE_FUNCTIONS:
             return True
