@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from schemashift.analysis.context import StatementContext
 from schemashift.analysis.file_state import FileState
+from schemashift.analysis.suppress import file_ids, statement_ids
 from schemashift.config import Config
 from schemashift.dialects.base import get_dialect, parse_version
 from schemashift.model import Finding, LintReport, Severity, StatementReport
@@ -16,10 +16,6 @@ from schemashift.rules.registry import Rule, RuleIndex, all_rules, rules_for
 from schemashift.sql.actions import Action, raw
 from schemashift.sql.parse import parse_statement
 from schemashift.sql.split import SplitStatement, split_sql
-
-_SUPPRESS = re.compile(
-    r"schemashift\s*:\s*ignore\s+(?P<ids>SS\d{3}(?:\s*,\s*SS\d{3})*)(?P<reason>.*)", re.IGNORECASE
-)
 
 
 class InputError(ValueError):
@@ -36,13 +32,10 @@ class Source:
 
 
 def suppressed_ids(comments: str) -> frozenset[str]:
-    """Rule ids named by ``schemashift: ignore SS101[, SS102] reason`` comments."""
+    """Rule ids a statement's ``schemashift: ignore`` comments suppress (analysis/suppress.py)."""
     if "schemashift" not in comments:
         return frozenset()
-    out: set[str] = set()
-    for m in _SUPPRESS.finditer(comments):
-        out.update(i.strip().upper() for i in m.group("ids").split(","))
-    return frozenset(out)
+    return statement_ids(comments)
 
 
 class Linter:
@@ -88,7 +81,8 @@ class Linter:
 
     def ignored_in(self, split: Sequence[SplitStatement], extra: frozenset[str]) -> frozenset[str]:
         file_ignores = self.config.ignored_in(split[0].statement.file) if split else frozenset()
-        return file_ignores | extra
+        # Validates every suppression comment of the file (SuppressionError: exit 2).
+        return file_ignores | extra | file_ids(split)
 
     def lint_statements(
         self,

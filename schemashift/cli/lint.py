@@ -106,10 +106,12 @@ def lint_command(
         from schemashift.alembic.history import HistoryError
         from schemashift.alembic.lint import lint_history
 
+        from schemashift.analysis.suppress import SuppressionError
+
         try:
             report = lint_history(alembic_path, config, revision=revision, since=since,
                                   since_git=since_git, files=revision_files)  # fmt: skip
-        except HistoryError as exc:
+        except (HistoryError, SuppressionError) as exc:
             fail(str(exc))
         _finish(report, fmt, color, verbose, fail_on or config.fail_on or "error", config.unknown)
     stdin_text = None
@@ -123,9 +125,13 @@ def lint_command(
     except InputError as exc:
         fail(str(exc))
     from schemashift.analysis.pipeline import lint_sources
+    from schemashift.analysis.suppress import SuppressionError
 
     # One pipeline for every format (it uses both cores on a big file when one is idle).
-    report = lint_sources(sources, config)
+    try:
+        report = lint_sources(sources, config)
+    except SuppressionError as exc:
+        fail(str(exc))
     _finish(report, fmt, color, verbose, fail_on or config.fail_on or "error", config.unknown)
 
 

@@ -9,6 +9,7 @@ MySQL ``DELIMITER`` blocks, SQLite/MySQL trigger bodies (``BEGIN … END;``), an
 from __future__ import annotations
 
 import re
+from dataclasses import replace as dc_replace
 from typing import NamedTuple
 
 from schemashift.model import Statement
@@ -32,12 +33,13 @@ _TX_END = {"COMMIT", "END", "ROLLBACK", "ABORT"}
 def split_sql(text: str, file: str = "-", dialect: str = "postgres") -> list[SplitStatement]:
     """Every statement of ``text`` in source order. Never raises."""
     if dialect == "mysql" and _DELIMITER_LINE.search(text):
-        return _split_with_delimiters(text, file)
-    if dialect == "postgres" or not _ROUTINE.search(text):
-        fast = _fast_split(text, file, dialect)
-        if fast is not None:
-            return fast
-    return _Splitter(text, file, dialect).run(tokenize(text, dialect), ";")
+        out = _split_with_delimiters(text, file)
+    else:
+        fast = (_fast_split(text, file, dialect)
+                if dialect == "postgres" or not _ROUTINE.search(text) else None)  # fmt: skip
+        out = fast if fast is not None else _Splitter(text, file, dialect).run(
+            tokenize(text, dialect), ";")  # fmt: skip
+    return _attach_trailing(text, out) if "schemashift" in text else out
 
 
 # One regex match per statement: everything up to the next top-level ";". Strings,
@@ -260,3 +262,33 @@ class _Splitter:
     def _closes_transaction(body: list[Token]) -> bool:
         # ROLLBACK TO SAVEPOINT keeps the transaction open.
         return not (len(body) > 1 and body[0].upper == "ROLLBACK" and body[1].upper == "TO")
+
+
+def _attach_trailing(text: str, items: list[SplitStatement]) -> list[SplitStatement]:
+    """A ``schemashift:`` comment after a statement, on the line it ends, is that
+    statement's (``DROP COLUMN c; -- schemashift: ignore SS103 …``): the splitters hand
+    comments to the statement that follows them."""
+    out = list(items)
+    for i, item in enumerate(out):
+        end = item.offset + len(item.statement.sql)
+        nl = text.find("\n", end)
+        stop = len(text) if nl < 0 else nl
+        at = text.find("schemashift", end, stop)
+        if at < 0:
+            continue
+        line_rest = text[end:stop]
+        m = re.search(r"(--|#)[^\n]*", line_rest)
+        if m is None or m.start() > at - end:
+            continue
+        comment = m.group().strip()
+        st = item.statement
+        out[i] = item._replace(statement=dc_replace(
+            st, leading_comments=f"{st.leading_comments}\n{comment}".strip()))  # fmt: skip
+        if i + 1 < len(out):
+            nxt = out[i + 1].statement
+            lines = nxt.leading_comments.split("\n")
+            if comment in lines:
+                lines.remove(comment)
+                out[i + 1] = out[i + 1]._replace(
+                    statement=dc_replace(nxt, leading_comments="\n".join(lines)))  # fmt: skip
+    return out
