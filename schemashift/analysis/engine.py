@@ -60,10 +60,14 @@ class Linter:
         split = split_sql(source.text, source.name, self.config.dialect)
         return self.lint_statements(split, source.revision, extra_suppressed, schema)
 
-    def known_column_types(self, schema: str) -> dict[tuple[str, str], str]:
-        """Column types declared by ``schema`` (DDL of what already exists): it tells type
-        changes whether they rewrite, without making those tables count as new."""
+    def known_column_types(self, schema: str, base: dict[tuple[str, str], str] | None = None
+                           ) -> dict[tuple[str, str], str]:  # fmt: skip
+        """Column types declared by ``schema`` (DDL of what already exists, or earlier
+        migrations of a history, on top of ``base``): they tell type changes whether they
+        rewrite, without making those tables count as new."""
         state = FileState()
+        if base:
+            state.column_types.update(base)
         for item in split_sql(schema, "<schema>", self.config.dialect):
             for action in parse_statement(item.statement.sql, self.config.dialect):
                 state.record(item.statement, action)

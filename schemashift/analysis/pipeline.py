@@ -30,6 +30,7 @@ import struct
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from schemashift import parallel
@@ -108,10 +109,22 @@ class LintPipeline:
         self.linter = Linter(self.config)
 
     def inputs(self, sources: Iterable[Source]) -> Iterable[LintInput]:
+        """One input per source. Files of one directory are one history, in name order:
+        each sees the column types the earlier ones declared (``005`` changing a column
+        ``001`` created as ``integer`` is priced on ``integer``), while its tables stay
+        existing ones (an earlier migration ran long ago: its tables have rows)."""
         dialect = self.config.dialect
+        folder: str | None = None
+        known: dict[tuple[str, str], str] = {}
         for source in sources:
             split = split_sql(source.text, source.name, dialect)
-            yield LintInput(source.name, split, source.revision)
+            parent = str(Path(source.name).parent) if source.name != "-" else None
+            if parent != folder:
+                folder, known = parent, {}
+            yield LintInput(source.name, split, source.revision,
+                            column_types=dict(known) if known else None)  # fmt: skip
+            if parent is not None:
+                known.update(self.linter.known_column_types(source.text, base=known))
 
     def run(
         self,
