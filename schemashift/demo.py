@@ -202,7 +202,8 @@ def _demo(url: str, rows: int, pause: float) -> tuple[int, int]:
         def phase(which: Phase) -> None:
             timeline(f"{which.value} started")
             result = Runner(url, config, options).run(plan, which)
-            timeline(f"{which.value} done ({result.steps_run} steps)")
+            count = result.steps_run
+            timeline(f"{which.value} done ({count} step{'' if count == 1 else 's'})")
 
         phase(Phase.EXPAND)
         v2.start()

@@ -613,7 +613,11 @@ def _by_strategy(sql: str | None, ctx: _Context, source: list[MigrateOperation],
     if not names or all(n == "written" for n in names):
         return None
     strategy = ", ".join(n.replace("_", " ") for n in names)
-    what = "; ".join(_describe(o) for o in source)
+    what = ("rename " + f"{_qualified(source[0].table_name, source[0].schema)}."
+            f"{source[0].column_name} -> {source[1].column.name}"
+            if len(source) == 2 and isinstance(source[0], aops.DropColumnOp)
+            and isinstance(source[1], aops.AddColumnOp)
+            else "; ".join(_describe(o) for o in source))  # fmt: skip
     steps: list[RevisionStep] = []
     expand_part = part_steps(planned, "expand")
     contract_part = part_steps(planned, "contract")

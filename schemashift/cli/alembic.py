@@ -47,7 +47,7 @@ def init_command(alembic_config: str, dialect: str | None, database_url: str | N
         click.echo("env.py already uses schemashift.alembic.process_revision_directives.")
     else:
         click.echo(result.env_snippet.rstrip("\n"))
-    if not dry_run:
+    if not dry_run and result.created:
         click.echo("")
         click.echo(f"next: alembic -c {alembic_config} upgrade heads   (applies the two "
                    "branch roots; they change no table)")  # fmt: skip

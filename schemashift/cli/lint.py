@@ -33,6 +33,12 @@ from schemashift.cli.common import ExitCode, fail
     metavar="GIT_REF",
     help="Alembic: only revision files added or changed since this git ref.",
 )
+@click.option(
+    "--replay-database", "replay_database", metavar="URL",
+    help="Alembic: upgrade this EMPTY scratch database revision by revision (a non-empty one "
+    "is refused) and lint the SQL each revision really executed; 'docker': a throw-away "
+    "container for --dialect.",
+)  # fmt: skip
 @click.option("--dialect", help="postgres (default), mysql or sqlite.")
 @click.option("--server-version", help="Target server version, e.g. 16 or 8.0.29.")
 @click.option(
@@ -56,6 +62,7 @@ def lint_command(
     revision: str | None,
     since: str | None,
     since_git: str | None,
+    replay_database: str | None,
     dialect: str | None,
     server_version: str | None,
     fmt: str,
@@ -88,6 +95,12 @@ def lint_command(
         fail(str(exc))
     revision_files = [Path(p) for p in paths] if paths and all(
         p.endswith(".py") for p in paths) else []  # fmt: skip
+    if revision_files and not (alembic_config or config.alembic_config):
+        from schemashift.alembic.history import find_alembic_config
+
+        if find_alembic_config(Path.cwd()) is None:
+            fail("revision files (.py) are read as part of their Alembic project: pass "
+                 "--alembic-config PATH (no alembic.ini or pyproject.toml [tool.alembic] here)")
     alembic_path = _alembic_target(() if revision_files else paths, alembic_config,
                                    config.alembic_config, revision or since or since_git)  # fmt: skip
     if dialect is not None:
@@ -102,15 +115,23 @@ def lint_command(
     config = config.with_overrides(dialect=dialect, server_version=server_version)
     if config_path and not Path(config_path).is_file():
         fail(f"{config_path}: no such file")
+    if replay_database is not None and alembic_path is None:
+        fail("--replay-database needs an Alembic project (--alembic-config), not SQL paths")
     if alembic_path is not None:
         from schemashift.alembic.history import HistoryError
         from schemashift.alembic.lint import lint_history
-
         from schemashift.analysis.suppress import SuppressionError
 
         try:
-            report = lint_history(alembic_path, config, revision=revision, since=since,
-                                  since_git=since_git, files=revision_files)  # fmt: skip
+            if replay_database is not None:
+                from schemashift.alembic.replay import lint_replay
+
+                report = lint_replay(alembic_path, config, replay_database, revision=revision,
+                                     since=since, since_git=since_git,
+                                     files=revision_files)  # fmt: skip
+            else:
+                report = lint_history(alembic_path, config, revision=revision, since=since,
+                                      since_git=since_git, files=revision_files)  # fmt: skip
         except (HistoryError, SuppressionError) as exc:
             fail(str(exc))
         _finish(report, fmt, color, verbose, fail_on or config.fail_on or "error", config.unknown)

@@ -76,8 +76,9 @@ class VerifyFailed(GateRefused):
 
     def __init__(self, description: str, keys: list[Any]) -> None:
         shown = ", ".join(str(k) for k in keys[:10])
-        super().__init__(f"verify failed: {description}; first offending keys: {shown} "
-                         "(run backfill again: it fixes the rows still pending; then verify)")
+        advice = ("" if "again" in description or "fix these rows" in description
+                  else " (run backfill again: it fixes the rows still pending; then verify)")
+        super().__init__(f"verify failed: {description}; first offending keys: {shown}{advice}")
         self.keys = keys
 
 
@@ -405,7 +406,10 @@ class Runner:
             pinned = Plan.from_json(row.plan)
             contracting = any(i in row.steps_done or i in row.groups_done
                               for i, _ in pinned.phase(Phase.CONTRACT))  # fmt: skip
-            if row.contract_started or row.status == "done" or contracting:
+            if row.status == "done":
+                raise GateRefused(f"{m}: contract is done, so rollback is refused: the old "
+                                  "schema is gone; fix forward with a new migration")
+            if row.contract_started or contracting:
                 raise GateRefused(
                     f"{m}: contract has started: the old schema is (partly) gone, rollback is "
                     f"refused; run `schemashift contract` again to finish, then fix forward"
