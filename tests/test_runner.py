@@ -75,7 +75,7 @@ def test_phases_in_order_with_placeholders_and_state(postgres_url: str, users: A
         "SELECT phase, action FROM schemashift.events WHERE migration = 'm1' ORDER BY id"
     ).fetchall()
     assert ("verify", "phase_failed") in events and ("contract", "phase_done") in events
-    with pytest.raises(GateRefused, match="contract is done, so rollback is refused: .* fix forward"):
+    with pytest.raises(GateRefused, match=r"contract is done, so rollback is refused: .* fix forward"):
         runner(postgres_url).rollback(plan)
 
 
