@@ -204,6 +204,9 @@ class RevisionInfo:
     statements: int
     error: str | None = None
     line: int | None = None  # where reading stopped, in the revision file
+    # How it was read when not plainly offline: database reads answered from the schema
+    # model of the revisions before (alembic/inspector.py), or replayed on a database.
+    note: str | None = None
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -216,6 +219,8 @@ class RevisionInfo:
             out["error"] = self.error
         if self.line is not None:
             out["line"] = self.line
+        if self.note is not None:
+            out["note"] = self.note
         return out
 
 

@@ -125,18 +125,18 @@ def test_bad_revisions_fail_alone(tmp_path: Path) -> None:
     assert status["a1"] == ("analysed", "")
     assert status["b2"][0] == "failed" and "cannot import" in status["b2"][1]
     assert "myapp" in status["b2"][1]
-    assert status["c3"][0] == "partial" and "reads the database" in status["c3"][1]
+    # c3's database read is answered from the schema model (alembic/inspector.py).
+    assert status["c3"] == ("analysed", "")
     assert status["d4"][0] == "partial" and "ValueError" in status["d4"][1]
     assert status["e5"] == ("analysed", "")
     assert all("\n" not in err for _, err in status.values())
     # What c3 rendered before it stopped is still linted, at its line; the part it could
     # not read is an SS001 finding (unknown, treated as breaking) where reading stopped.
     c3 = [s for s in report.statements if s.revision == "c3"]
-    assert [c.kind for s in c3 for c in s.changes] == ["add_column", "raw"]
+    assert [c.kind for s in c3 for c in s.changes] == ["add_column", "add_column"]
     unread = {s.revision: s for s in report.statements if s.statement.sql.startswith("-- revision")}
-    assert set(unread) == {"b2", "c3", "d4"}
+    assert set(unread) == {"b2", "d4"}
     assert [f.rule for f in unread["b2"].findings] == ["SS001"]
-    assert unread["c3"].statement.line == 13  # the sa.inspect() line of c3's file
     assert unread["d4"].statement.line == 12  # the raise
     assert all(f.severity == "error" for s in unread.values() for f in s.findings)
 
@@ -152,7 +152,7 @@ def test_unread_revision_fails_ci_in_every_format(tmp_path: Path) -> None:
                        "logging.getLogger('app').info('loaded a1')\n"),
         "b2": rev("b2", "a1", """
             bind = op.get_bind()
-            if sa.inspect(bind).has_table('t'):
+            if bind.execute(sa.text('SELECT count(*) FROM t')).scalar_one() == 0:
                 op.drop_column('t', 'x')
         """),
     })  # fmt: skip

@@ -6,10 +6,12 @@ each revision's ``upgrade()`` runs under an offline (``as_sql``) context for the
 dialect. Every operation is recorded with the SQL it emits and the line of the revision
 file that invoked it (``offline.py``), so findings point at the line a reviewer reads.
 
-A revision that cannot be rendered offline (it reads through ``op.get_bind()``, uses
-``sa.inspect``, needs SQLite batch reflection, or fails to import) is reported as
-``partial`` (some SQL came out before it stopped) or ``failed``, with a one-line reason;
-the rest of the history is still read.
+What a revision asks the database (``sa.inspect(bind)``, ``has_table``, ``get_columns``,
+a ``SELECT`` through ``op.get_bind()``, SQLite batch mode reflecting the table) is answered
+from a schema model of the revisions rendered before it (``inspector.py``): such a revision
+is ``analysed``, with a note saying so. One that still cannot be rendered offline (or
+fails to import) is reported as ``partial`` (some SQL came out before it stopped) or
+``failed``, with a one-line reason; the rest of the history is still read.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from schemashift.alembic.inspector import SchemaModel, modelling
 from schemashift.alembic.offline import ALEMBIC_DIALECTS, Invocation, Recorder, recording
 from schemashift.model import RevisionInfo
 from schemashift.sql.split import SplitStatement, split_sql
@@ -222,9 +225,18 @@ def _git(args: list[str], cwd: Path) -> str:
 
 
 def render_revision(
-    cfg: Any, script: Any, rev: Any, dialect: str, failure: str | None
+    cfg: Any,
+    script: Any,
+    rev: Any,
+    dialect: str,
+    failure: str | None,
+    model: SchemaModel | None = None,
 ) -> RevisionSQL:
-    """Run one revision's ``upgrade()`` offline and collect its statements."""
+    """Run one revision's ``upgrade()`` offline and collect its statements; ``model``: the
+    schema the revisions before built, which answers the revision's database reads and
+    which its operations then change."""
+    if model is None:
+        model = SchemaModel(dialect, _version_table(cfg))
     path = _display_path(Path(rev.path))
     info = RevisionInfo(rev.revision, path, "failed", 0, failure)
     suppressed = _revision_suppressions(Path(rev.path))
@@ -235,18 +247,22 @@ def render_revision(
     recorder = Recorder(source_file=source)
     error: str | None = None
     line: int | None = None
+    before = model.snapshot()
+    model.answers = 0
     try:
         # Values inline, as the offline branch of a standard env.py renders them …
-        _run_upgrade(cfg, script, rev, dialect, recorder, literal_binds=True)
+        _run_upgrade(cfg, script, rev, dialect, recorder, model, literal_binds=True)
     except Exception as exc:  # the revision fails, the run goes on
         error = _explain(exc)
         line = _line_in(exc, source)
         if type(exc).__name__ == "CompileError":
             # … and as placeholders when a value cannot be written as a literal.
             recorder = Recorder(source_file=source)
+            model.restore(before)
+            model.answers = 0
             error = None
             try:
-                _run_upgrade(cfg, script, rev, dialect, recorder, literal_binds=False)
+                _run_upgrade(cfg, script, rev, dialect, recorder, model, literal_binds=False)
             except Exception as retry_exc:
                 error = _explain(retry_exc)
                 line = _line_in(retry_exc, source)
@@ -258,7 +274,8 @@ def render_revision(
     else:
         status = "partial" if len(statements) > len(synthetic) else "failed"
     count = len(statements) - len(synthetic)
-    info = RevisionInfo(rev.revision, path, status, count, error, line if error else None)
+    note = MODELLED_NOTE if model.answers else None
+    info = RevisionInfo(rev.revision, path, status, count, error, line if error else None, note)
     contract = "contract" in (getattr(rev, "branch_labels", None) or ())
     return RevisionSQL(info, statements, types_, suppressed, synthetic, contract, planned)
 
@@ -299,8 +316,25 @@ def _display_path(path: Path) -> str:
         return str(path)
 
 
+MODELLED_NOTE = (
+    "modelled: its database reads were answered from the schema the revisions "
+    "before it build on an empty database"
+)
+
+
+def _version_table(cfg: Any) -> str:
+    return str(cfg.get_main_option("version_table") or "alembic_version")
+
+
 def _run_upgrade(
-    cfg: Any, script: Any, rev: Any, dialect: str, recorder: Recorder, *, literal_binds: bool
+    cfg: Any,
+    script: Any,
+    rev: Any,
+    dialect: str,
+    recorder: Recorder,
+    model: SchemaModel,
+    *,
+    literal_binds: bool,
 ) -> None:
     from alembic.operations import Operations
     from alembic.runtime.environment import EnvironmentContext
@@ -317,7 +351,19 @@ def _run_upgrade(
         )
         context = env.get_context()
         impl = context.impl
-        with Operations.context(context), recording(recorder):
+
+        def emit(construct: Any) -> None:
+            """A data change executed through the bind: written at the line that ran it."""
+            from alembic.operations.ops import ExecuteSQLOp
+
+            start, line = recorder.buffer.tell(), recorder.caller_line()
+            impl._exec(construct)
+            if not recorder.depth:
+                recorder.invocations.append(
+                    Invocation(ExecuteSQLOp(construct), start, recorder.buffer.tell(), line)
+                )
+
+        with Operations.context(context), recording(recorder), modelling(model, context, emit):
             if impl.transactional_ddl:
                 impl.emit_begin()
             rev.module.upgrade()
@@ -441,10 +487,34 @@ def read_history(
                 script, revision=revision, since=since, since_git=since_git,
                 cwd=config_path.parent,
             )  # fmt: skip
-        return [
-            render_revision(cfg, script, rev, dialect, failures.get(rev.revision))
-            for rev in chosen
-        ]
+        # One schema model through the history: the revisions before the chosen ones are
+        # rendered too (not linted), so what a chosen one asks is answered as it would be.
+        model = SchemaModel(dialect, _version_table(cfg))
+        wanted = {rev.revision for rev in chosen}
+        out = []
+        for rev in with_ancestors(script, chosen):
+            rendered = render_revision(cfg, script, rev, dialect, failures.get(rev.revision),
+                                       model)  # fmt: skip
+            if rev.revision in wanted:
+                out.append(rendered)
+        return out
+
+
+def with_ancestors(script: Any, chosen: list[Any]) -> list[Any]:
+    """``chosen`` and every revision they build on, oldest first (``chosen`` itself when
+    the graph cannot be walked)."""
+    try:
+        ordered = list(reversed(list(script.walk_revisions("base", "heads"))))
+        if len(chosen) == len(ordered):
+            return chosen
+        needed: set[str] = set()
+        for rev in chosen:
+            if rev.revision not in needed:
+                needed.update(r.revision for r in
+                              script.revision_map.iterate_revisions(rev.revision, "base"))  # fmt: skip
+    except Exception:
+        return chosen
+    return [r for r in ordered if r.revision in needed]
 
 
 def _revisions_of_files(script: Any, files: Sequence[Path]) -> list[Any]:
