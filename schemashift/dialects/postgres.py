@@ -234,7 +234,8 @@ def _table_option(action: Action, state: FileState, version: tuple[int, ...]) ->
     detail = action.detail or ""
     if detail.startswith("lock "):
         return Price(detail[5:])
-    if detail in ("vacuum", "analyze", "set (", "cluster on", "index_option"):
+    if detail in ("vacuum", "analyze", "set (", "cluster on", "index_option",
+                  "column_statistics", "column_attributes"):  # fmt: skip
         return Price(SUE)
     if detail in ("enable", "disable"):
         return Price(SRE)
@@ -335,9 +336,11 @@ class PostgresDialect:
             # No deployed app version knows a table created by this same migration.
             price = Price(price.lock, COMPATIBLE, price.rewrites, price.scans,
                           price.data_dependent, Phase.EXPAND)  # fmt: skip
-        return to_change(
-            action, price, LOCK_CLASS.get(price.lock, LockClass.BLOCKS_READS_AND_WRITES)
-        )
+        lock_class = LOCK_CLASS.get(price.lock, LockClass.BLOCKS_READS_AND_WRITES)
+        if action.kind == "create_table" or state.is_new(action.table):
+            # A table this migration creates: its lock blocks nobody (no app uses it yet).
+            lock_class = LockClass.NONE
+        return to_change(action, price, lock_class)
 
     def lock_timeout_setting(self) -> frozenset[str]:
         return frozenset({"lock_timeout"})

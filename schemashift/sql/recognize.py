@@ -576,11 +576,17 @@ def _drop_default(m: re.Match[str], table: str, dialect: str) -> Action:
 
 
 @_clause(
-    _ALTER_COL + r"(?:SET\s+(?:STATISTICS|STORAGE|COMPRESSION|\()|RESET\s*\(|OPTIONS\s*\()"
+    _ALTER_COL + r"(?P<opt>SET\s+(?:STATISTICS|STORAGE|COMPRESSION|\()|RESET\s*\(|OPTIONS\s*\()"
     r".*"
 )
 def _column_option(m: re.Match[str], table: str, dialect: str) -> Action:
-    return Action("alter_table_option", table=table, column=_name(m.group("col")))
+    opt = m.group("opt").upper()
+    # SET STATISTICS and SET/RESET (attribute_option …) take SHARE UPDATE EXCLUSIVE; the
+    # others ACCESS EXCLUSIVE (docs/hazards.md §9): the pricing needs to know which.
+    detail = ("column_statistics" if "STATISTICS" in opt
+              else "column_attributes" if opt.endswith("(") and not opt.startswith("OPTIONS")
+              else "column_" + opt.split()[-1].strip("(").lower())  # fmt: skip
+    return Action("alter_table_option", table=table, column=_name(m.group("col")), detail=detail)
 
 
 @_clause(

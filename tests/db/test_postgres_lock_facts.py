@@ -58,6 +58,11 @@ PG_FACTS: dict[str, dict[str, Any]] = {
     "add_column_references": dict(lock=AE, rewrite=False, scan=False, also={"p": SRE}),
     # --- DROP / RENAME
     "drop_column": dict(lock=AE, rewrite=False, scan=False),
+    # --- column options: statistics and attribute options take SHARE UPDATE EXCLUSIVE
+    "alter_column_set_statistics": dict(lock=SUE, rewrite=False, scan=False),
+    "alter_column_set_attribute_option": dict(lock=SUE, rewrite=False, scan=False),
+    "alter_column_reset_attribute_option": dict(lock=SUE, rewrite=False, scan=False),
+    "alter_column_set_storage": dict(lock=AE, rewrite=False, scan=False),
     "rename_column": dict(lock=AE, rewrite=False, scan=False),
     "rename_table": dict(lock=AE, rewrite=False, scan=False),
     # --- ALTER COLUMN TYPE
@@ -223,6 +228,11 @@ CASES: tuple[Case, ...] = (
         also=("p",),
     ),
     Case("drop_column", BASE, _alter("DROP COLUMN body")),
+    Case("alter_column_set_statistics", BASE, _alter("ALTER COLUMN a SET STATISTICS 500")),
+    Case("alter_column_set_attribute_option", BASE,
+         _alter("ALTER COLUMN a SET (n_distinct = 100)")),  # fmt: skip
+    Case("alter_column_reset_attribute_option", BASE, _alter("ALTER COLUMN a RESET (n_distinct)")),
+    Case("alter_column_set_storage", BASE, _alter("ALTER COLUMN body SET STORAGE EXTERNAL")),
     Case("rename_column", BASE, _alter("RENAME COLUMN a TO a2")),
     Case("rename_table", BASE, _alter("RENAME TO t2")),
     Case("type_int_to_bigint", BASE, _alter("ALTER COLUMN a TYPE bigint")),
