@@ -229,8 +229,7 @@ CASES: tuple[Case, ...] = (
     ),
     Case("drop_column", BASE, _alter("DROP COLUMN body")),
     Case("alter_column_set_statistics", BASE, _alter("ALTER COLUMN a SET STATISTICS 500")),
-    Case("alter_column_set_attribute_option", BASE,
-         _alter("ALTER COLUMN a SET (n_distinct = 100)")),  # fmt: skip
+    Case("alter_column_set_attribute_option", BASE, _alter("ALTER COLUMN a SET (n_distinct = 1)")),
     Case("alter_column_reset_attribute_option", BASE, _alter("ALTER COLUMN a RESET (n_distinct)")),
     Case("alter_column_set_storage", BASE, _alter("ALTER COLUMN body SET STORAGE EXTERNAL")),
     Case("rename_column", BASE, _alter("RENAME COLUMN a TO a2")),
