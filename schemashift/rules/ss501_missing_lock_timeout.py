@@ -18,18 +18,20 @@ def check(ctx: StatementContext) -> Iterator[Hit]:
         if action.kind in NOT_DDL or ctx.is_new(action.table) or action.kind == "create_table":
             continue
         strong = change.lock_class is not LockClass.NONE if ctx.dialect == "postgres" else True
-        if not (strong and action.table):
+        # DROP INDEX names only the index: its table is locked all the same.
+        table = action.table or (f"the table of index {action.name}" if action.name else None)
+        if not (strong and table):
             continue
         if ctx.dialect == "postgres":
             # A SHARE lock (CREATE INDEX, VALIDATE …) queues writers only: readers pass.
             blocked = ("every later query" if change.lock_class is LockClass.BLOCKS_READS_AND_WRITES
                        else "every later write")  # fmt: skip
-            yield (f"{change.lock} lock on {action.table} with no lock_timeout set: waiting "
+            yield (f"{change.lock} lock on {table} with no lock_timeout set: waiting "
                    f"for it blocks {blocked} on the table."), ""
         else:
             # Every ALTER, INSTANT ones too, takes the table's exclusive metadata lock at
             # its start and end: queued behind a long transaction it blocks the table.
-            yield (f"metadata lock (MDL) on {action.table} with no lock_wait_timeout set: "
+            yield (f"metadata lock (MDL) on {table} with no lock_wait_timeout set: "
                    "even an INSTANT or INPLACE ALTER waits for it behind any open "
                    "transaction on the table, and every later query waits behind the "
                    "ALTER."), ""

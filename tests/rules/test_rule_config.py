@@ -59,12 +59,12 @@ def test_disabled_rule_does_not_run() -> None:
 def test_severity_override() -> None:
     rule = next(r for r in all_rules() if r.id == "SS402")
     assert rule.severity is Severity.WARNING
-    default = lint_text("DROP INDEX i;", file="t.sql", dialect=PG, server_version="15")
-    assert [f.severity for f in default.statements[0].findings] == [Severity.WARNING]
+    sql = "SET lock_timeout = '1s';\nDROP INDEX i;"  # SS501 aside: the override is the point
+    default = lint_text(sql, file="t.sql", dialect=PG, server_version="15")
+    assert [f.severity for f in default.statements[1].findings] == [Severity.WARNING]
     config = Config(severity={"SS402": Severity.ERROR})
-    report = lint_text("DROP INDEX i;", file="t.sql", config=config, dialect=PG,
-                       server_version="15")  # fmt: skip
-    assert [(f.rule, f.severity) for f in report.statements[0].findings] == [
+    report = lint_text(sql, file="t.sql", config=config, dialect=PG, server_version="15")
+    assert [(f.rule, f.severity) for f in report.statements[1].findings] == [
         ("SS402", Severity.ERROR)
     ]
     assert report.summary.errors == 1 and report.summary.warnings == 0
