@@ -38,6 +38,7 @@ class FileState:
     # (table, column) pairs proven NOT NULL by a validated CHECK constraint.
     not_null_proven: set[tuple[str, str]] = field(default_factory=set)
     lock_timeout: bool = False
+    lock_timeout_local: bool = False  # set by SET LOCAL: ends with the transaction
     timezone_utc: bool = False  # SET TimeZone = 'UTC' seen (PostgreSQL timestamptz casts)
     foreign_key_checks: bool = True  # MySQL: SET foreign_key_checks = 0 allows INPLACE FKs
     transaction_index: int = -1  # counts explicit transactions; -1 before the first
@@ -67,6 +68,8 @@ class FileState:
                 # Each BEGIN opens a new explicit transaction; COMMIT/ROLLBACK release locks.
                 if action.detail == "begin":
                     self.transaction_index += 1
+                elif self.lock_timeout_local:  # COMMIT / ROLLBACK end a SET LOCAL
+                    self.lock_timeout = self.lock_timeout_local = False
                 self.strong_locks_in_transaction = []
         for action in actions:
             self.record(statement, action)
@@ -104,8 +107,12 @@ class FileState:
             self.new_tables.add(_bare(action.new_name))
         elif kind == "set_option" and action.name:
             name = action.name.split(".")[-1]
-            if name in LOCK_TIMEOUT_SETTINGS:
-                self.lock_timeout = (action.value or "").strip().lower() not in ("0", "default")
+            if name in LOCK_TIMEOUT_SETTINGS or name == "all":
+                value = (action.value or "").strip().lower()
+                on = action.detail != "reset" and value not in ("0", "default", "")
+                self.lock_timeout = on
+                # SET LOCAL ends with the transaction; outside one it does nothing at all.
+                self.lock_timeout_local = on and action.detail == "local"
             elif name in ("timezone", "time_zone"):
                 self.timezone_utc = (action.value or "").strip().upper() in (
                     "UTC",

@@ -781,7 +781,7 @@ _CREATE_TABLE = re.compile(
     _F,
 )
 _SET = re.compile(
-    rf"""SET\s+(?:SESSION\s+|LOCAL\s+|GLOBAL\s+|@@(?:SESSION\.|LOCAL\.|GLOBAL\.)?)?
+    rf"""SET\s+(?P<scope>SESSION\s+|LOCAL\s+|GLOBAL\s+|@@(?:SESSION\.|LOCAL\.|GLOBAL\.)?)?
     (?P<name>{_ID}(?:\.{_ID})?)\s*(?:=|\bTO\b)\s*(?P<value>.+)""",
     _F,
 )
@@ -941,7 +941,9 @@ def _set(sql: str, dialect: str) -> list[Action] | None:
     value = m.group("value").strip()
     if value[:1] in ("'", '"') and value[-1:] == value[:1]:
         value = value[1:-1]
-    return [Action("set_option", name=_name(m.group("name")), value=value)]
+    # PostgreSQL's SET LOCAL lasts until the transaction ends (file_state.py needs to know).
+    scope = "local" if (m.group("scope") or "").strip().upper() == "LOCAL" else None
+    return [Action("set_option", name=_name(m.group("name")), value=value, detail=scope)]
 
 
 def _transaction(sql: str, dialect: str) -> list[Action] | None:
@@ -1167,7 +1169,8 @@ _DISPATCH: dict[str, Callable[[str, str], list[Action] | None]] = {
     "CREATE": _create,
     "DROP": _drop,
     "SET": _set,
-    "RESET": _simple("set_option"),
+    "RESET": lambda sql, dialect: [Action("set_option", name=(sql.split() + [""])[1].lower()
+                                          .strip(";") or None, detail="reset")],
     "BEGIN": _transaction,
     "START": _transaction,
     "COMMIT": _transaction,
