@@ -1169,7 +1169,7 @@ _DISPATCH: dict[str, Callable[[str, str], list[Action] | None]] = {
     "CREATE": _create,
     "DROP": _drop,
     "SET": _set,
-    "RESET": lambda sql, dialect: [Action("set_option", name=(sql.split() + [""])[1].lower()
+    "RESET": lambda sql, dialect: [Action("set_option", name=[*sql.split(), ""][1].lower()
                                           .strip(";") or None, detail="reset")],
     "BEGIN": _transaction,
     "START": _transaction,
