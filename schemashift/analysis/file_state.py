@@ -43,8 +43,10 @@ class FileState:
     foreign_key_checks: bool = True  # MySQL: SET foreign_key_checks = 0 allows INPLACE FKs
     transaction_index: int = -1  # counts explicit transactions; -1 before the first
     in_transaction: bool = False
-    # Lines of statements that took a blocks-reads-and-writes lock in the open transaction.
+    # Lines of statements that took a blocks-reads-and-writes lock in the open transaction,
+    # and the table each locked.
     strong_locks_in_transaction: list[int] = field(default_factory=list)
+    strong_lock_tables: list[str | None] = field(default_factory=list)
     ddl_statements: int = 0
 
     def is_new(self, table: str | None) -> bool:
@@ -71,6 +73,7 @@ class FileState:
                 elif self.lock_timeout_local:  # COMMIT / ROLLBACK end a SET LOCAL
                     self.lock_timeout = self.lock_timeout_local = False
                 self.strong_locks_in_transaction = []
+                self.strong_lock_tables = []
         for action in actions:
             self.record(statement, action)
         # ``changes`` may be empty outside a transaction (Linter.prime skips pricing there).
@@ -82,10 +85,12 @@ class FileState:
                 and action.kind != "create_table"
             ):
                 self.strong_locks_in_transaction.append(statement.line)
+                self.strong_lock_tables.append(action.table)
         if any(a.kind not in _NOT_DDL for a in actions):
             self.ddl_statements += 1
         if not statement.in_transaction:
             self.strong_locks_in_transaction = []
+            self.strong_lock_tables = []
 
     def record(self, statement: Statement, action: Action) -> None:
         kind = action.kind

@@ -13,16 +13,23 @@ def check(ctx: StatementContext) -> Iterator[Hit]:
     held = ctx.state.strong_locks_in_transaction
     if not ctx.in_transaction or not held:
         return
+    tables = ctx.state.strong_lock_tables
     for action, change in ctx.pairs():
         if (
             change.lock_class is LockClass.BLOCKS_READS_AND_WRITES
             and not ctx.is_new(action.table)
             and action.kind != "create_table"
         ):
+            # Locking the same table again adds no wait: it is held already.
+            others = [(line, t) for line, t in zip(held, tables, strict=False)
+                      if t != action.table]  # fmt: skip
+            if not others:
+                continue
+            line, table = others[0]
             yield (
                 (
                     f"ACCESS EXCLUSIVE on {action.table} while this transaction still holds the one "
-                    f"taken at line {held[0]}."
+                    f"taken on {table} at line {line}."
                 ),
                 "",
             )
