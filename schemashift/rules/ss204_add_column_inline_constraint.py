@@ -24,16 +24,29 @@ def check(ctx: StatementContext) -> Iterator[Hit]:
                 ),
                 "",
             )
+        elif "check" in col.inline and ctx.dialect == "postgres":
+            # Measured: the CHECK is validated against every row under ACCESS EXCLUSIVE,
+            # even when the new column is NULL everywhere (docs/hazards.md §3).
+            yield (
+                (
+                    f"Adding {action.table}.{col.name} with an inline CHECK checks every row of "
+                    f"{action.table} while holding ACCESS EXCLUSIVE on it."
+                ),
+                f"Add {col.name} without the CHECK; then ALTER TABLE {action.table} ADD "
+                "CONSTRAINT … CHECK (…) NOT VALID, and VALIDATE CONSTRAINT in a later "
+                "transaction (it takes SHARE UPDATE EXCLUSIVE only).",
+            )
 
 
 RULE = Rule(
     id="SS204",
     name="add-column-inline-constraint",
-    title="Column added with an inline UNIQUE, PRIMARY KEY or REFERENCES",
+    title="Column added with an inline UNIQUE, PRIMARY KEY, REFERENCES or CHECK",
     severity=Severity.WARNING,
     summary=(
         "An inline UNIQUE or PRIMARY KEY builds an index while the table is locked; an "
-        "inline REFERENCES also locks the referenced table."
+        "inline REFERENCES also locks the referenced table; an inline CHECK (PostgreSQL) "
+        "checks every row under ACCESS EXCLUSIVE."
     ),
     fix=(
         "Add the bare column; then CREATE UNIQUE INDEX CONCURRENTLY and ADD CONSTRAINT … "

@@ -58,6 +58,8 @@ PG_FACTS: dict[str, dict[str, Any]] = {
     "add_column_references": dict(lock=AE, rewrite=False, scan=False, also={"p": SRE}),
     # --- DROP / RENAME
     "drop_column": dict(lock=AE, rewrite=False, scan=False),
+    # An inline CHECK is validated against every row, under the ACCESS EXCLUSIVE lock.
+    "add_column_check": dict(lock=AE, rewrite=False, scan=True),
     # --- column options: statistics and attribute options take SHARE UPDATE EXCLUSIVE
     "alter_column_set_statistics": dict(lock=SUE, rewrite=False, scan=False),
     "alter_column_set_attribute_option": dict(lock=SUE, rewrite=False, scan=False),
@@ -228,6 +230,7 @@ CASES: tuple[Case, ...] = (
         also=("p",),
     ),
     Case("drop_column", BASE, _alter("DROP COLUMN body")),
+    Case("add_column_check", BASE, _alter("ADD COLUMN c int CHECK (c > 0)")),
     Case("alter_column_set_statistics", BASE, _alter("ALTER COLUMN a SET STATISTICS 500")),
     Case("alter_column_set_attribute_option", BASE, _alter("ALTER COLUMN a SET (n_distinct = 1)")),
     Case("alter_column_reset_attribute_option", BASE, _alter("ALTER COLUMN a RESET (n_distinct)")),
