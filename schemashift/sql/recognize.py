@@ -960,7 +960,20 @@ def _transaction(sql: str, dialect: str) -> list[Action] | None:
 
 
 def _has_top_level_where(sql: str) -> bool:
-    return bool(_WHERE.search(_outside_parens(_strip_strings(sql))))
+    """A WHERE that can leave rows out: ``WHERE true`` / ``1 = 1`` / ``NOT false`` select
+    every row (a tool's or a habit's placeholder), so they count as none."""
+    if not _WHERE.search(_outside_parens(_strip_strings(sql))):
+        return False
+    # The condition: after the last WHERE (a WHERE inside a string after it leaves a tail
+    # that is no tautology, so the statement keeps its WHERE: the safe side).
+    tail = sql[sql.upper().rfind("WHERE") + 5 :]
+    return not _ALWAYS_TRUE.fullmatch(tail.strip().rstrip(";").strip())
+
+
+# Conditions every row meets: TRUE, NOT FALSE, 1 = 1, 'a' = 'a' (the same literal twice).
+_ALWAYS_TRUE = re.compile(
+    r"\(?\s*(?:TRUE|NOT\s+FALSE|(?P<lit>\d+|'[^']*')\s*=\s*(?P=lit))\s*\)?", re.IGNORECASE
+)
 
 
 def _strip_strings(sql: str) -> str:
