@@ -171,7 +171,7 @@ class SchemaModel:
             handler(operation)
 
     def _op_CreateTableOp(self, op: Any) -> None:
-        self.add_table(op.to_table())
+        self.add_table(replace_items(op, _unbound_indexes(op.columns)).to_table())
 
     def add_table(self, table: Any) -> None:
         from sqlalchemy import CheckConstraint, ForeignKeyConstraint, UniqueConstraint
@@ -454,7 +454,7 @@ class SchemaModel:
         items: list[Any] = []
         for col in model.columns.values():
             items.append(sa.Column(
-                col.name, _fresh(col.type), nullable=col.nullable,
+                col.name, _fresh(_reflected(col.type, self.dialect)), nullable=col.nullable,
                 server_default=sa.text(col.default) if col.default is not None else None,
                 autoincrement=_any(col.autoincrement), comment=col.comment,
             ))  # fmt: skip
@@ -477,6 +477,30 @@ class SchemaModel:
         return sa.Table(model.name, metadata, *items, schema=schema, comment=model.comment)
 
 
+def replace_items(op: Any, items: list[Any]) -> Any:
+    """A shallow copy of a ``CreateTableOp`` with other items (columns, constraints …)."""
+    import copy
+
+    clone = copy.copy(op)
+    clone.columns = items
+    return clone
+
+
+def _unbound_indexes(items: Any) -> list[Any]:
+    """``create_table``'s items, with an ``sa.Index`` passed among them copied: running
+    the operation bound it to the table Alembic built, and an index belongs to one table
+    (the model's own table would be refused: "cannot be associated with table")."""
+    import sqlalchemy as sa
+
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, sa.Index) and item.table is not None:
+            exprs = [e.name if isinstance(e, sa.Column) else e for e in item.expressions]
+            item = sa.Index(item.name, *exprs, unique=bool(item.unique), **item.kwargs)
+        out.append(item)
+    return out
+
+
 def _schema_of(schema: str | None, model: SchemaModel) -> str | None:
     return None if schema in (None, "", model.default_schema) else schema
 
@@ -494,6 +518,16 @@ def _any(value: Any) -> Any:
 
 def _type(type_: Any) -> Any:
     return type_() if isinstance(type_, type) else type_
+
+
+def _reflected(type_: Any, dialect: str) -> Any:
+    """The type reflection gives back: ``Uuid`` is stored as CHAR(32) where it is not native."""
+    from sqlalchemy import CHAR, Uuid
+
+    type_ = _type(type_)
+    if isinstance(type_, Uuid) and dialect in ("mysql", "sqlite"):
+        return CHAR(32)
+    return type_
 
 
 def _fresh(type_: Any) -> Any:
@@ -607,6 +641,32 @@ class EmptyResult:
     scalar_one = one
 
 
+class OneRowResult(EmptyResult):
+    """What an aggregate query returns on tables without rows: exactly one row."""
+
+    def __init__(self, row: tuple[Any, ...]) -> None:
+        self.row = row
+        self.rowcount = 1
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter([self.row])
+
+    def _row(self, *args: Any, **kwargs: Any) -> Any:
+        return self.row
+
+    fetchone = first = one_or_none = one = _row  # type: ignore[assignment]
+
+    def _scalar(self, *args: Any, **kwargs: Any) -> Any:
+        return self.row[0]
+
+    scalar = scalar_one_or_none = scalar_one = _scalar  # type: ignore[assignment]
+
+    def _rows(self, *args: Any, **kwargs: Any) -> list[Any]:
+        return [self.row]
+
+    fetchall = fetchmany = all = _rows  # type: ignore[assignment]
+
+
 class FakeTransaction:
     """A transaction on the fake bind: nothing to commit."""
 
@@ -712,7 +772,8 @@ class FakeBind:
                     statement = statement.params(parameters)
         if _is_read(statement):
             self.model.answers += 1
-            return EmptyResult()
+            row = _aggregate_row(statement, self.dialect)
+            return EmptyResult() if row is None else OneRowResult(row)
         self._emit(statement)
         return EmptyResult()
 
@@ -731,6 +792,30 @@ class FakeBind:
 
     def inspector(self) -> ModelInspector:
         return ModelInspector.for_bind(self)
+
+
+def _aggregate_row(statement: Any, dialect: Any) -> tuple[Any, ...] | None:
+    """The one row an aggregate query (``SELECT COUNT(*) FROM t``, no ``GROUP BY``) gives
+    on tables without rows: ``COUNT`` is 0, ``MAX``/``SUM``/… are NULL. None: not one."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        sql = statement.text if isinstance(getattr(statement, "text", None), str) else str(
+            statement.compile(dialect=dialect))
+        read = {"postgresql": "postgres"}.get(dialect.name, dialect.name)
+        tree = sqlglot.parse_one(sql, read=read)
+    except Exception:
+        return None
+    if not isinstance(tree, exp.Select) or tree.args.get("group") or not tree.expressions:
+        return None
+    row: list[Any] = []
+    for item in tree.expressions:
+        item = item.unalias()
+        if not isinstance(item, exp.AggFunc):
+            return None
+        row.append(0 if isinstance(item, exp.Count) else None)
+    return tuple(row)
 
 
 def _is_read(statement: Any) -> bool:
@@ -826,7 +911,8 @@ class ModelInspector(Inspector):
     def get_columns(self, table_name: str, schema: str | None = None,
                     **kw: Any) -> list[Any]:  # fmt: skip
         return [
-            {"name": c.name, "type": _type(c.type), "nullable": c.nullable, "default": c.default,
+            {"name": c.name, "type": _reflected(c.type, self.model.dialect), "nullable": c.nullable,
+             "default": c.default,
              "autoincrement": c.autoincrement, "comment": c.comment}
             for c in self._get(table_name, schema).columns.values()
         ]  # fmt: skip
@@ -974,6 +1060,15 @@ def modelling(model: SchemaModel, context: Any, emit: Callable[[Any], None]) -> 
             # The table as it is before this batch's operations (they are applied to the
             # model as they are invoked, before the batch runs them).
             copy_from = model.to_table(table_name, schema, MetaData())
+            # (table_args, table_kwargs, reflect_args, reflect_kwargs, naming_convention, …)
+            convention = args[4] if len(args) > 4 else kwargs.get("naming_convention")
+            if copy_from is not None and convention:
+                from alembic.util.sqla_compat import _conv_constraint_names
+
+                # As Alembic does with a reflected table: names the database has are
+                # final, the convention names the constraints it left unnamed.
+                _conv_constraint_names(copy_from)
+                copy_from = copy_from.to_metadata(MetaData(naming_convention=convention))
         init: Any = original_init
         init(self, operations, table_name, schema, recreate, copy_from, *args, **kwargs)
 
@@ -986,16 +1081,27 @@ def modelling(model: SchemaModel, context: Any, emit: Callable[[Any], None]) -> 
             return self.bind.execute(statement, params)
         return original_execute(self, statement, params, *args, **kwargs)
 
+    original_construct = Inspector.__dict__["_construct"]
+
+    def construct(cls: Any, init: Callable[..., Any], bind: Any) -> Any:
+        # Inspector.from_engine(bind) / Inspector(bind) (SQLAlchemy 1.x style) on the fake
+        # bind: the model's inspector, not the dialect's (which would query a connection).
+        if isinstance(bind, FakeBind):
+            return bind.inspector()
+        return original_construct.__func__(cls, init, bind)
+
     saved = (context.connection, context.impl.connection)
     bind = FakeBind(context.connection, model, emit)
     context.connection = context.impl.connection = bind
     AbstractOperations.invoke = invoke  # type: ignore[method-assign]
     batch.BatchOperationsImpl.__init__ = batch_init  # type: ignore[method-assign]
     Session.execute = session_execute  # type: ignore[method-assign,assignment]
+    Inspector._construct = classmethod(construct)  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:
         AbstractOperations.invoke = original_invoke  # type: ignore[method-assign]
         batch.BatchOperationsImpl.__init__ = original_init  # type: ignore[method-assign]
         Session.execute = original_execute  # type: ignore[method-assign]
+        Inspector._construct = original_construct  # type: ignore[method-assign]
         context.connection, context.impl.connection = saved
