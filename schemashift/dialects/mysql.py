@@ -10,6 +10,8 @@ Every DDL statement commits on its own: there is no transactional DDL.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from schemashift.dialects.base import BREAKING, COMPATIBLE, UNKNOWN_PRICE, Price, to_change
@@ -105,6 +107,21 @@ def _enum_members(t: str) -> list[str]:
     return re.findall(r"'((?:[^']|'')*)'", t)
 
 
+def sets_not_null(action: Action, state: FileState) -> bool:
+    """``MODIFY c <same type> NOT NULL``: only the nullability changes (set_not_null).
+
+    Measured on MariaDB 10.11: INPLACE with ``LOCK=NONE`` but the table is rebuilt (its
+    InnoDB table id changes), and in strict mode it fails on the first NULL row ("Data
+    truncated"): data-dependent. MySQL 8.0 likewise ("Making a column NOT NULL": in place,
+    rebuilds the table; manual 15.12.1 Online DDL Operations, Column Operations).
+    """
+    col = action.column_def
+    if action.kind != "alter_column_type" or col is None or not col.not_null:
+        return False
+    old = state.column_type(action.table, action.column)
+    return old is not None and old == col.data_type
+
+
 def _modify(action: Action, state: FileState, version: tuple[int, ...]) -> Price:
     """MODIFY / CHANGE: without the old definition we assume a type change (COPY)."""
     old = state.column_type(action.table, action.column)
@@ -113,8 +130,11 @@ def _modify(action: Action, state: FileState, version: tuple[int, ...]) -> Price
     if old is not None and new is not None:
         if old == new:
             # Same type: only nullability, default, or position changes.
-            if col is not None and col.not_null:
+            if sets_not_null(action, state):
                 return _rebuild(compatibility=BREAKING, data_dependent=True, phase=Phase.CONTRACT)
+            # Default or position only: INSTANT (measured). Dropping a NOT NULL the column
+            # had is an INPLACE rebuild (measured), but the file state does not record the
+            # old nullability, so it cannot be told apart here.
             return Price(NONE)
         widening = _varchar_widening(old, new, version)
         if widening is True:
@@ -229,9 +249,32 @@ class MySQLDialect:
         if state.is_new(action.table) and price.compatibility is Compatibility.BREAKING:
             price = Price(price.lock, COMPATIBLE, price.rewrites, price.scans,
                           price.data_dependent, Phase.EXPAND)  # fmt: skip
-        return to_change(
+        change = to_change(
             action, price, LOCK_CLASS.get(price.lock, LockClass.BLOCKS_READS_AND_WRITES)
         )
+        if pricer is not None and sets_not_null(action, state):
+            change = replace(change, kind="set_not_null")
+        return change
+
+    def assess_statement(
+        self, actions: Sequence[Action], state: FileState, version: tuple[int, ...]
+    ) -> list[Change]:
+        """Price one statement: the server runs an ALTER TABLE with one algorithm and one
+        lock for all its clauses, the strongest any clause needs (COPY > INPLACE with a
+        rebuild > INPLACE > INSTANT; measured on MariaDB 10.11 in
+        tests/db/test_mariadb_statement_algorithm.py). MySQL 8.0 the same: ALGORITHM=INSTANT
+        cannot combine an ADD COLUMN with clauses that do not support INSTANT (manual
+        15.12.1 Online DDL Operations, Column Operations), the one algorithm is the one
+        every clause supports.
+
+        Every change of the statement gets that lock, rewrite and scan; its kind,
+        compatibility, phase and data dependence stay its own (``assess`` still gives each
+        clause's own price, the reason the statement needs what it needs).
+        """
+        changes = [self.assess(a, state, version) for a in actions]
+        if len(changes) < 2 or not one_alter_table(actions):
+            return changes
+        return combine(changes, rebuild=_instant_column_with_index_build(actions, changes, version))
 
     @staticmethod
     def _apply_clauses(action: Action, price: Price) -> Price:
@@ -254,6 +297,61 @@ class MySQLDialect:
 
     def lock_timeout_setting(self) -> frozenset[str]:
         return frozenset({"lock_wait_timeout"})
+
+
+# The kinds an ALTER TABLE clause is recognised as (ADD INDEX is create_index, RENAME TO is
+# rename_table, ENGINE= / CONVERT TO rewrite_table).
+_ALTER_CLAUSE_KINDS = frozenset({
+    "add_column", "drop_column", "rename_column", "alter_column_type", "set_default",
+    "drop_default", "add_constraint", "drop_constraint", "create_index", "drop_index",
+    "rename_index", "rewrite_table", "alter_table_option", "rename_table",
+})  # fmt: skip
+_LOCK_RANK = {NONE: 0, SHARED: 1, EXCLUSIVE: 2, "unknown": 3}
+
+
+def one_alter_table(actions: Sequence[Action]) -> bool:
+    """The actions are the clauses of one ALTER TABLE (one table, clause kinds only)."""
+    table = actions[0].table
+    return table is not None and all(
+        a.table == table and a.kind in _ALTER_CLAUSE_KINDS for a in actions
+    )
+
+
+def algorithm_of(change: Change) -> str:
+    """The online-DDL algorithm a priced change stands for (the classifier's reading)."""
+    if change.rewrites_table:
+        return "COPY" if change.lock != NONE else "INPLACE-rebuild"
+    return "INPLACE" if change.scans_table else "INSTANT"
+
+
+def _instant_column_with_index_build(
+    actions: Sequence[Action], changes: Sequence[Change], version: tuple[int, ...]
+) -> bool:
+    """MariaDB adds or drops a column instantly only when no other clause needs INPLACE:
+    with an ADD INDEX in the same ALTER the table is rebuilt (measured on 10.11:
+    ALGORITHM=NOCOPY refused; with DROP INDEX or SET DEFAULT it is not). MySQL 8.0 adds a
+    column in place without a rebuild (manual 15.12.1, Column Operations), so MariaDB only.
+    """
+    if not is_mariadb(version):
+        return False
+    column = any(
+        a.kind in ("add_column", "drop_column") and not c.rewrites_table
+        for a, c in zip(actions, changes, strict=True)
+    )
+    return column and any(a.kind == "create_index" for a in actions)
+
+
+def combine(changes: Sequence[Change], rebuild: bool = False) -> list[Change]:
+    """Every change with the strongest lock, rewrite and scan among them (``rebuild``: the
+    combination itself rebuilds the table)."""
+    lock = max((c.lock for c in changes), key=lambda lk: _LOCK_RANK.get(lk, 3))
+    lock_class = max((c.lock_class for c in changes), key=lambda lc: lc.rank)
+    rewrites = rebuild or any(c.rewrites_table for c in changes)
+    scans = any(c.scans_table for c in changes)
+    return [
+        replace(c, lock=lock, lock_class=lock_class, rewrites_table=rewrites, scans_table=scans)
+        for c in changes
+    ]
 
 
 MYSQL = MySQLDialect()
