@@ -11,7 +11,7 @@ from schemashift.analysis.file_state import FileState
 from schemashift.analysis.suppress import file_ids, statement_ids
 from schemashift.config import Config
 from schemashift.dialects.base import get_dialect, parse_version
-from schemashift.model import Finding, LintReport, Severity, StatementReport
+from schemashift.model import Change, Finding, LintReport, Severity, StatementReport
 from schemashift.rules.registry import Rule, RuleIndex, all_rules, rules_for
 from schemashift.sql.actions import Action, raw
 from schemashift.sql.parse import parse_statement
@@ -134,7 +134,6 @@ class Linter:
         ``schemashift.analysis.pipeline`` uses it to start the second part of a file from
         the state the first part leaves.
         """
-        dialect, version = self.dialect, self.version
         for item, parsed_actions in zip(split, parsed, strict=True):
             actions, _ = self._supported(parsed_actions)
             stmt = item.statement
@@ -142,7 +141,7 @@ class Linter:
             # FileState.after reads the prices only inside an explicit transaction (the
             # strong locks held until COMMIT); outside one it is given none.
             changes = (
-                [dialect.assess(a, state, version) for a in actions] if stmt.in_transaction else []
+                self._assess(actions, state) if stmt.in_transaction else []
             )
             state.after(stmt, actions, changes)
 
@@ -156,7 +155,6 @@ class Linter:
     ) -> list[StatementReport]:
         """Lint consecutive statements; ``state`` is the file's state before the first."""
         config = self.config
-        dialect = self.dialect
         name = config.dialect
         version = self.version
         severity = self._severities
@@ -166,7 +164,7 @@ class Linter:
             stmt = item.statement
             state.before(stmt)
             actions, candidates = supported(parsed_actions)
-            changes = [dialect.assess(a, state, version) for a in actions]
+            changes = self._assess(actions, state)
             ctx = StatementContext(stmt, actions, changes, state, name, version, config)
             findings: list[Finding] = []
             for rule in candidates:
@@ -210,6 +208,14 @@ class Linter:
                 continue
             finding = Finding(rule_id, self._severities[rule_id], message, fix)
             reports[i - offset] = replace(report, findings=(*report.findings, finding))
+
+    def _assess(self, actions: list[Action], state: FileState) -> list[Change]:
+        """Each action priced by the dialect; MySQL prices a statement as a whole (one
+        algorithm and lock for all the clauses of an ALTER, the strongest they need)."""
+        whole = getattr(self.dialect, "assess_statement", None)
+        if whole is not None and len(actions) > 1:
+            return whole(actions, state, self.version)  # type: ignore[no-any-return]
+        return [self.dialect.assess(a, state, self.version) for a in actions]
 
     def _severity(self, rule: Rule) -> Severity:
         override = self.config.severity.get(rule.id)

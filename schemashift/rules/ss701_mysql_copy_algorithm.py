@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from schemashift.analysis.context import StatementContext
-from schemashift.model import Severity
+from schemashift.model import Change, Severity
 from schemashift.rules.base import Hit, Rule
+from schemashift.rules.clause_price import because
 
 
 def check(ctx: StatementContext) -> Iterator[Hit]:
@@ -28,14 +29,20 @@ def check(ctx: StatementContext) -> Iterator[Hit]:
             and change.rewrites_table
             and not ctx.is_new(action.table)
         ):
+            why = because(ctx, _needs_copy)
+            kind = action.kind.replace("_", " ") if not why else "ALTER"
             yield (
                 (
-                    f"{action.kind.replace('_', ' ')} on {action.table} needs ALGORITHM=COPY: the "
-                    "table is copied while writes are blocked."
+                    f"{kind} on {action.table} needs ALGORITHM=COPY{why}: the table is copied "
+                    "while writes are blocked."
                 ),
                 "",
             )
             return
+
+
+def _needs_copy(change: Change) -> bool:
+    return change.lock in ("shared", "exclusive") and change.rewrites_table
 
 
 RULE = Rule(

@@ -5,21 +5,28 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from schemashift.analysis.context import StatementContext
-from schemashift.model import Severity
+from schemashift.model import Change, Severity
 from schemashift.rules.base import Hit, Rule
+from schemashift.rules.clause_price import because
 
 
 def check(ctx: StatementContext) -> Iterator[Hit]:
     for action, change in ctx.pairs():
         if change.lock == "none" and change.rewrites_table and not ctx.is_new(action.table):
+            why = because(ctx, _rebuilds)
+            kind = action.kind.replace("_", " ") if not why else "ALTER"
             yield (
                 (
-                    f"{action.kind.replace('_', ' ')} on {action.table} rebuilds the whole table "
-                    "(INPLACE): DML continues but it is long and heavy."
+                    f"{kind} on {action.table} rebuilds the whole table (INPLACE){why}: DML "
+                    "continues but it is long and heavy."
                 ),
                 "",
             )
             return
+
+
+def _rebuilds(change: Change) -> bool:
+    return change.lock == "none" and change.rewrites_table
 
 
 RULE = Rule(
