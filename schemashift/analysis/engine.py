@@ -65,20 +65,27 @@ class Linter:
         """Column types declared by ``schema`` (DDL of what already exists, or earlier
         migrations of a history, on top of ``base``): they tell type changes whether they
         rewrite, without making those tables count as new."""
+        return self._schema_state(schema, base).column_types
+
+    def _schema_state(self, schema: str,
+                      base: dict[tuple[str, str], str] | None = None) -> FileState:  # fmt: skip
+        """What ``schema``'s DDL declares (column types, nullability), on top of ``base``."""
         state = FileState()
         if base:
             state.column_types.update(base)
         for item in split_sql(schema, "<schema>", self.config.dialect):
             for action in parse_statement(item.statement.sql, self.config.dialect):
                 state.record(item.statement, action)
-        return state.column_types
+        return state
 
     def new_state(
         self, schema: str | None = None, column_types: dict[tuple[str, str], str] | None = None
     ) -> FileState:
         state = FileState()
         if schema:
-            state.column_types.update(self.known_column_types(schema))
+            known = self._schema_state(schema)
+            state.column_types.update(known.column_types)
+            state.not_null.update(known.not_null)
         if column_types:
             state.column_types.update(column_types)
         return state

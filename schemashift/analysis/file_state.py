@@ -33,6 +33,8 @@ class FileState:
     new_tables: set[str] = field(default_factory=set)
     # Column types we saw declared in this file: (table, column) → type text.
     column_types: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Columns known to be NOT NULL (True) or nullable (False), from the same sources.
+    not_null: dict[tuple[str, str], bool] = field(default_factory=dict)
     not_valid: dict[str, PendingConstraint] = field(default_factory=dict)
     validated: set[str] = field(default_factory=set)
     # (table, column) pairs proven NOT NULL by a validated CHECK constraint.
@@ -58,6 +60,12 @@ class FileState:
         if table is None or column is None:
             return None
         return self.column_types.get((_bare(table), column))
+
+    def column_not_null(self, table: str | None, column: str | None) -> bool | None:
+        """Whether the column is NOT NULL (None: not known)."""
+        if table is None or column is None:
+            return None
+        return self.not_null.get((_bare(table), column))
 
     def before(self, statement: Statement) -> None:
         """Called before a statement is analysed."""
@@ -99,15 +107,27 @@ class FileState:
             self.new_tables.add(table)
             for col in action.columns:
                 self.column_types[(table, col.name)] = col.data_type
+                self.not_null[(table, col.name)] = col.not_null or "primary_key" in col.inline
         elif kind == "add_column" and table and action.column_def:
-            self.column_types[(table, action.column_def.name)] = action.column_def.data_type
+            col = action.column_def
+            self.column_types[(table, col.name)] = col.data_type
+            self.not_null[(table, col.name)] = col.not_null or "primary_key" in col.inline
         elif kind == "alter_column_type" and table and action.column and action.data_type:
             self.column_types[(table, action.column)] = action.data_type
+            if action.column_def is not None:  # MySQL MODIFY restates the nullability
+                self.not_null[(table, action.column)] = action.column_def.not_null
+        elif kind in ("set_not_null", "drop_not_null") and table and action.column:
+            self.not_null[(table, action.column)] = kind == "set_not_null"
         elif kind == "rename_column" and table and action.column and action.new_name:
             # the renamed column keeps its type: a later type change of it is priced on it
             known = self.column_types.pop((table, action.column), None)
             if known is not None:
                 self.column_types[(table, action.new_name)] = known
+            null = self.not_null.pop((table, action.column), None)
+            if action.column_def is not None:  # MySQL CHANGE restates the definition
+                null = action.column_def.not_null
+            if null is not None:
+                self.not_null[(table, action.new_name)] = null
         elif kind == "rename_table" and table and action.new_name and table in self.new_tables:
             self.new_tables.add(_bare(action.new_name))
         elif kind == "set_option" and action.name:

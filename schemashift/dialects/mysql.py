@@ -132,9 +132,10 @@ def _modify(action: Action, state: FileState, version: tuple[int, ...]) -> Price
             # Same type: only nullability, default, or position changes.
             if sets_not_null(action, state):
                 return _rebuild(compatibility=BREAKING, data_dependent=True, phase=Phase.CONTRACT)
-            # Default or position only: INSTANT (measured). Dropping a NOT NULL the column
-            # had is an INPLACE rebuild (measured), but the file state does not record the
-            # old nullability, so it cannot be told apart here.
+            # Default or position only: INSTANT (measured). A MODIFY that leaves out the
+            # NOT NULL the column had makes it nullable: an INPLACE rebuild (measured).
+            if _drops_not_null(action, state):
+                return _rebuild()
             return Price(NONE)
         widening = _varchar_widening(old, new, version)
         if widening is True:
@@ -156,7 +157,20 @@ def _rename_column(action: Action, state: FileState, version: tuple[int, ...]) -
         old = state.column_type(action.table, action.column)
         if old is None or old != action.column_def.data_type:
             return _copy(compatibility=BREAKING, data_dependent=True, phase=Phase.CONTRACT)
+        was = state.column_not_null(action.table, action.column)
+        if was is not None and was != action.column_def.not_null:
+            # CHANGE a b <same type> with the nullability flipped: rebuilt in place (measured);
+            # adding NOT NULL fails on the first NULL row.
+            return _rebuild(compatibility=BREAKING, data_dependent=action.column_def.not_null,
+                            phase=Phase.CONTRACT)  # fmt: skip
     return Price(NONE, compatibility=BREAKING, phase=Phase.CONTRACT)
+
+
+def _drops_not_null(action: Action, state: FileState) -> bool:
+    """``MODIFY c <same type>`` without the NOT NULL the column had: it becomes nullable."""
+    col = action.column_def
+    return (action.kind == "alter_column_type" and col is not None and not col.not_null
+            and state.column_not_null(action.table, action.column) is True)  # fmt: skip
 
 
 def _add_constraint(action: Action, state: FileState, version: tuple[int, ...]) -> Price:
@@ -254,6 +268,8 @@ class MySQLDialect:
         )
         if pricer is not None and sets_not_null(action, state):
             change = replace(change, kind="set_not_null")
+        elif pricer is not None and _drops_not_null(action, state):
+            change = replace(change, kind="drop_not_null")
         return change
 
     def assess_statement(

@@ -13,6 +13,8 @@ def check(ctx: StatementContext) -> Iterator[Hit]:
     for action, change in ctx.pairs("alter_column_type"):
         if ctx.is_new(action.table) or change.compatibility is not Compatibility.BREAKING:
             continue
+        if change.kind in ("set_not_null", "drop_not_null"):
+            continue  # MySQL MODIFY with the same type: only the nullability changes
         old = ctx.state.column_type(action.table, action.column)
         frm = f" from {old}" if old else ""
         yield (

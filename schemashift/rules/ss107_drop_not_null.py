@@ -10,8 +10,9 @@ from schemashift.rules.base import ALL_DIALECTS, Hit, Rule
 
 
 def check(ctx: StatementContext) -> Iterator[Hit]:
-    for action, _ in ctx.pairs("drop_not_null"):
-        if not ctx.is_new(action.table):
+    for action, change in ctx.pairs("drop_not_null", "alter_column_type"):
+        # MySQL: a MODIFY that leaves out the column's NOT NULL drops it (priced so).
+        if change.kind == "drop_not_null" and not ctx.is_new(action.table):
             yield (
                 (
                     f"{action.table}.{action.column} may now hold NULLs; old app code that assumes "
@@ -34,7 +35,7 @@ RULE = Rule(
         "Fine in the expand phase when a default or sync trigger keeps old readers safe; "
         "otherwise make old readers NULL-safe first."
     ),
-    kinds=frozenset({"drop_not_null"}),
+    kinds=frozenset({"drop_not_null", "alter_column_type"}),
     check=check,
     dialects=ALL_DIALECTS,
     axes="breaks old app (B)",

@@ -181,14 +181,7 @@ def _measured_algorithm(fact: dict[str, Any]) -> str:
 # none"; an index build scans, so it reads as INPLACE.
 _SAME = {("INPLACE", "INSTANT"), ("INSTANT", "INPLACE")}
 # What the classifier still prices differently, and why (not yet modelled).
-_KNOWN_GAPS = {
-    # The file state keeps each column's type, not its nullability: MODIFY / CHANGE without
-    # NOT NULL cannot be told from a default-only change (INSTANT), so no rebuild is priced.
-    "modify_drops_not_null": "old nullability not in FileState",
-    "change_drops_not_null": "old nullability not in FileState",
-    # Same: a CHANGE that adds NOT NULL to a nullable column is priced as a pure rename.
-    "change_rename_and_set_not_null": "old nullability not in FileState",
-}
+_KNOWN_GAPS: dict[str, str] = {}  # the file state now knows nullability too
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

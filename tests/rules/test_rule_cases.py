@@ -37,7 +37,7 @@ else:  # pragma: no cover
 CASES_DIR = Path(__file__).resolve().parent
 SNAPSHOTS = CASES_DIR / "snapshots"
 UPDATE = os.environ.get("SCHEMASHIFT_UPDATE_SNAPSHOTS") == "1"
-KEYS = {"sql", "dialect", "version", "at", "bug", "note"}
+KEYS = {"sql", "dialect", "version", "at", "bug", "note", "schema"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ class Case:
     fires_at: int | None = None  # index of the statement the rule fires on; None: nowhere
     bug: str | None = None  # expectation is right, the code is not (strict xfail)
     note: str = ""
+    schema: str | None = None  # DDL of the tables as they exist before (lint --schema)
 
 
 def load_cases(path: Path) -> list[Case]:
@@ -68,7 +69,7 @@ def load_cases(path: Path) -> list[Case]:
                 rule, f"{rule}-{verb}{n}", entry["sql"], entry.get("dialect", "postgres"),
                 str(entry.get("version", "15")),
                 entry.get("at", 0) if verb == "fires" else None, entry.get("bug"),
-                entry.get("note", ""),
+                entry.get("note", ""), entry.get("schema"),
             ))  # fmt: skip
     return cases
 
@@ -89,7 +90,8 @@ def _params() -> list[Any]:
 
 
 def _lint(case: Case) -> LintReport:
-    return lint_text(case.sql, file="t.sql", dialect=case.dialect, server_version=case.version)
+    return lint_text(case.sql, file="t.sql", dialect=case.dialect, server_version=case.version,
+                     schema=case.schema)  # fmt: skip
 
 
 def _describe(report: LintReport) -> str:
