@@ -36,7 +36,7 @@ RULE_ID = re.compile(r"^SS\d{3}$")
 _KNOWN_KEYS = {
     "dialect", "server_version", "disable", "enable", "unknown", "state_schema", "severity",
     "per_file_ignores", "fail_on", "lock_timeout", "alembic_config", "heartbeat_ttl",
-    "for_app",
+    "for_app", "schema",
 }  # fmt: skip
 
 
@@ -59,6 +59,7 @@ class Config:
     lock_timeout_ms: int = 1000  # lock_timeout of every DDL the phase engine runs
     heartbeat_ttl: int = 120  # seconds without a heartbeat before an instance is not live
     for_app: str | None = None  # default of expand --for-app (APP@VERSION)
+    schema: str | None = None  # DDL of the existing schema lint prices against (lint --schema)
     source: str | None = None  # the pyproject.toml it came from
 
     def rule_enabled(self, rule_id: str) -> bool:
@@ -148,6 +149,12 @@ def parse_config(table: Mapping[str, Any], source: str = "pyproject.toml") -> Co
         if not isinstance(value, str) or not value:
             raise ConfigError(f'{where} alembic-config must be a path like "alembic.ini"')
         out["alembic_config"] = str(Path(source).parent / value) if source else value
+    if "schema" in raw:
+        value = raw["schema"]
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f'{where} schema must be a path like "schema.sql" (pg_dump '
+                              "--schema-only, mysqldump --no-data, SQLite .schema or plain DDL)")
+        out["schema"] = str(Path(source).parent / value) if source else value
     if "lock_timeout" in raw:
         value = raw["lock_timeout"]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:

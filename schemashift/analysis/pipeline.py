@@ -101,6 +101,7 @@ class LintPipeline:
     config: Config
     parallel: bool | None = None
     split_at: int | None = None
+    schema: str | None = None  # DDL of the existing tables, for every input
     linter: Linter = field(init=False)
     # Where the last file was split between the processes (None: one process).
     last_split: int | None = field(init=False, default=None)
@@ -122,7 +123,8 @@ class LintPipeline:
             if parent != folder:
                 folder, known = parent, {}
             yield LintInput(source.name, split, source.revision,
-                            column_types=dict(known) if known else None)  # fmt: skip
+                            column_types=dict(known) if known else None,
+                            schema=self.schema)  # fmt: skip
             if parent is not None:
                 known.update(self.linter.known_column_types(source.text, base=known))
 
@@ -356,7 +358,10 @@ def _unpack(statement: Statement, packed: Any, revision: str | None) -> Statemen
     )
 
 
-def lint_sources(sources: Iterable[Source], config: Config) -> LintReport:
-    """Lint SQL sources (files, stdin) in order: the report every format renders."""
-    pipeline = LintPipeline(config)
+def lint_sources(sources: Iterable[Source], config: Config, schema: str | None = None
+                 ) -> LintReport:  # fmt: skip
+    """Lint SQL sources (files, stdin) in order: the report every format renders.
+    ``schema``: DDL of the tables as they exist (their columns' types and nullability
+    price type changes exactly; the tables count as existing, not new)."""
+    pipeline = LintPipeline(config, schema=schema)
     return pipeline.run(pipeline.inputs(sources))

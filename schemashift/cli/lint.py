@@ -40,6 +40,10 @@ from schemashift.cli.common import ExitCode, fail
     "container for --dialect.",
 )  # fmt: skip
 @click.option("--dialect", help="postgres (default), mysql or sqlite.")
+@click.option("--schema", "schema_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="The existing schema, as DDL (pg_dump --schema-only, mysqldump --no-data, "
+                   "SQLite .schema): type changes are priced on the real column types "
+                   "(default: [tool.schemashift] schema).")  # fmt: skip
 @click.option("--server-version", help="Target server version, e.g. 16 or 8.0.29.")
 @click.option(
     "--format", "fmt", default="text", show_default=True,
@@ -64,6 +68,7 @@ def lint_command(
     since_git: str | None,
     replay_database: str | None,
     dialect: str | None,
+    schema_path: str | None,
     server_version: str | None,
     fmt: str,
     fail_on: str | None,
@@ -148,12 +153,24 @@ def lint_command(
     from schemashift.analysis.pipeline import lint_sources
     from schemashift.analysis.suppress import SuppressionError
 
+    schema = _read_schema(schema_path or config.schema)
     # One pipeline for every format (it uses both cores on a big file when one is idle).
     try:
-        report = lint_sources(sources, config)
+        report = lint_sources(sources, config, schema=schema)
     except SuppressionError as exc:
         fail(str(exc))
     _finish(report, fmt, color, verbose, fail_on or config.fail_on or "error", config.unknown)
+
+
+def _read_schema(path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        fail(f"--schema {path}: no such file")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"--schema {path}: cannot read: {exc}")
 
 
 def _finish(
