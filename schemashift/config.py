@@ -36,7 +36,7 @@ RULE_ID = re.compile(r"^SS\d{3}$")
 _KNOWN_KEYS = {
     "dialect", "server_version", "disable", "enable", "unknown", "state_schema", "severity",
     "per_file_ignores", "fail_on", "lock_timeout", "alembic_config", "heartbeat_ttl",
-    "for_app", "schema",
+    "for_app", "schema", "small_table_rows",
 }  # fmt: skip
 
 
@@ -60,6 +60,8 @@ class Config:
     heartbeat_ttl: int = 120  # seconds without a heartbeat before an instance is not live
     for_app: str | None = None  # default of expand --for-app (APP@VERSION)
     schema: str | None = None  # DDL of the existing schema lint prices against (lint --schema)
+    # lint --database-url: a lock/rewrite error on a table with fewer rows is a warning
+    small_table_rows: int = 10_000
     source: str | None = None  # the pyproject.toml it came from
 
     def rule_enabled(self, rule_id: str) -> bool:
@@ -149,6 +151,11 @@ def parse_config(table: Mapping[str, Any], source: str = "pyproject.toml") -> Co
         if not isinstance(value, str) or not value:
             raise ConfigError(f'{where} alembic-config must be a path like "alembic.ini"')
         out["alembic_config"] = str(Path(source).parent / value) if source else value
+    if "small_table_rows" in raw:
+        value = raw["small_table_rows"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{where} small-table-rows must be a number of rows, like 10000")
+        out["small_table_rows"] = value
     if "schema" in raw:
         value = raw["schema"]
         if not isinstance(value, str) or not value:

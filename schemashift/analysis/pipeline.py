@@ -29,7 +29,7 @@ import signal
 import struct
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,11 @@ class LintPipeline:
     parallel: bool | None = None
     split_at: int | None = None
     schema: str | None = None  # DDL of the existing tables, for every input
+    # The live catalog (lint --database-url): column types and NOT NULL, and each table's
+    # (estimated rows, bytes), which findings on it state and size their severity by.
+    catalog_types: Mapping[tuple[str, str], str] | None = None
+    catalog_not_null: Mapping[tuple[str, str], bool] | None = None
+    table_sizes: Mapping[str, tuple[int, int]] | None = None
     linter: Linter = field(init=False)
     # Where the last file was split between the processes (None: one process).
     last_split: int | None = field(init=False, default=None)
@@ -144,14 +149,43 @@ class LintPipeline:
         """Every statement of one input, linted in order from an empty file state."""
         linter = self.linter
         split = item.statements
-        state = linter.new_state(item.schema, dict(item.column_types or {}) or None)
+        types = {**(self.catalog_types or {}), **(item.column_types or {})}
+        state = linter.new_state(item.schema, types or None)
+        if self.catalog_not_null:
+            state.not_null.update(self.catalog_not_null)
         ignored = linter.ignored_in(split, item.suppressed)
         self.last_split = None
         if self._fork(len(split)):
-            return self._two_cores(item, state, ignored)
+            return self._sized(self._two_cores(item, state, ignored))
         reports = self._lint(split, 0, len(split), state, ignored, item.revision)
         linter.apply_finish(linter.finish_hits(state), reports, 0, ignored)
-        return reports
+        return self._sized(reports)
+
+    def _sized(self, reports: list[StatementReport]) -> list[StatementReport]:
+        """With the catalog known, each finding on a table says how big it is, and a lock
+        or rewrite finding on a table under ``small-table-rows`` rows is a warning, not an
+        error: it is over in moments (sizes from the catalog's estimates)."""
+        if not self.table_sizes:
+            return reports
+        small = self.config.small_table_rows
+        out = []
+        for report in reports:
+            tables = {c.table.rsplit(".", 1)[-1] for c in report.changes if c.table}
+            sized = [(t, self.table_sizes[t]) for t in tables if t in self.table_sizes]
+            if not sized or not report.findings:
+                out.append(report)
+                continue
+            rows = max(r for _, (r, _b) in sized)
+            note = "; ".join(f"{t}: ~{r:,} rows, {_bytes(b)}" for t, (r, b) in sorted(sized))
+            findings = []
+            for f in report.findings:
+                severity = f.severity
+                if (severity is Severity.ERROR and rows < small
+                        and f.rule.startswith(("SS2", "SS3", "SS4", "SS7", "SS8"))):  # fmt: skip
+                    severity = Severity.WARNING
+                findings.append(replace(f, severity=severity, message=f"{f.message} ({note})"))
+            out.append(replace(report, findings=tuple(findings)))
+        return out
 
     def _fork(self, n: int) -> bool:
         if self.parallel is False or n < 2 or not parallel.can_fork():
@@ -358,10 +392,22 @@ def _unpack(statement: Statement, packed: Any, revision: str | None) -> Statemen
     )
 
 
-def lint_sources(sources: Iterable[Source], config: Config, schema: str | None = None
-                 ) -> LintReport:  # fmt: skip
+def _bytes(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"
+
+
+def lint_sources(sources: Iterable[Source], config: Config, schema: str | None = None,
+                 catalog: Any = None) -> LintReport:  # fmt: skip
     """Lint SQL sources (files, stdin) in order: the report every format renders.
     ``schema``: DDL of the tables as they exist (their columns' types and nullability
     price type changes exactly; the tables count as existing, not new)."""
     pipeline = LintPipeline(config, schema=schema)
+    if catalog is not None:  # execute.catalog_facts.CatalogFacts (the core does not import it)
+        pipeline.catalog_types = catalog.column_types
+        pipeline.catalog_not_null = catalog.not_null
+        pipeline.table_sizes = catalog.sizes
     return pipeline.run(pipeline.inputs(sources))

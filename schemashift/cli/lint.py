@@ -40,6 +40,10 @@ from schemashift.cli.common import ExitCode, fail
     "container for --dialect.",
 )  # fmt: skip
 @click.option("--dialect", help="postgres (default), mysql or sqlite.")
+@click.option("--database-url", "database_url", metavar="URL",
+              help="Read the live catalog (read-only): column types, NOT NULL, each table's "
+                   "estimated rows and size, which findings state and size their severity by "
+                   "([tool.schemashift] small-table-rows).")  # fmt: skip
 @click.option("--schema", "schema_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="The existing schema, as DDL (pg_dump --schema-only, mysqldump --no-data, "
                    "SQLite .schema): type changes are priced on the real column types "
@@ -68,6 +72,7 @@ def lint_command(
     since_git: str | None,
     replay_database: str | None,
     dialect: str | None,
+    database_url: str | None,
     schema_path: str | None,
     server_version: str | None,
     fmt: str,
@@ -154,12 +159,28 @@ def lint_command(
     from schemashift.analysis.suppress import SuppressionError
 
     schema = _read_schema(schema_path or config.schema)
+    catalog = _read_catalog(database_url) if database_url else None
+    if catalog is not None and dialect is None:
+        from schemashift.execute.database import parse_url
+
+        config = config.with_overrides(dialect=parse_url(database_url or "").dialect)
     # One pipeline for every format (it uses both cores on a big file when one is idle).
     try:
-        report = lint_sources(sources, config, schema=schema)
+        report = lint_sources(sources, config, schema=schema, catalog=catalog)
     except SuppressionError as exc:
         fail(str(exc))
     _finish(report, fmt, color, verbose, fail_on or config.fail_on or "error", config.unknown)
+
+
+def _read_catalog(url: str) -> object:
+    from schemashift.cli.common import ExitCode
+    from schemashift.execute.catalog_facts import read_catalog
+    from schemashift.execute.database import DatabaseError
+
+    try:
+        return read_catalog(url)
+    except DatabaseError as exc:
+        fail(str(exc), ExitCode.DATABASE)
 
 
 def _read_schema(path: str | None) -> str | None:
