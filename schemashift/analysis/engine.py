@@ -86,6 +86,7 @@ class Linter:
             known = self._schema_state(schema)
             state.column_types.update(known.column_types)
             state.not_null.update(known.not_null)
+            state.key_columns.update(known.key_columns)
         if column_types:
             state.column_types.update(column_types)
         return state

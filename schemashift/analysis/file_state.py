@@ -35,6 +35,8 @@ class FileState:
     column_types: dict[tuple[str, str], str] = field(default_factory=dict)
     # Columns known to be NOT NULL (True) or nullable (False), from the same sources.
     not_null: dict[tuple[str, str], bool] = field(default_factory=dict)
+    # Key columns (PRIMARY KEY, UNIQUE, FOREIGN KEY): apps look rows up by them.
+    key_columns: set[tuple[str, str]] = field(default_factory=set)
     not_valid: dict[str, PendingConstraint] = field(default_factory=dict)
     validated: set[str] = field(default_factory=set)
     # (table, column) pairs proven NOT NULL by a validated CHECK constraint.
@@ -60,6 +62,9 @@ class FileState:
         if table is None or column is None:
             return None
         return self.column_types.get((_bare(table), column))
+
+    def is_key(self, table: str | None, column: str | None) -> bool:
+        return table is not None and column is not None and (_bare(table), column) in self.key_columns
 
     def column_not_null(self, table: str | None, column: str | None) -> bool | None:
         """Whether the column is NOT NULL (None: not known)."""
@@ -108,6 +113,8 @@ class FileState:
             for col in action.columns:
                 self.column_types[(table, col.name)] = col.data_type
                 self.not_null[(table, col.name)] = col.not_null or "primary_key" in col.inline
+                if {"primary_key", "unique", "foreign_key"} & set(col.inline):
+                    self.key_columns.add((table, col.name))
         elif kind == "add_column" and table and action.column_def:
             col = action.column_def
             self.column_types[(table, col.name)] = col.data_type

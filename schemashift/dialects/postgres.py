@@ -189,10 +189,32 @@ def _add_column(action: Action, state: FileState, version: tuple[int, ...]) -> P
     )
 
 
+_NUMERIC_FAMILY = re.compile(r"(?:small|big)?int(?:eger|[248])?\b|numeric|decimal|real|double"
+                             r"|float|serial")
+_TEXT_FAMILY = re.compile(r"(?:var)?char|character|text|citext|uuid")
+
+
+def _family(t: str | None) -> str | None:
+    if not t:
+        return None
+    t = t.strip().lower()
+    if _NUMERIC_FAMILY.match(t):
+        return "number"
+    if _TEXT_FAMILY.match(t):
+        return "text"
+    return None
+
+
 def _alter_type(action: Action, state: FileState, version: tuple[int, ...]) -> Price:
     old = state.column_type(action.table, action.column)
     utc = version[0] >= 12 and state.timezone_utc
     rewrites, scans, narrows = type_change_facts(old, action.data_type or "", utc_session=utc)
+    old_family, new_family = _family(old), _family(action.data_type)
+    if (old_family and new_family and old_family != new_family
+            and state.is_key(action.table, action.column)):  # fmt: skip
+        # A key the old app looks rows up by: integer → text makes `WHERE id = 5` fail
+        # (no operator text = integer), text → integer its string parameters.
+        narrows = True
     if action.using:
         rewrites = scans = True
     return Price(

@@ -17,6 +17,14 @@ def check(ctx: StatementContext) -> Iterator[Hit]:
             continue  # MySQL MODIFY with the same type: only the nullability changes
         old = ctx.state.column_type(action.table, action.column)
         frm = f" from {old}" if old else ""
+        if ctx.state.is_key(action.table, action.column) and _families_differ(old, action.data_type):
+            yield (
+                (f"{action.table}.{action.column} is a key the old app version looks rows up "
+                 f"by: changing it{frm} to {action.data_type} makes its lookups fail (e.g. "
+                 f"WHERE {action.column} = 5 on a text column: no operator text = integer)."),
+                "",
+            )
+            continue
         yield (
             (
                 f"Changing {action.table}.{action.column}{frm} to {action.data_type} can reject "
@@ -24,6 +32,13 @@ def check(ctx: StatementContext) -> Iterator[Hit]:
             ),
             "",
         )
+
+
+def _families_differ(old: str | None, new: str | None) -> bool:
+    from schemashift.dialects.postgres import _family
+
+    a, b = _family(old), _family(new)
+    return a is not None and b is not None and a != b
 
 
 RULE = Rule(
