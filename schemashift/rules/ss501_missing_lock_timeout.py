@@ -15,6 +15,19 @@ def check(ctx: StatementContext) -> Iterator[Hit]:
     if state.lock_timeout:
         return
     for action, change in ctx.pairs():
+        if action.kind == "create_table" and ctx.dialect == "postgres":
+            # A new table still locks existing ones: the parent of PARTITION OF (ACCESS
+            # EXCLUSIVE) and the tables its foreign keys reference (SHARE ROW EXCLUSIVE).
+            locked = [t for t in action.locks_tables if not ctx.is_new(t)]
+            if locked:
+                lock = "ACCESS EXCLUSIVE" if action.detail == "partition_of" else "SHARE ROW EXCLUSIVE"
+                blocked = ("every later query" if action.detail == "partition_of"
+                           else "every later write")  # fmt: skip
+                yield (f"{lock} lock on {', '.join(locked)} (taken by CREATE TABLE "
+                       f"{action.table}) with no lock_timeout set: waiting for it blocks "
+                       f"{blocked} on it."), ""
+                return
+            continue
         if action.kind in NOT_DDL or ctx.is_new(action.table) or action.kind == "create_table":
             continue
         strong = change.lock_class is not LockClass.NONE if ctx.dialect == "postgres" else True

@@ -68,6 +68,9 @@ class Action:
     reason: str | None = None
     # True when the statement builds a new table from a query (CREATE TABLE … AS SELECT).
     from_query: bool = False
+    # create_table: existing tables it locks - the parent of PARTITION OF (ACCESS
+    # EXCLUSIVE) and the tables its foreign keys reference (SHARE ROW EXCLUSIVE).
+    locks_tables: tuple[str, ...] = ()
 
 
 def raw(reason: str, *, detail: str | None = None) -> Action:

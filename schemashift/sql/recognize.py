@@ -61,6 +61,7 @@ _QUALIFIED_NAME = re.compile(rf"\s*{_QN}\s*", 0)
 _AS_QUERY = re.compile(r"(?:\([^()]*\)\s*)?(?:WITH\s*\([^()]*\)\s*)?AS\b", re.I)
 _PARTITION_OF = re.compile(rf"(?:PARTITION\s+OF|OF|LIKE)\s+{_QN}", re.I)
 _AS_WORD = re.compile(r"\s*AS\b", re.I)
+_PARTITION_PARENT = re.compile(rf"PARTITION\s+OF\s+({_QN})", re.I)
 _TABLE_PRIMARY_KEY = re.compile(r"PRIMARY\s+KEY\s*\(([^()]*)\)", re.I)
 _SET_OTHER = re.compile(
     r"SET\s+(?:SESSION\s+)?(?:TRANSACTION|NAMES|CHARACTER|CONSTRAINTS|ROLE)\b.*", _F
@@ -862,8 +863,12 @@ def _create_table(sql: str, dialect: str) -> list[Action] | None:
     if not rest.startswith("("):
         if _AS_QUERY.match(rest):
             return [Action("create_table", table=table, from_query=True)]
-        if _PARTITION_OF.match(rest):
-            return [Action("create_table", table=table, detail="partition_of")]
+        part = _PARTITION_OF.match(rest)
+        if part:
+            of = _PARTITION_PARENT.match(rest)
+            parent = _name(of.group(1)) if of else None
+            return [Action("create_table", table=table, detail="partition_of",
+                           locks_tables=(parent,) if parent else ())]  # fmt: skip
         return None
     body, tail = _paren_body(rest)
     if body is None:
@@ -894,8 +899,11 @@ def _create_table(sql: str, dialect: str) -> list[Action] | None:
             for c in columns
         ]  # fmt: skip
     detail = "temporary" if m.group("temp") else None
+    names = (_name(r.group("ref")) for r in _REFERENCES.finditer(_strip_strings(body)))
+    referenced = tuple(dict.fromkeys(n for n in names if n != table))
     return [Action("create_table", table=table, columns=tuple(columns),
-                   if_not_exists=bool(m.group("ine")), detail=detail)]  # fmt: skip
+                   if_not_exists=bool(m.group("ine")), detail=detail,
+                   locks_tables=referenced)]  # fmt: skip
 
 
 def _replace_col(col: ColumnDef, **changes: object) -> ColumnDef:

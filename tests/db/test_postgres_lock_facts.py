@@ -58,6 +58,10 @@ PG_FACTS: dict[str, dict[str, Any]] = {
     "add_column_references": dict(lock=AE, rewrite=False, scan=False, also={"p": SRE}),
     # --- DROP / RENAME
     "drop_column": dict(lock=AE, rewrite=False, scan=False),
+    # A new table locks existing ones: the parent of PARTITION OF (ACCESS EXCLUSIVE) and
+    # the tables its foreign keys reference (SHARE ROW EXCLUSIVE).
+    "create_table_partition_of": dict(lock=AE, rewrite=False, scan=False),
+    "create_table_references": dict(lock=SRE, rewrite=False, scan=False),
     # An inline CHECK is validated against every row, under the ACCESS EXCLUSIVE lock.
     "add_column_check": dict(lock=AE, rewrite=False, scan=True),
     # --- column options: statistics and attribute options take SHARE UPDATE EXCLUSIVE
@@ -231,6 +235,11 @@ CASES: tuple[Case, ...] = (
     ),
     Case("drop_column", BASE, _alter("DROP COLUMN body")),
     Case("add_column_check", BASE, _alter("ADD COLUMN c int CHECK (c > 0)")),
+    # target: the existing table the new one locks
+    Case("create_table_partition_of", PARTITIONED,
+         "CREATE TABLE pt9 PARTITION OF pt FOR VALUES FROM (20000) TO (30000)", target="pt"),
+    Case("create_table_references", PARENT,
+         "CREATE TABLE child (id int PRIMARY KEY, pid int REFERENCES p (id))", target="p"),
     Case("alter_column_set_statistics", BASE, _alter("ALTER COLUMN a SET STATISTICS 500")),
     Case("alter_column_set_attribute_option", BASE, _alter("ALTER COLUMN a SET (n_distinct = 1)")),
     Case("alter_column_reset_attribute_option", BASE, _alter("ALTER COLUMN a RESET (n_distinct)")),
@@ -648,4 +657,12 @@ def test_classifier_agrees_with_pg_facts(case: Case) -> None:
     report = lint_text(sql, file="t.sql", dialect="postgres", server_version="15")
     change = report.statements[-1].changes[0]
     fact = PG_FACTS[case.id]
+    if change.kind == "create_table" and change.table != case.target:
+        # The lock a new table takes on an existing one is reported by SS501, by name (the
+        # setup as the existing schema: created in the same file, its tables would be new).
+        alone = lint_text(_fill(case.statement, "ss_ts"), file="t.sql", dialect="postgres",
+                          server_version="15", schema=_fill(";\n".join(case.setup), "ss_ts"))
+        messages = [f.message for f in alone.statements[-1].findings if f.rule == "SS501"]
+        assert any(f"{fact['lock']} lock on {case.target}" in m for m in messages), messages
+        return
     assert (change.lock, change.rewrites_table) == (fact["lock"], fact["rewrite"]), change
