@@ -223,3 +223,18 @@ def test_phase_commands_plan_for_the_database_they_run_on(
     assert _config("mysql+pymysql://root@127.0.0.1:3306/x").dialect == "mysql"
     monkeypatch.setenv("SCHEMASHIFT_DATABASE_URL", "sqlite:///x.db")
     assert _config().dialect == "sqlite"
+
+
+def test_rules_json_and_dialect_filter() -> None:
+    proc = subprocess.run([sys.executable, "-m", "schemashift", "rules", "--format", "json",
+                           "--dialect", "sqlite"], capture_output=True, text=True, check=True)  # fmt: skip
+    doc = json.loads(proc.stdout)
+    assert doc["version"] == 1 and doc["rules"]
+    assert all("sqlite" in r["dialects"] for r in doc["rules"])
+    assert {"id", "name", "title", "severity", "summary", "fix", "page"} <= set(doc["rules"][0])
+    every = subprocess.run([sys.executable, "-m", "schemashift", "rules", "--format", "json"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    assert len(json.loads(every.stdout)["rules"]) > len(doc["rules"])
+    bad = subprocess.run([sys.executable, "-m", "schemashift", "rules", "--dialect", "oracle"],
+                         capture_output=True, text=True)  # fmt: skip
+    assert bad.returncode == 2 and "unknown dialect" in bad.stderr

@@ -28,11 +28,31 @@ def explain_command(rule_id: str) -> None:
 
 
 @click.command("rules")
-def rules_command() -> None:
+@click.option("--dialect", help="Only the rules that check this dialect (postgres, mysql, "
+              "sqlite).")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)  # fmt: skip
+def rules_command(dialect: str | None, fmt: str) -> None:
     """List every rule with its severity and dialects."""
+    import json
+
+    from schemashift.dialects.base import ALIASES
     from schemashift.rules.registry import all_rules
 
-    for r in all_rules():
+    rules = list(all_rules())
+    if dialect is not None:
+        if dialect.lower() not in ALIASES:
+            fail(f"unknown dialect {dialect!r} (choose postgres, mysql or sqlite)")
+        wanted = ALIASES[dialect.lower()]
+        rules = [r for r in rules if wanted in r.dialects]
+    if fmt == "json":
+        click.echo(json.dumps({"version": 1, "rules": [
+            {"id": r.id, "name": r.name, "title": r.title, "severity": r.severity.value,
+             "dialects": r.dialect_list, "summary": r.summary, "fix": r.fix,
+             "page": r.docs_ref}
+            for r in rules]}, indent=2))  # fmt: skip
+        return
+    for r in rules:
         dialects = ",".join(sorted(r.dialects))
         click.echo(f"{r.id}  {r.severity.value:<7}  {r.name:<40}  {dialects}")
 
