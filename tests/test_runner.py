@@ -273,7 +273,7 @@ def test_rollback_runs_the_plan_pinned_at_expand(
     migration.write_text("ALTER TABLE users RENAME COLUMN name TO full_name;\n")
     assert _cli(tmp_path, postgres_url, "expand", "0012_rename.sql").returncode == 0
     triggers = "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal"
-    assert users.execute(triggers).fetchone()[0] == 2
+    assert users.execute(triggers).fetchone()[0] == 4  # insert, update, and the SET-list flag pair
     # Edited after expand: later phases refuse it, rollback undoes what really ran.
     migration.write_text("ALTER TABLE users RENAME COLUMN name TO display_name;\n")
     assert _cli(tmp_path, postgres_url, "backfill", "0012_rename.sql").returncode == 3

@@ -112,11 +112,14 @@ def sync_trigger_sql(table: str, old: str, new: str) -> tuple[list[str], list[st
         "    RETURN NEW;\n"
         "END"
     )
+    wrote = _wrote_setting(upd)
     update_body = (
         "BEGIN\n"
         "    -- schemashift sync trigger (UPDATE): copy the column the app changed.\n"
         f"    IF NEW.{w} IS DISTINCT FROM OLD.{w} THEN\n"
         f"        NEW.{o} := NEW.{w};  -- the new app (or both changed: keep them equal)\n"
+        f"    ELSIF current_setting('{wrote}', true) = 'on' THEN\n"
+        f"        NEW.{o} := NEW.{w};  -- the new app wrote the new column, its value unchanged\n"
         f"    ELSIF NEW.{o} IS DISTINCT FROM OLD.{o} THEN\n"
         f"        NEW.{w} := NEW.{o};  -- the old app\n"
         f"    ELSIF NEW.{w} IS NULL THEN\n"
@@ -127,6 +130,20 @@ def sync_trigger_sql(table: str, old: str, new: str) -> tuple[list[str], list[st
         "    RETURN NEW;\n"
         "END"
     )
+    # Whether the statement names the new column in its SET list, which a row trigger
+    # cannot see: `SET new = NULL` on a row the backfill has not reached looks like an
+    # update of other columns (both leave new NULL). A statement-level trigger ``UPDATE
+    # OF new`` flags the statement (transaction-local); one after every UPDATE clears it.
+    flag_on = ("BEGIN\n"
+               f"    PERFORM set_config('{wrote}', 'on', true);\n"
+               "    RETURN NULL;\n"
+               "END")  # fmt: skip
+    flag_off = ("BEGIN\n"
+                f"    PERFORM set_config('{wrote}', '', true);\n"
+                "    RETURN NULL;\n"
+                "END")  # fmt: skip
+    on, off = short_name(upd + "_on"), short_name(upd + "_off")
+    on_fn, off_fn = quote_name((*schema, on)), quote_name((*schema, off))
     update_when = (
         f"(NEW.{o} IS DISTINCT FROM OLD.{o} OR NEW.{w} IS DISTINCT FROM OLD.{w} "
         f"OR NEW.{w} IS NULL OR NEW.{o} IS NULL) "
@@ -142,14 +159,31 @@ def sync_trigger_sql(table: str, old: str, new: str) -> tuple[list[str], list[st
         f"DROP TRIGGER IF EXISTS {quote_ident(upd)} ON {qtable}",
         f"CREATE TRIGGER {quote_ident(upd)} BEFORE UPDATE ON {qtable} FOR EACH ROW "
         f"WHEN ({update_when}) EXECUTE FUNCTION {upd_fn}()",
+        _function(on_fn, flag_on),
+        _function(off_fn, flag_off),
+        f"DROP TRIGGER IF EXISTS {quote_ident(on)} ON {qtable}",
+        f"CREATE TRIGGER {quote_ident(on)} BEFORE UPDATE OF {w} ON {qtable} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {on_fn}()",
+        f"DROP TRIGGER IF EXISTS {quote_ident(off)} ON {qtable}",
+        f"CREATE TRIGGER {quote_ident(off)} AFTER UPDATE ON {qtable} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {off_fn}()",
     ]
     drop = [
         f"DROP TRIGGER IF EXISTS {quote_ident(ins)} ON {qtable}",
         f"DROP TRIGGER IF EXISTS {quote_ident(upd)} ON {qtable}",
+        f"DROP TRIGGER IF EXISTS {quote_ident(on)} ON {qtable}",
+        f"DROP TRIGGER IF EXISTS {quote_ident(off)} ON {qtable}",
         f"DROP FUNCTION IF EXISTS {ins_fn}()",
         f"DROP FUNCTION IF EXISTS {upd_fn}()",
+        f"DROP FUNCTION IF EXISTS {on_fn}()",
+        f"DROP FUNCTION IF EXISTS {off_fn}()",
     ]
     return create, drop
+
+
+def _wrote_setting(upd: str) -> str:
+    """The transaction-local setting that says "this UPDATE names the new column"."""
+    return "schemashift.wrote_" + hashlib.sha1(upd.encode()).hexdigest()[:12]
 
 
 def _column(name: str) -> str:
