@@ -122,12 +122,8 @@ def verify_command(target: str, database_url: str | None, alembic_config: str | 
     """Run the verify phase of TARGET: checks that must hold before contract."""
     from schemashift.model import Phase
 
-    check_force(force, reason)
-    config = load_config_for(database_url, alembic_config)
-    plan = load_plan(target, config)
-    runner = runner_for(database_url, config, lock_timeout_ms=lock_timeout_ms, force=force,
-                        reason=reason)  # fmt: skip
-    _report(plan, guarded(lambda: runner.run(plan, Phase.VERIFY)))
+    _run_phase(Phase.VERIFY, target, database_url, alembic_config, lock_timeout_ms, force,
+               reason)  # fmt: skip
 
 
 @click.command("contract")
@@ -143,13 +139,21 @@ def contract_command(target: str, database_url: str | None, alembic_config: str 
     """Run the contract phase of TARGET: remove what only old app versions used."""
     from schemashift.model import Phase
 
+    plan = _run_phase(Phase.CONTRACT, target, database_url, alembic_config, lock_timeout_ms,
+                      force, reason)  # fmt: skip
+    _warn(plan)
+
+
+def _run_phase(phase: Any, target: str, database_url: str | None, alembic_config: str | None,
+               lock_timeout_ms: int | None, force: bool, reason: str | None) -> Plan:  # fmt: skip
+    """Load TARGET's plan for the database and run one phase of it (verify, contract)."""
     check_force(force, reason)
     config = load_config_for(database_url, alembic_config)
     plan = load_plan(target, config)
     runner = runner_for(database_url, config, lock_timeout_ms=lock_timeout_ms, force=force,
                         reason=reason)  # fmt: skip
-    _report(plan, guarded(lambda: runner.run(plan, Phase.CONTRACT)))
-    _warn(plan)
+    _report(plan, guarded(lambda: runner.run(plan, phase)))
+    return plan
 
 
 @click.command("rollback")

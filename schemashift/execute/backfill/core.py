@@ -41,6 +41,7 @@ from typing import Any, Literal, Protocol
 from schemashift.execute.backfill.progress import Progress
 from schemashift.execute.database import DatabaseError
 from schemashift.execute.retry import backoff_delay
+from schemashift.phases.plan import Backfill
 
 __all__ = ["DEFAULT_BATCH_TIME_MS", "DEFAULT_PAUSE_RATIO", "BackfillDataError",
            "BackfillDriver", "BackfillError", "BackfillOptions", "BackfillResult",
@@ -504,6 +505,29 @@ def reopen(open_connection: Callable[[], Any]) -> Any:
         return open_connection()
     except Exception as exc:
         raise ReconnectFailed(f"reconnecting failed: {first_line(exc)}") from exc
+
+
+class DriverBase:
+    """What every backend's driver holds: how to connect, the step it runs, its options,
+    the test hook, and its one connection (dropped when lost, reopened on next use)."""
+
+    def __init__(self, connect: Callable[[], Any], backfill: Backfill, options: BackfillOptions,
+                 *, migration: str, step: int, after_update: BatchHook | None = None,
+                 ) -> None:  # fmt: skip
+        self._connect = connect
+        self.backfill = backfill
+        self.options = options
+        self.migration, self.step = migration, step
+        self._after_update = after_update
+        self.conn: Any = None
+
+    def lost(self) -> None:
+        if self.conn is not None:
+            close_quietly(self.conn)
+        self.conn = None
+
+    def close(self) -> None:
+        self.lost()
 
 
 def close_quietly(conn: Any) -> None:

@@ -65,6 +65,7 @@ from schemashift.execute.backfill.core import (
     BackfillResult,
     BatchFailure,
     BatchOutcome,
+    DriverBase,
     WalkStart,
     close_quietly,
     options_with,
@@ -377,17 +378,14 @@ def run_backfill_mysql(
     return run_driver(driver, opts, progress=progress, check_alive=check_alive)
 
 
-class MySQLDriver:
+class MySQLDriver(DriverBase):
     """The :class:`~schemashift.execute.backfill.core.BackfillDriver` of MySQL/MariaDB."""
 
     def __init__(self, connect: Callable[[], Any], backfill: Backfill,
                  options: BackfillOptions, *, migration: str, step: int,
                  after_update: BatchHook | None = None) -> None:  # fmt: skip
-        self._connect = connect
-        self.backfill = backfill
-        self.options = options
-        self.migration, self.step = migration, step
-        self._after_update = after_update
+        super().__init__(connect, backfill, options, migration=migration, step=step,
+                         after_update=after_update)  # fmt: skip
         self._timeouts = _Timeouts(options.statement_timeout_ms, options.lock_timeout_ms)
         self.conn: Any = None
         self._batcher: _Batcher | None = None
@@ -428,17 +426,11 @@ class MySQLDriver:
     def classify(self, exc: Exception) -> BatchFailure | None:
         return _classify(exc)
 
-    def lost(self) -> None:
-        if self.conn is not None:
-            close_quietly(self.conn)
-        self.conn = None
 
     def key_after_checkpoint(self) -> str | None:
         assert self._batcher is not None, "prepare() first"
         return _key_after_checkpoint(self._connection(), self._batcher)
 
-    def close(self) -> None:
-        self.lost()
 
 
 

@@ -55,8 +55,8 @@ from schemashift.execute.backfill.core import (
     BackfillResult,
     BatchFailure,
     BatchOutcome,
+    DriverBase,
     WalkStart,
-    close_quietly,
     first_line,
     options_with,
     reopen,
@@ -412,18 +412,14 @@ def run_backfill(
     return run_driver(driver, opts, progress=progress, check_alive=check_alive)
 
 
-class PostgresDriver:
+class PostgresDriver(DriverBase):
     """The :class:`~schemashift.execute.backfill.core.BackfillDriver` of PostgreSQL."""
 
     def __init__(self, connect: Callable[[], Connection], backfill: Backfill,
                  options: BackfillOptions, *, migration: str, step: int,
                  after_update: BatchHook | None = None) -> None:  # fmt: skip
-        self._connect = connect
-        self.backfill = backfill
-        self.options = options
-        self.migration, self.step = migration, step
-        self._after_update = after_update
-        self.conn: Connection | None = None
+        super().__init__(connect, backfill, options, migration=migration, step=step,
+                         after_update=after_update)  # fmt: skip
         self._batcher: _Batcher | None = None
         # The batches' settings, the same for each (set_config(…, true): this batch only).
         # synchronous_commit off (the default): a server crash can lose the last few
@@ -442,10 +438,11 @@ class PostgresDriver:
     def _connection(self) -> Connection:
         if self.conn is None or self.conn.closed:
             self.conn = reopen(self._open)
-        return self.conn
+        conn: Connection = self.conn
+        return conn
 
     def _open(self) -> Connection:
-        conn = self._connect()
+        conn: Connection = self._connect()
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             conn.rollback()
         conn.autocommit = True
@@ -523,9 +520,6 @@ class PostgresDriver:
                                 diag.message_detail or "")  # fmt: skip
         return BatchFailure("fatal")
 
-    def lost(self) -> None:
-        if self.conn is not None:
-            close_quietly(self.conn)
 
     def key_after_checkpoint(self) -> str | None:
         conn, b = self._connection(), self._batcher
@@ -536,9 +530,6 @@ class PostgresDriver:
         found = conn.execute(query, {"last": last}).fetchone()
         return None if found is None else str(found[0])
 
-    def close(self) -> None:
-        if self.conn is not None:
-            close_quietly(self.conn)
 
 
 def _one(row: tuple[Any, ...] | None) -> tuple[Any, ...]:
