@@ -53,6 +53,7 @@ from test_strategy_harness import (
     Case,
     _drop_table_intermediate,
     _expect,
+    _rename_column_intermediate,
     _statements,
     mysql_schema,
     pg_columns,
@@ -102,19 +103,10 @@ class SqliteApp(App):
 
 
 def _sqlite_rename_intermediate(old: App, new: App) -> None:
-    """The harness's rename window, but for its last check: SQLite's sync triggers fire on
-    UPDATE OF either column only (strategies/rename_column.py), so a write to another
-    column of a row the backfill has not reached leaves the new column NULL until the
-    backfill (PostgreSQL and MySQL triggers sync it on any write)."""
-    old.execute("INSERT INTO users (id, name, email) VALUES (10, 'old-app', 'o@x')")
-    new.execute("INSERT INTO users (id, full_name, email) VALUES (11, 'new-app', 'n@x')")
-    assert new.one("SELECT full_name FROM users WHERE id = 10") == "old-app"
-    assert old.one("SELECT name FROM users WHERE id = 11") == "new-app"
-    old.execute("UPDATE users SET name = 'ann (old)' WHERE id = 1")
-    new.execute("UPDATE users SET full_name = 'bob (new)' WHERE id = 2")
-    assert new.one("SELECT full_name FROM users WHERE id = 1") == "ann (old)"
-    assert old.one("SELECT name FROM users WHERE id = 2") == "bob (new)"
-    new.execute("UPDATE users SET email = 'c2@x' WHERE id = 3")
+    """The harness's rename window; SQLite's sync triggers fire on UPDATE OF either column
+    only (strategies/rename_column.py), so a write to another column of a row the backfill
+    has not reached leaves the new column NULL until the backfill."""
+    _rename_column_intermediate(old, new, any_write_syncs=False)
 
 
 def _sqlite_rename_final(app: App) -> None:

@@ -187,7 +187,10 @@ def leftovers(app: App) -> list[tuple[Any, ...]]:
 # --------------------------------------------------------------------------- PostgreSQL cases
 
 
-def _rename_column_intermediate(old: App, new: App) -> None:
+def _rename_column_intermediate(old: App, new: App, *, any_write_syncs: bool = True) -> None:
+    """Both app versions write during the window. ``any_write_syncs``: a write to another
+    column of a row the backfill has not reached syncs it too (PostgreSQL, MySQL; SQLite's
+    triggers fire on UPDATE OF either renamed column only)."""
     old.execute("INSERT INTO users (id, name, email) VALUES (10, 'old-app', 'o@x')")
     new.execute("INSERT INTO users (id, full_name, email) VALUES (11, 'new-app', 'n@x')")
     assert new.one("SELECT full_name FROM users WHERE id = 10") == "old-app"
@@ -198,7 +201,8 @@ def _rename_column_intermediate(old: App, new: App) -> None:
     assert old.one("SELECT name FROM users WHERE id = 2") == "bob (new)"
     # A row the backfill has not reached yet is synced by any write to it.
     new.execute("UPDATE users SET email = 'c2@x' WHERE id = 3")
-    assert new.one("SELECT full_name FROM users WHERE id = 3") == "cid"
+    if any_write_syncs:
+        assert new.one("SELECT full_name FROM users WHERE id = 3") == "cid"
 
 
 _RENAMED = [(1, "ann (old)"), (2, "bob (new)"), (3, "cid"), (10, "old-app"), (11, "new-app")]

@@ -158,19 +158,7 @@ def _sqlite(t: TableName, old: str, new: str) -> list[Step]:
             why=f"the old app version writes {old} and the new one {new}: AFTER INSERT/UPDATE "
             "triggers copy each write to the other column (ADD COLUMN changes only the schema)",
         ),
-        Step(
-            Phase.BACKFILL,
-            f"copy {old} into {new} for existing rows",
-            backfill=Backfill(t.canonical, f"{n} = {o}", f"{n} IS NOT {o}"),
-            why="rows written before the triggers existed have no value in the new column",
-        ),
-        Step(
-            Phase.VERIFY,
-            f"{new} equals {old} on every row",
-            verify=Verify(f"{t}.{new} equals {old}",
-                          f"SELECT {pk_of(t)} FROM {ts} WHERE {n} IS NOT {o}"),
-            why=f"contract drops {old}: any row where they differ would lose its value",
-        ),
+        *_copy_steps(t, ts, old, new, o, n, f"{n} IS NOT {o}", "triggers"),
         Step(
             Phase.CONTRACT,
             f"drop the sync triggers and {t}.{old}",
@@ -201,19 +189,7 @@ def _postgres(t: TableName, old: str, new: str) -> list[Step]:
             why=f"the old app version writes {old} and the new one {new}: the trigger copies "
             "each write to the other column, so both versions see every row",
         ),
-        Step(
-            Phase.BACKFILL,
-            f"copy {old} into {new} for existing rows",
-            backfill=Backfill(t.canonical, f"{n} = {o}", f"{n} IS DISTINCT FROM {o}"),
-            why="rows written before the trigger existed have no value in the new column",
-        ),
-        Step(
-            Phase.VERIFY,
-            f"{new} equals {old} on every row",
-            verify=Verify(f"{t}.{new} equals {old}",
-                          f"SELECT {pk_of(t)} FROM {ts} WHERE {n} IS DISTINCT FROM {o}"),
-            why=f"contract drops {old}: any row where they differ would lose its value",
-        ),
+        *_copy_steps(t, ts, old, new, o, n, f"{n} IS DISTINCT FROM {o}", "trigger"),
         *pg_carry_steps(t, old, new, check),
         Step(
             Phase.VERIFY,
@@ -283,19 +259,7 @@ def _mysql(action: Action, t: TableName, old: str, new: str, sql: str) -> list[S
             why=f"the old app version writes {old} and the new one {new}: BEFORE INSERT/UPDATE "
             "triggers copy each write to the other column (adding a column is INSTANT)",
         ),
-        Step(
-            Phase.BACKFILL,
-            f"copy {old} into {new} for existing rows",
-            backfill=Backfill(t.canonical, f"{n} = {o}", f"NOT ({n} <=> {o})"),
-            why="rows written before the triggers existed have no value in the new column",
-        ),
-        Step(
-            Phase.VERIFY,
-            f"{new} equals {old} on every row",
-            verify=Verify(f"{t}.{new} equals {old}",
-                          f"SELECT {pk_of(t)} FROM {ts} WHERE NOT ({n} <=> {o})"),
-            why=f"contract drops {old}: any row where they differ would lose its value",
-        ),
+        *_copy_steps(t, ts, old, new, o, n, f"NOT ({n} <=> {o})", "triggers"),
         Step(
             Phase.VERIFY,
             f"no row of {new} still holds its placeholder default",
@@ -326,5 +290,26 @@ def _mysql(action: Action, t: TableName, old: str, new: str, sql: str) -> list[S
                                  *mysql_when(mysql_column_exists(t, old), drop_old))),
             why="under LOCK TABLES so no write lands between the trigger drop and the column "
             "drop (both metadata only: a brief lock)",
+        ),
+    ]
+
+
+def _copy_steps(t: TableName, ts: str, old: str, new: str, o: str, n: str, differs: str,
+                trigger: str) -> list[Step]:  # fmt: skip
+    """Backfill the new column (``n``, quoted) from the old one (``o``), then verify no row
+    differs (``differs``: the dialect's "not the same value", NULLs included)."""
+    return [
+        Step(
+            Phase.BACKFILL,
+            f"copy {old} into {new} for existing rows",
+            backfill=Backfill(t.canonical, f"{n} = {o}", differs),
+            why=f"rows written before the {trigger} existed have no value in the new column",
+        ),
+        Step(
+            Phase.VERIFY,
+            f"{new} equals {old} on every row",
+            verify=Verify(f"{t}.{new} equals {old}",
+                          f"SELECT {pk_of(t)} FROM {ts} WHERE {differs}"),
+            why=f"contract drops {old}: any row where they differ would lose its value",
         ),
     ]

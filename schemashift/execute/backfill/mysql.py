@@ -387,7 +387,6 @@ class MySQLDriver(DriverBase):
         super().__init__(connect, backfill, options, migration=migration, step=step,
                          after_update=after_update)  # fmt: skip
         self._timeouts = _Timeouts(options.statement_timeout_ms, options.lock_timeout_ms)
-        self.conn: Any = None
         self._batcher: _Batcher | None = None
 
     def _connection(self) -> Any:
