@@ -33,6 +33,8 @@ class FileState:
     new_tables: set[str] = field(default_factory=set)
     # Column types we saw declared in this file: (table, column) → type text.
     column_types: dict[tuple[str, str], str] = field(default_factory=dict)
+    # MySQL: the CHARACTER SET written on a column: (table, column) → charset.
+    charsets: dict[tuple[str, str], str] = field(default_factory=dict)
     # Columns known to be NOT NULL (True) or nullable (False), from the same sources.
     not_null: dict[tuple[str, str], bool] = field(default_factory=dict)
     # Key columns (PRIMARY KEY, UNIQUE, FOREIGN KEY): apps look rows up by them.
@@ -65,6 +67,11 @@ class FileState:
 
     def is_key(self, table: str | None, column: str | None) -> bool:
         return table is not None and column is not None and (_bare(table), column) in self.key_columns
+
+    def column_charset(self, table: str | None, column: str | None) -> str | None:
+        if table is None or column is None:
+            return None
+        return self.charsets.get((_bare(table), column))
 
     def column_not_null(self, table: str | None, column: str | None) -> bool | None:
         """Whether the column is NOT NULL (None: not known)."""
@@ -112,17 +119,20 @@ class FileState:
             self.new_tables.add(table)
             for col in action.columns:
                 self.column_types[(table, col.name)] = col.data_type
+                self._charset(table, col.name, col.charset)
                 self.not_null[(table, col.name)] = col.not_null or "primary_key" in col.inline
                 if {"primary_key", "unique", "foreign_key"} & set(col.inline):
                     self.key_columns.add((table, col.name))
         elif kind == "add_column" and table and action.column_def:
             col = action.column_def
             self.column_types[(table, col.name)] = col.data_type
+            self._charset(table, col.name, col.charset)
             self.not_null[(table, col.name)] = col.not_null or "primary_key" in col.inline
         elif kind == "alter_column_type" and table and action.column and action.data_type:
             self.column_types[(table, action.column)] = action.data_type
             if action.column_def is not None:  # MySQL MODIFY restates the nullability
                 self.not_null[(table, action.column)] = action.column_def.not_null
+                self._charset(table, action.column, action.column_def.charset)
         elif kind in ("set_not_null", "drop_not_null") and table and action.column:
             self.not_null[(table, action.column)] = kind == "set_not_null"
         elif kind == "rename_column" and table and action.column and action.new_name:
@@ -169,6 +179,13 @@ class FileState:
             self.validated.add(action.name)
             if pending and pending.not_null_column and pending.table:
                 self.not_null_proven.add((pending.table, pending.not_null_column))
+
+
+    def _charset(self, table: str, column: str, charset: str | None) -> None:
+        if charset:
+            self.charsets[(table, column)] = charset
+        else:  # a MODIFY without CHARACTER SET takes the table's default again
+            self.charsets.pop((table, column), None)
 
 
 _NOT_DDL = NOT_DDL

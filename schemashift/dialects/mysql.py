@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from schemashift.dialects.base import BREAKING, COMPATIBLE, UNKNOWN_PRICE, Price, to_change
+from schemashift.dialects.mysql_types import BYTES_PER_CHAR, charset_holds, widens
 from schemashift.model import Change, Compatibility, LockClass, Phase
 
 if TYPE_CHECKING:
@@ -71,36 +72,23 @@ def _add_column(action: Action, state: FileState, version: tuple[int, ...]) -> P
 
 
 _VARCHAR = re.compile(r"varchar\((\d+)\)")
-_BYTES_PER_CHAR = {"latin1": 1, "ascii": 1, "utf8mb3": 3, "utf8": 3, "utf8mb4": 4}
 
 
-def _char_bytes(type_text: str) -> int:
-    m = re.search(r"(?:character set|charset)\s+(\w+)", type_text)
-    return _BYTES_PER_CHAR.get(m.group(1), 4) if m else 4  # utf8mb4 is the default
-
-
-def _varchar_widening(old: str, new: str, version: tuple[int, ...]) -> bool | None:
+def _varchar_widening(old: str, new: str, version: tuple[int, ...], per: int = 4) -> bool | None:
     """True: in place without a copy; False: needs COPY; None: not a varchar widening.
 
     The length prefix is 1 byte up to 255 bytes, 2 bytes above. MySQL keeps the change in
     place only when the prefix size stays; MariaDB also extends in place from a column of
-    at most 127 bytes (measured on 10.11).
+    at most 127 bytes (measured on 10.11). ``per``: bytes per character of the column's
+    character set (utf8mb4, 4, unless the column says otherwise).
     """
     om, nm = _VARCHAR.match(old), _VARCHAR.match(new)
     if not (om and nm) or int(nm.group(1)) < int(om.group(1)):
         return None
-    per = _char_bytes(new)
     old_b, new_b = int(om.group(1)) * per, int(nm.group(1)) * per
     if (old_b <= 255) == (new_b <= 255):
         return True
     return is_mariadb(version) and old_b <= 127
-
-
-_INT_RANK = {"tinyint": 1, "smallint": 2, "mediumint": 3, "int": 4, "integer": 4, "bigint": 8}
-
-
-def _int_rank(t: str) -> int | None:
-    return _INT_RANK.get(t.split("(")[0].replace(" unsigned", "").strip())
 
 
 def _enum_members(t: str) -> list[str]:
@@ -127,28 +115,37 @@ def _modify(action: Action, state: FileState, version: tuple[int, ...]) -> Price
     old = state.column_type(action.table, action.column)
     col = action.column_def
     new = col.data_type if col else action.data_type
+    old_cs = state.column_charset(action.table, action.column)
+    new_cs = col.charset if col else None
+    if new_cs and new_cs != old_cs:
+        # A new character set converts every value: COPY (measured: MariaDB 10.11 refuses
+        # INPLACE for MODIFY … CHARACTER SET latin1 on a utf8mb4 column). Only a target that
+        # holds every old character keeps the old app's writes.
+        compat = COMPATIBLE if charset_holds(old_cs, new_cs) else BREAKING
+        if compat is BREAKING or old is None or widens(old, new or "", old_cs, new_cs) is False:
+            return _copy(compatibility=BREAKING, data_dependent=True, phase=Phase.CONTRACT)
+        return _copy(data_dependent=True)
     if old is not None and new is not None:
         if old == new:
-            # Same type: only nullability, default, or position changes.
+            # Same type: only nullability, default, collation, comment or position change.
             if sets_not_null(action, state):
                 return _rebuild(compatibility=BREAKING, data_dependent=True, phase=Phase.CONTRACT)
-            # Default or position only: INSTANT (measured). A MODIFY that leaves out the
-            # NOT NULL the column had makes it nullable: an INPLACE rebuild (measured).
+            # Default, collation, comment or position only: INSTANT (measured). A MODIFY
+            # that leaves out the NOT NULL the column had makes it nullable: an INPLACE
+            # rebuild (measured).
             if _drops_not_null(action, state):
                 return _rebuild()
             return Price(NONE)
-        widening = _varchar_widening(old, new, version)
+        per = BYTES_PER_CHAR.get(new_cs or old_cs or "utf8mb4", 4)
+        widening = _varchar_widening(old, new, version, per)
         if widening is True:
             return Price(NONE)
-        if widening is False:
-            return _copy(data_dependent=True)
         if old.startswith(("enum(", "set(")) and new.startswith(old.split("(")[0] + "("):
             old_m, new_m = _enum_members(old), _enum_members(new)
             if new_m[: len(old_m)] == old_m:
                 return Price(NONE)  # appending members is metadata only
-        old_rank, new_rank = _int_rank(old), _int_rank(new)
-        if old_rank and new_rank and new_rank >= old_rank:
-            return _copy(data_dependent=True)  # widening: a copy, but old writers still fit
+        if widens(old, new, old_cs, new_cs or old_cs):
+            return _copy(data_dependent=True)  # a copy, but old values and writers still fit
     return _copy(compatibility=BREAKING, data_dependent=True, phase=Phase.CONTRACT)
 
 
@@ -197,13 +194,30 @@ def _drop_constraint(action: Action, state: FileState, version: tuple[int, ...])
 
 def _create_index(action: Action, state: FileState, version: tuple[int, ...]) -> Price:
     if action.detail in ("fulltext", "spatial"):
-        # The first FULLTEXT/SPATIAL index of a table cannot be built with LOCK=NONE.
-        return Price(SHARED, scans=True, data_dependent=action.unique)
+        # The first FULLTEXT/SPATIAL index of a table cannot be built with LOCK=NONE, and
+        # FULLTEXT adds the hidden FTS_DOC_ID column: the table is rebuilt (NOCOPY refused).
+        return Price(SHARED, rewrites=action.detail == "fulltext", scans=True,
+                     data_dependent=action.unique)  # fmt: skip
     return Price(NONE, scans=True, data_dependent=action.unique)
 
 
 def _fixed(price: Price):  # type: ignore[no-untyped-def]
     return lambda action, state, version: price
+
+
+# Table options InnoDB applies by rebuilding the table in place (measured on MariaDB 10.11:
+# ALGORITHM=NOCOPY refused, INPLACE with LOCK=NONE accepted; MySQL 8.0 the same for
+# ROW_FORMAT and KEY_BLOCK_SIZE, manual 15.12.1, Table Operations). COMMENT,
+# AUTO_INCREMENT, STATS_* and the default character set are metadata (INSTANT).
+_REBUILD_OPTIONS = frozenset({
+    "row_format", "key_block_size", "page_compressed", "page_compression_level",
+    "encrypted", "encryption", "encryption_key_id", "compression", "checksum",
+})  # fmt: skip
+
+
+def _rebuilds(action: Action) -> bool:
+    option = (action.name or action.detail or "").lower().rstrip("= ").replace(" ", "_")
+    return option in _REBUILD_OPTIONS
 
 
 _BREAKING_META = Price(NONE, compatibility=BREAKING, phase=Phase.CONTRACT)
@@ -236,7 +250,7 @@ _PRICES = {
     "data_insert": _fixed(Price(NONE, phase=Phase.BACKFILL)),
     "truncate": _fixed(Price(EXCLUSIVE, compatibility=BREAKING, phase=Phase.CONTRACT)),
     "rewrite_table": lambda a, s, v: _rebuild() if a.detail == "engine_innodb" else _copy(),
-    "alter_table_option": _fixed(Price(NONE)),
+    "alter_table_option": lambda a, s, v: _rebuild() if _rebuilds(a) else Price(NONE),
     "create_schema": _fixed(Price(NONE)),
     "drop_schema": _fixed(Price(EXCLUSIVE, compatibility=BREAKING, phase=Phase.CONTRACT)),
     "create_function": _fixed(Price(NONE)),

@@ -26,6 +26,7 @@ class ColumnDef:
     # GENERATED ALWAYS AS (…): "stored" | "virtual" | "default" (kind not written).
     generated: str | None = None
     identity: bool = False  # GENERATED … AS IDENTITY or MySQL AUTO_INCREMENT
+    charset: str | None = None  # MySQL CHARACTER SET / CHARSET written on the column
 
 
 @dataclass(slots=True)

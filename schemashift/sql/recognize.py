@@ -241,6 +241,7 @@ def _parse_column_tail(name: str, data_type: str, rest: str, dialect: str) -> Co
     inline: list[str] = []
     generated: str | None = None
     identity = False
+    charset: str | None = None
     i = 0
     n = len(toks)
 
@@ -340,10 +341,14 @@ def _parse_column_tail(name: str, data_type: str, rest: str, dialect: str) -> Co
         elif w in ("AUTO_INCREMENT", "AUTOINCREMENT"):
             identity = True
             i += 1
-        elif w in ("COLLATE", "COMMENT", "CHARSET"):
+        elif w in ("COLLATE", "COMMENT"):
             i += 2
-        elif w == "CHARACTER" and up(i + 1) == "SET":
-            i += 3
+        elif w == "CHARSET" or (w == "CHARACTER" and up(i + 1) == "SET"):
+            i += 1 if w == "CHARSET" else 2
+            if i < n and toks[i].text == "=":
+                i += 1
+            charset = toks[i].text.strip("`'\"").lower() if i < n else None
+            i += 1
         elif w == "ON" and up(i + 1) == "UPDATE":
             # MySQL: ON UPDATE CURRENT_TIMESTAMP[(n)]
             i += 3
@@ -355,7 +360,8 @@ def _parse_column_tail(name: str, data_type: str, rest: str, dialect: str) -> Co
             i += 2
         else:
             return None
-    return ColumnDef(name, data_type, not_null, default, tuple(inline), generated, identity)
+    return ColumnDef(name, data_type, not_null, default, tuple(inline), generated, identity,
+                     charset)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------

@@ -576,6 +576,7 @@ def _column_def(node: exp.Expr, dialect: str, pk_columns: Iterable[str] = ()) ->
     inline: list[str] = []
     generated: str | None = None
     identity = False
+    charset: str | None = None
 
     for constraint in node.args.get("constraints") or []:
         kind = (
@@ -607,6 +608,8 @@ def _column_def(node: exp.Expr, dialect: str, pk_columns: Iterable[str] = ()) ->
                 identity = True
         elif isinstance(kind, exp.AutoIncrementColumnConstraint):
             identity = True
+        elif isinstance(kind, exp.CharacterSetColumnConstraint):
+            charset = _sql(kind.this, dialect).strip("`'\"").lower()
     if name in set(pk_columns):
         inline.append("primary_key")
 
@@ -618,6 +621,7 @@ def _column_def(node: exp.Expr, dialect: str, pk_columns: Iterable[str] = ()) ->
         inline=tuple(dict.fromkeys(inline)),
         generated=generated,
         identity=identity,
+        charset=charset,
     )
 
 

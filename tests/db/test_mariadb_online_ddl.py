@@ -75,7 +75,42 @@ MARIADB_FACTS: dict[str, dict[str, Any]] = {
     "replace_primary_key": _fact(INPLACE, False, "none"),
     # Metadata only, but LOCK=NONE and LOCK=SHARED are refused: a brief exclusive lock.
     "rename_table": _fact(INSTANT, True, "exclusive"),
+    # Type families (schemashift/dialects/mysql_types.py): every type change copies.
+    "varchar_to_text": _fact(COPY, False, "shared"),
+    "tinytext_to_text": _fact(COPY, False, "shared"),
+    "text_to_mediumtext": _fact(COPY, False, "shared"),
+    "text_to_varchar": _fact(COPY, False, "shared"),
+    "blob_to_mediumblob": _fact(COPY, False, "shared"),
+    "char_to_varchar": _fact(COPY, False, "shared"),
+    "varchar_to_char": _fact(COPY, False, "shared"),
+    "varchar_to_varbinary": _fact(COPY, False, "shared"),
+    "decimal_widen": _fact(COPY, False, "shared"),
+    "decimal_narrow": _fact(COPY, False, "shared"),
+    "float_to_double": _fact(COPY, False, "shared"),
+    "unsigned_to_signed": _fact(COPY, False, "shared"),
+    "unsigned_int_to_bigint": _fact(COPY, False, "shared"),
+    # Character set and collation of a column; table options.
+    "column_charset_narrow": _fact(COPY, False, "shared"),
+    "column_collation": _fact(INSTANT, True, "none"),
+    "column_comment": _fact(INSTANT, True, "none"),
+    "row_format": _fact(INPLACE, False, "none"),
+    "page_compressed": _fact(INPLACE, False, "none"),
+    "table_comment": _fact(INSTANT, True, "none"),
+    "auto_increment_value": _fact(INSTANT, True, "none"),
 }
+# Whether the old app version keeps working (every value it writes still fits): a widening
+# is compatible though it copies; a narrowing, or a character set that cannot hold every old
+# character, is breaking.
+MARIADB_COMPATIBLE: dict[str, bool] = {
+    "varchar_to_text": True, "tinytext_to_text": True, "text_to_mediumtext": True,
+    "text_to_varchar": False, "blob_to_mediumblob": True, "char_to_varchar": True,
+    "varchar_to_char": False, "varchar_to_varbinary": False, "decimal_widen": True,
+    "decimal_narrow": False, "float_to_double": True, "unsigned_to_signed": False,
+    "unsigned_int_to_bigint": True, "column_charset_narrow": False, "column_collation": True,
+    "column_comment": True, "row_format": True,
+    "page_compressed": True, "table_comment": True, "auto_increment_value": True,
+    "enum_append": True, "enum_reorder": False, "varchar_shrink": False, "int_to_bigint": True,
+}  # fmt: skip
 
 ROWS = 200
 BASE = (
@@ -92,6 +127,14 @@ PARENT = (
 )
 WITH_INDEX = (*BASE, "ALTER TABLE t ADD INDEX t_a_idx (a)")
 FK = "ADD CONSTRAINT t_a_fk FOREIGN KEY (a) REFERENCES p (id)"
+TYPES = (
+    "CREATE TABLE t (id int NOT NULL, v varchar(20), c char(10), tt tinytext, body text,"
+    " bl blob, f decimal(10,2), g float, u int unsigned, PRIMARY KEY (id))"
+    " ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4",
+    "INSERT INTO t (id, v, c, tt, body, bl, f, g, u)"
+    f" WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {ROWS})"
+    " SELECT n, CONCAT('v', n), CONCAT('c', n), 'tt', CONCAT('b', n), 'bl', n, n, n FROM s",
+)
 
 
 @dataclass(frozen=True)
@@ -170,6 +213,26 @@ CASES: tuple[Case, ...] = (
     Case("drop_primary_key", BASE, "DROP PRIMARY KEY"),
     Case("replace_primary_key", BASE, "DROP PRIMARY KEY, ADD PRIMARY KEY (k)"),
     Case("rename_table", BASE, "RENAME TO t2"),
+    Case("varchar_to_text", TYPES, "MODIFY COLUMN v text"),
+    Case("tinytext_to_text", TYPES, "MODIFY COLUMN tt text"),
+    Case("text_to_mediumtext", TYPES, "MODIFY COLUMN body mediumtext"),
+    Case("text_to_varchar", TYPES, "MODIFY COLUMN body varchar(100)"),
+    Case("blob_to_mediumblob", TYPES, "MODIFY COLUMN bl mediumblob"),
+    Case("char_to_varchar", TYPES, "MODIFY COLUMN c varchar(10)"),
+    Case("varchar_to_char", TYPES, "MODIFY COLUMN v char(20)"),
+    Case("varchar_to_varbinary", TYPES, "MODIFY COLUMN v varbinary(80)"),
+    Case("decimal_widen", TYPES, "MODIFY COLUMN f decimal(12,4)"),
+    Case("decimal_narrow", TYPES, "MODIFY COLUMN f decimal(9,2)"),
+    Case("float_to_double", TYPES, "MODIFY COLUMN g double"),
+    Case("unsigned_to_signed", TYPES, "MODIFY COLUMN u int"),
+    Case("unsigned_int_to_bigint", TYPES, "MODIFY COLUMN u bigint"),
+    Case("column_charset_narrow", TYPES, "MODIFY COLUMN v varchar(20) CHARACTER SET latin1"),
+    Case("column_collation", TYPES, "MODIFY COLUMN v varchar(20) COLLATE utf8mb4_bin"),
+    Case("column_comment", TYPES, "MODIFY COLUMN v varchar(20) COMMENT 'shown in the UI'"),
+    Case("row_format", TYPES, "ROW_FORMAT=COMPACT"),
+    Case("page_compressed", TYPES, "PAGE_COMPRESSED=1"),
+    Case("table_comment", TYPES, "COMMENT='orders'"),
+    Case("auto_increment_value", TYPES, "AUTO_INCREMENT=1000"),
 )
 CASE_BY_ID = {case.id: case for case in CASES}
 
@@ -310,4 +373,15 @@ def test_classifier_agrees_with_mariadb_facts(case: Case) -> None:
     sql = ";\n".join((*case.setup, case.statement))
     report = lint_text(sql, file="t.sql", dialect="mysql", server_version="10.11")
     change = report.statements[-1].changes[0]
-    assert change.lock == MARIADB_FACTS[case.id]["lock"], change
+    fact = MARIADB_FACTS[case.id]
+    assert change.lock == fact["lock"], change
+    # The table is rewritten unless the server keeps it (INSTANT, or NOCOPY accepted).
+    assert change.rewrites_table == (not fact["nocopy"]), change
+    if case.id in MARIADB_COMPATIBLE:
+        # On an existing table (the setup as the schema, not as earlier statements of the
+        # same file, which would make the table new and every change harmless).
+        setup = ";\n".join(sql for sql in case.setup if not sql.startswith("INSERT"))
+        existing = lint_text(case.statement, file="t.sql", dialect="mysql",
+                             server_version="10.11", schema=setup)  # fmt: skip
+        compatible = existing.statements[-1].changes[0].compatibility.value == "compatible"
+        assert compatible == MARIADB_COMPATIBLE[case.id], existing.statements[-1].changes[0]
