@@ -17,6 +17,20 @@ from schemashift.sql.actions import Action, raw
 from schemashift.sql.parse import parse_statement
 from schemashift.sql.split import SplitStatement, split_sql
 
+UNUSED = "SS003"  # unused-suppression, raised here (rules/ss003_unused_suppression.py)
+_NONE: frozenset[str] = frozenset()
+
+
+def _named(fix: str, actions: Sequence[Action]) -> str:
+    """A rule's fix with ``{table}`` / ``{column}`` replaced by the statement's own names
+    (generic words where the statement names none)."""
+    if "{" not in fix:
+        return fix
+    first = actions[0] if actions else None
+    table = (first.table if first else None) or "the table"
+    column = (first.column if first else None) or "col"
+    return fix.replace("{table}", table).replace("{column}", column)
+
 
 class InputError(ValueError):
     """Bad input (missing file, binary file, …): one line on stderr, exit 2."""
@@ -50,6 +64,12 @@ class Linter:
         # (only kinds this dialect has get an entry: others are turned into raw first).
         self._by_kinds: dict[str | tuple[str, ...], list[Rule]] = {}
         self._severities = {rule.id: self._severity(rule) for rule in all_rules()}
+        # SS003 (unused suppression), when enabled: the rules it never reports, those whose
+        # findings come at the end of the file (apply_finish suppresses them there).
+        self._unused: frozenset[str] | None = (
+            frozenset(r.id for r in self._rules.finishers)
+            if config.rule_enabled(UNUSED) else None
+        )  # fmt: skip
 
     def lint_source(
         self,
@@ -177,22 +197,37 @@ class Linter:
             findings: list[Finding] = []
             for rule in candidates:
                 for message, fix in rule.check(ctx):
-                    findings.append(Finding(rule.id, severity[rule.id], message, fix or rule.fix))
+                    fix = fix or _named(rule.fix_for(name), actions)
+                    findings.append(Finding(rule.id, severity[rule.id], message, fix))
             suppressed: tuple[str, ...] = ()
+            here = suppressed_ids(stmt.leading_comments) if stmt.leading_comments else _NONE
             if findings:
-                skip = ignored | suppressed_ids(stmt.leading_comments)
+                skip = ignored | here
                 if skip:
                     suppressed = tuple(f.rule for f in findings if f.rule in skip)
                     findings = [f for f in findings if f.rule not in skip]
+            if here and self._unused is not None:
+                unused = here - set(suppressed) - self._unused
+                if unused and UNUSED not in ignored | here:
+                    findings.append(self._unused_finding(sorted(unused)))
             out.append(StatementReport(stmt, tuple(changes), tuple(findings), suppressed, revision))
             state.after(stmt, actions, changes)
         return out
+
+    def _unused_finding(self, unused: list[str]) -> Finding:
+        from schemashift.rules.ss003_unused_suppression import RULE
+
+        ids = ", ".join(unused)
+        return Finding(UNUSED, self._severities[UNUSED],
+                       f"`schemashift: ignore {ids}` suppresses nothing: {ids} did not fire on "
+                       "this statement, and would hide a later finding nobody reviewed.",
+                       RULE.fix)  # fmt: skip
 
     def finish_hits(self, state: FileState) -> list[tuple[str, int, str, str]]:
         """End-of-file findings (a NOT VALID never validated, …): (rule, statement index,
         message, fix)."""
         return [
-            (rule.id, i, message, fix or rule.fix)
+            (rule.id, i, message, fix or _named(rule.fix_for(self.config.dialect), []))
             for rule in self._rules.finishers
             for i, message, fix in rule.finish(state)  # type: ignore[misc]
         ]

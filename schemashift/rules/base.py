@@ -11,7 +11,7 @@ files).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -54,6 +54,12 @@ class Rule:
     finish: Finish | None = None
     # The hazard axes as the page shows them, e.g. "long lock, rewrite or scan (L)".
     axes: str = ""
+    # The fix where a dialect needs other words than ``fix`` (dialect → text). ``{table}``
+    # and ``{column}`` in a fix are replaced by the statement's own names.
+    fixes: Mapping[str, str] = field(default_factory=dict)
+
+    def fix_for(self, dialect: str) -> str:
+        return self.fixes.get(dialect, self.fix)
 
     @property
     def dialect_list(self) -> list[str]:

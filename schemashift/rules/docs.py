@@ -48,6 +48,9 @@ AREAS = {
 # ----------------------------------------------------------------------------- pages
 
 
+_DIALECT_NAMES = {"postgres": "PostgreSQL", "mysql": "MySQL/MariaDB", "sqlite": "SQLite"}
+
+
 def render_header(rule: Rule) -> str:
     """The generated top of a rule's page, up to and including the marker line."""
     meta = f"**Severity:** {rule.severity.value} · **Dialects:** {', '.join(rule.dialect_list)}"
@@ -57,7 +60,9 @@ def render_header(rule: Rule) -> str:
         f"# {rule.id} {rule.name}\n{meta}\n\n"
         f"**{rule.title}.** {rule.summary}\n\n"
         f"**Fix:** {rule.fix}\n\n"
-        f"{MARKER}\n"
+        + "".join(f"**Fix on {_DIALECT_NAMES.get(d, d)}:** {rule.fixes[d]}\n\n"
+                  for d in rule.dialect_list if d in rule.fixes)
+        + f"{MARKER}\n"
     )
 
 
@@ -205,9 +210,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (root / "docs").is_dir():
         print(f"{root}: not a schemashift source tree (no docs/)", file=sys.stderr)
         return 2
-    from schemashift.rules.registry import all_rules
+    from schemashift.rules.registry import builtin_rules  # not the packs: their pages are theirs
 
-    want, problems = expected(all_rules(), root)
+    want, problems = expected(builtin_rules(), root)
     stale = [p for p, text in want.items()
              if not p.is_file() or p.read_text(encoding="utf-8") != text]  # fmt: skip
     for problem in problems:

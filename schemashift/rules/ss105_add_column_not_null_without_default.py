@@ -47,6 +47,22 @@ RULE = Rule(
         "NOT NULL in the contract phase via CHECK (col IS NOT NULL) NOT VALID → VALIDATE "
         "→ SET NOT NULL."
     ),
+    fixes={
+        "postgres": (
+            "Add {table}.{column} as nullable (or with a default), backfill it in batches, "
+            "then in the contract phase ADD CONSTRAINT … CHECK ({column} IS NOT NULL) NOT "
+            "VALID, VALIDATE CONSTRAINT, SET NOT NULL, and drop the CHECK."
+        ),
+        "mysql": (
+            "Add {table}.{column} as nullable (or with a DEFAULT), backfill it in batches, "
+            "then in the contract phase MODIFY {column} … NOT NULL with ALGORITHM=INPLACE, "
+            "LOCK=NONE (an online rebuild) once no row is NULL."
+        ),
+        "sqlite": (
+            "Add {table}.{column} with a DEFAULT (SQLite refuses NOT NULL without one), or "
+            "add it nullable, backfill it, and add NOT NULL in a batch-mode table rebuild."
+        ),
+    },
     kinds=frozenset({"add_column"}),
     check=check,
     dialects=ALL_DIALECTS,

@@ -55,6 +55,19 @@ RULE = Rule(
         "app, then drop the old column. For a length limit, use CHECK (length(col) <= n) "
         "NOT VALID, then VALIDATE."
     ),
+    fixes={
+        "mysql": (
+            "Add a new column of the new type to {table}, keep it in sync with triggers, "
+            "backfill it in batches, switch the app, then drop {column} in the contract "
+            "phase (schemashift plans this for a type change); or use gh-ost / "
+            "pt-online-schema-change once no old app writes values that no longer fit."
+        ),
+        "sqlite": (
+            "Add a new column of the new type to {table}, backfill it, switch the app, then "
+            "drop {column} in the contract phase; SQLite only checks types it declares "
+            "STRICT, so make the app validate the new limit first."
+        ),
+    },
     kinds=frozenset({"alter_column_type"}),
     check=check,
     dialects=ALL_DIALECTS,

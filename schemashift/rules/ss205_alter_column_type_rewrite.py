@@ -40,6 +40,11 @@ RULE = Rule(
         "Add a new column of the new type with a sync trigger, backfill it in batches, "
         "switch readers, then drop the old column."
     ),
+    fixes={"mysql": (
+        "Add a new column of the new type to {table} and backfill it (schemashift plans it), "
+        "or run the change with gh-ost / pt-online-schema-change; ask for ALGORITHM=INPLACE, "
+        "LOCK=NONE so the server refuses instead of copying while writes wait."
+    )},
     kinds=frozenset({"alter_column_type"}),
     check=check,
     dialects=frozenset({"mysql", "postgres"}),

@@ -62,9 +62,13 @@ RULE = Rule(
         "unbounded."
     ),
     fix=(
-        "SET lock_timeout = '1s' (MySQL: SET SESSION lock_wait_timeout = 5) before the "
-        "DDL, and retry with backoff on timeout."
+        "SET lock_timeout = '1s' before the DDL on {table}, and retry with backoff on "
+        "timeout."
     ),
+    fixes={"mysql": (
+        "SET SESSION lock_wait_timeout = 5 before the ALTER of {table} (the metadata lock "
+        "wait), and retry with backoff on timeout."
+    )},
     kinds=frozenset({"*"}),
     check=check,
     dialects=frozenset({"mysql", "postgres"}),

@@ -609,7 +609,7 @@ def _column_def(node: exp.Expr, dialect: str, pk_columns: Iterable[str] = ()) ->
         elif isinstance(kind, exp.AutoIncrementColumnConstraint):
             identity = True
         elif isinstance(kind, exp.CharacterSetColumnConstraint):
-            charset = _sql(kind.this, dialect).strip("`'\"").lower()
+            charset = (_sql(kind.this, dialect) or "").strip("`'\"").lower()
     if name in set(pk_columns):
         inline.append("primary_key")
 
