@@ -188,6 +188,7 @@ class Linter:
         severity = self._severities
         supported = self._supported
         out: list[StatementReport] = []
+        state.transactional = state.transactional or revision is not None
         for item, parsed_actions in zip(split, parsed, strict=True):
             stmt = item.statement
             state.before(stmt)

@@ -8,6 +8,7 @@ transaction may be holding strong locks.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from schemashift.model import Change, LockClass, Statement
@@ -35,6 +36,8 @@ class FileState:
     column_types: dict[tuple[str, str], str] = field(default_factory=dict)
     # MySQL: the CHARACTER SET written on a column: (table, column) → charset.
     charsets: dict[tuple[str, str], str] = field(default_factory=dict)
+    # MySQL: a table's default character set (CREATE TABLE … CHARSET=), for its columns.
+    table_charsets: dict[str, str] = field(default_factory=dict)
     # Columns known to be NOT NULL (True) or nullable (False), from the same sources.
     not_null: dict[tuple[str, str], bool] = field(default_factory=dict)
     # Key columns (PRIMARY KEY, UNIQUE, FOREIGN KEY): apps look rows up by them.
@@ -45,6 +48,9 @@ class FileState:
     not_null_proven: set[tuple[str, str]] = field(default_factory=set)
     lock_timeout: bool = False
     lock_timeout_local: bool = False  # set by SET LOCAL: ends with the transaction
+    statement_timeout: bool = False  # PostgreSQL statement_timeout set (and not reset)
+    # The whole file runs in one transaction (an Alembic revision): a failure undoes it all.
+    transactional: bool = False
     timezone_utc: bool = False  # SET TimeZone = 'UTC' seen (PostgreSQL timestamptz casts)
     foreign_key_checks: bool = True  # MySQL: SET foreign_key_checks = 0 allows INPLACE FKs
     transaction_index: int = -1  # counts explicit transactions; -1 before the first
@@ -117,6 +123,9 @@ class FileState:
         table = _bare(action.table) if action.table else None
         if kind == "create_table" and table:
             self.new_tables.add(table)
+            default_charset = _table_charset(statement.sql)
+            if default_charset:
+                self.table_charsets[table] = default_charset
             for col in action.columns:
                 self.column_types[(table, col.name)] = col.data_type
                 self._charset(table, col.name, col.charset)
@@ -149,6 +158,10 @@ class FileState:
             self.new_tables.add(_bare(action.new_name))
         elif kind == "set_option" and action.name:
             name = action.name.split(".")[-1]
+            if name in ("statement_timeout", "all"):
+                value = (action.value or "").strip().lower().strip("'")
+                self.statement_timeout = action.detail != "reset" and value not in (
+                    "0", "default", "")
             if name in LOCK_TIMEOUT_SETTINGS or name == "all":
                 value = (action.value or "").strip().lower()
                 on = action.detail != "reset" and value not in ("0", "default", "")
@@ -182,13 +195,25 @@ class FileState:
 
 
     def _charset(self, table: str, column: str, charset: str | None) -> None:
+        # Without CHARACTER SET a column takes the table's default (a MODIFY too).
+        charset = charset or self.table_charsets.get(table)
         if charset:
             self.charsets[(table, column)] = charset
-        else:  # a MODIFY without CHARACTER SET takes the table's default again
+        else:
             self.charsets.pop((table, column), None)
 
 
 _NOT_DDL = NOT_DDL
+_TABLE_CHARSET = re.compile(r"\)[^()]*?\b(?:CHARACTER\s+SET|CHARSET)\s*=?\s*[`'\"]?(\w+)",
+                            re.IGNORECASE)  # fmt: skip
+
+
+def _table_charset(sql: str) -> str | None:
+    """The default character set a CREATE TABLE names after its column list."""
+    if "char" not in sql.lower():
+        return None
+    m = _TABLE_CHARSET.search(sql, sql.rfind(")") if sql.rfind(")") >= 0 else 0)
+    return m.group(1).lower() if m else None
 
 
 def _bare(table: str) -> str:

@@ -21,7 +21,7 @@ from schemashift.sql.split import SplitStatement
 _DIRECTIVE = re.compile(r"schemashift\s*:\s*ignore(?P<file>-file)?(?![\w-])(?P<rest>[^\n]*)",
                         re.IGNORECASE)  # fmt: skip
 _TOKEN = re.compile(r"\s*,?\s*([A-Za-z][\w-]*)")
-_ID = re.compile(r"SS\d{3}$", re.IGNORECASE)
+_ID = re.compile(r"[A-Z]{2,4}\d{3}$", re.IGNORECASE)  # SS101, or a rule pack's NM101
 
 
 class SuppressionError(ValueError):

@@ -83,10 +83,11 @@ def widens(old: str, new: str, old_charset: str | None = None,
         # VARCHAR/TEXT → CHAR pads and strips trailing spaces: not every value survives.
         if ns[2] and not os_[2]:
             return False
-        # A CHAR/VARCHAR length counts characters: compare in characters when both sides
-        # are sized and the character set stays (a utf8mb4 VARCHAR(40) → VARCHAR(50) widens).
-        if _SIZED.match(_base(old)) and _SIZED.match(_base(new)) and old_per == new_per:
-            return int(_SIZED.match(_base(new)).group(2)) >= int(_SIZED.match(_base(old)).group(2))  # type: ignore[union-attr]
+        # A CHAR/VARCHAR length counts characters in any character set: compare lengths
+        # when both sides are sized; against the TEXT/BLOB family, compare bytes.
+        old_sized, new_sized = _SIZED.match(_base(old)), _SIZED.match(_base(new))
+        if old_sized and new_sized:
+            return int(new_sized.group(2)) >= int(old_sized.group(2))
         return ns[1] >= os_[1]
     if os_ or ns:
         return None
@@ -106,8 +107,9 @@ def widens(old: str, new: str, old_charset: str | None = None,
 
 
 def charset_holds(old: str | None, new: str | None) -> bool:
-    """Whether the target character set holds every character of the old one (unknown on
-    either side: assume the default utf8mb4, which holds all)."""
-    if not new or not old or old == new:
+    """Whether the target character set holds every character of the old one (no new one
+    named: it stays; an unknown old one: assume utf8mb4, the default)."""
+    old = old or "utf8mb4"
+    if not new or old == new:
         return True
     return old in _HOLDS.get(new, {new})
