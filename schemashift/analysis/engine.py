@@ -188,7 +188,6 @@ class Linter:
         severity = self._severities
         supported = self._supported
         out: list[StatementReport] = []
-        state.transactional = state.transactional or revision is not None
         for item, parsed_actions in zip(split, parsed, strict=True):
             stmt = item.statement
             state.before(stmt)

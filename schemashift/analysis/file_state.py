@@ -49,8 +49,6 @@ class FileState:
     lock_timeout: bool = False
     lock_timeout_local: bool = False  # set by SET LOCAL: ends with the transaction
     statement_timeout: bool = False  # PostgreSQL statement_timeout set (and not reset)
-    # The whole file runs in one transaction (an Alembic revision): a failure undoes it all.
-    transactional: bool = False
     timezone_utc: bool = False  # SET TimeZone = 'UTC' seen (PostgreSQL timestamptz casts)
     foreign_key_checks: bool = True  # MySQL: SET foreign_key_checks = 0 allows INPLACE FKs
     transaction_index: int = -1  # counts explicit transactions; -1 before the first

@@ -17,8 +17,9 @@ _DROPS = {"drop_column": "IF EXISTS", "drop_table": "IF EXISTS", "drop_index": "
 def check(ctx: StatementContext) -> Iterator[Hit]:
     state = ctx.state
     # Only where a failure leaves the file half applied: statements outside any
-    # transaction (not an Alembic revision, no BEGIN) after an earlier DDL statement.
-    if ctx.in_transaction or state.transactional or state.ddl_statements == 0:
+    # transaction (no BEGIN; in an Alembic revision, inside autocommit_block()) after an
+    # earlier DDL statement.
+    if ctx.in_transaction or state.ddl_statements == 0:
         return
     for action, _ in ctx.pairs(*_CREATES, *_DROPS):
         if action.kind == "create_index" and action.concurrently:
