@@ -26,6 +26,7 @@ from typing import Any
 
 from schemashift.deploy import StateError, StateMissing, compare_versions, open_state, record
 from schemashift.execute.database import mask_password
+from schemashift.execute.state import MigrationRow
 
 __all__ = ["Heartbeat", "SchemaTooNew", "StateError", "StateMissing", "check", "ready",
            "report"]  # fmt: skip
@@ -184,7 +185,11 @@ def ready(engine_or_url: Any, migration: str, *, state_schema: str = "schemashif
     if ext in (".sql", ".py"):
         name = stem
     with _open(_url(engine_or_url), state_schema, lock_timeout, statement_timeout) as state:
-        row = state.get(name)
+        return is_ready(state.get(name))
+
+
+def is_ready(row: MigrationRow | None) -> bool:
+    """``ready()``'s decision on a migration's row (``schemashift serve`` shares it)."""
     if row is None or row.status == "rolled_back":
         return False
     return row.status == "done" or row.phase in ("verify", "contract")

@@ -14,7 +14,7 @@ import sys
 import click
 
 from schemashift import __version__
-from schemashift.cli import alembic, demo, deploy, lint, phases, plan, rules
+from schemashift.cli import alembic, demo, deploy, lint, phases, plan, rules, serve
 from schemashift.cli.common import ExitCode, fail
 
 
@@ -32,6 +32,7 @@ def cli() -> None:
 for _command in (
     lint.lint_command, *rules.COMMANDS, *alembic.COMMANDS,
     plan.plan_command, demo.demo_command, *phases.COMMANDS, *deploy.COMMANDS,
+    serve.serve_command,
 ):  # fmt: skip
     cli.add_command(_command)
 

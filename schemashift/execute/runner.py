@@ -372,10 +372,12 @@ class Runner:
             "`schemashift deploy retire`, or --force --reason TEXT):"
         )
 
-    def gate_contract(self, plan: Plan) -> list[DeploymentRow]:
+    def gate_contract(self, plan: Plan,
+                      requested_by: dict[str, Any] | None = None) -> list[DeploymentRow]:  # fmt: skip
         """Whether contract may run now (order, checksum, live versions), without running
         it: the blockers (empty: it may). Order problems raise GateRefused. Takes no run
-        lock: a gate check never waits for (or blocks) a running phase."""
+        lock: a gate check never waits for (or blocks) a running phase. ``requested_by``
+        (who asked, e.g. over ``schemashift serve``) goes into the audit event."""
         with self.session():
             row = self.state.get(plan.migration)
             self._check_order(plan, Phase.CONTRACT, row)
@@ -388,7 +390,8 @@ class Runner:
             self.state.event(plan.migration, "gate",
                              "gate_refused" if blockers else "gate_allowed",
                              {"for_app": row.for_app, "for_version": row.for_version,
-                              "blockers": blocker_json(blockers), "check_only": True})  # fmt: skip
+                              "blockers": blocker_json(blockers), "check_only": True,
+                              **({"requested_by": requested_by} if requested_by else {})})  # fmt: skip
             return blockers
 
     def rollback(self, plan: Plan) -> int:

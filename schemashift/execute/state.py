@@ -330,6 +330,20 @@ class State:
         )
         return (self._time(rows[0][0]), rows[0][1], rows[0][2]) if rows else None
 
+    def recent_events(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The last ``limit`` events, newest first (``schemashift serve``'s status page)."""
+        rows = self._rows(
+            "SELECT id, at, migration, phase, action, detail, forced, reason FROM {s}.events "
+            f"ORDER BY id DESC LIMIT {int(limit)}"
+        )
+        return [
+            {"id": int(r[0]), "at": self._time(r[1]).isoformat(), "migration": r[2],
+             "phase": r[3], "action": r[4],
+             "detail": r[5] if isinstance(r[5], dict) else json.loads(r[5] or "{}"),
+             "forced": bool(r[6]), "reason": r[7]}
+            for r in rows
+        ]  # fmt: skip
+
     def backfill_progress(self, migration: str) -> list[tuple[int, int, int | None]]:
         rows = self._rows(
             "SELECT step, rows_done, rows_total_estimate FROM {s}.backfill_progress "
