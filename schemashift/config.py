@@ -32,7 +32,7 @@ from typing import Any
 
 from schemashift.model import Severity
 
-RULE_ID = re.compile(r"^SS\d{3}$")
+RULE_ID = re.compile(r"^[A-Z]{2,4}\d{3}$")  # SS101, or a rule pack's NM101
 _KNOWN_KEYS = {
     "dialect", "server_version", "disable", "enable", "unknown", "state_schema", "severity",
     "per_file_ignores", "fail_on", "lock_timeout", "alembic_config", "heartbeat_ttl",
@@ -211,6 +211,6 @@ def _rule_list(value: Any, where: str) -> list[str]:
     out = []
     for item in value:
         if not isinstance(item, str) or not RULE_ID.match(item.upper()):
-            raise ConfigError(f"{where}: {item!r} is not a rule id (SS + three digits)")
+            raise ConfigError(f"{where}: {item!r} is not a rule id (like SS101, or a rule pack's NM101)")
         out.append(item.upper())
     return out

@@ -46,6 +46,10 @@ REQUIRE_ENV = "SCHEMASHIFT_REQUIRE_DB"
 PG_IMAGE = "postgres:16"
 MYSQL_IMAGE = "mariadb:10.11"
 
+# Rule packs installed here (plugins/schemashift-naming, a developer's own) must not change
+# what the suite lints; tests/test_rule_packs.py turns them on where it means to.
+os.environ.setdefault("SCHEMASHIFT_RULE_PACKS", "none")
+
 
 def _require_db() -> bool:
     return os.environ.get(REQUIRE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}

@@ -31,7 +31,7 @@ from schemashift.alembic.offline import ALEMBIC_DIALECTS, Invocation, Recorder, 
 from schemashift.model import RevisionInfo
 from schemashift.sql.split import SplitStatement, split_sql
 
-_IGNORE = re.compile(r"#\s*schemashift\s*:\s*ignore\s+(SS\d{3}(?:\s*,\s*SS\d{3})*)", re.IGNORECASE)
+_IGNORE = re.compile(r"#\s*schemashift\s*:\s*ignore\s+([A-Z]{2,4}\d{3}(?:\s*,\s*[A-Z]{2,4}\d{3})*)", re.IGNORECASE)
 
 
 class HistoryError(ValueError):

@@ -1,7 +1,8 @@
 """``schemashift explain | rules | new-rule``: show a rule's page, list the rules, start a rule.
 
-The pages are package data read by ``schemashift.rules.docs``; ``new-rule`` writes the
-module, page and cases file of a new rule (``schemashift.rules.scaffold``).
+The pages are package data read by ``schemashift.rules.docs`` (a rule pack's: from the pack's
+package, ``schemashift.rules.packs``); ``new-rule`` writes the module, page and cases file of
+a new built-in rule (``schemashift.rules.scaffold``).
 """
 
 from __future__ import annotations
@@ -17,13 +18,20 @@ from schemashift.cli.common import fail
 @click.argument("rule_id")
 def explain_command(rule_id: str) -> None:
     """Print the documentation page of a rule, e.g. schemashift explain SS101."""
-    from schemashift.rules.docs import explain_text
+    from schemashift.rules.docs import explain_text, for_terminal
+    from schemashift.rules.packs import PackRule
     from schemashift.rules.registry import all_rules, get_rule
 
     rule = get_rule(rule_id)
     if rule is None:
         known = ", ".join(r.id for r in all_rules())
         fail(f"no rule {rule_id!r}; known rules: {known}")
+    if isinstance(rule, PackRule):  # its page is in the pack's package, not in schemashift's
+        page = rule.page()
+        click.echo(for_terminal(page) if page else explain_text(rule))
+        if rule.pack is not None:
+            click.echo(f"\n(from the rule pack {rule.pack.name}: {rule.pack.source})")
+        return
     click.echo(explain_text(rule))
 
 
@@ -33,10 +41,12 @@ def explain_command(rule_id: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)  # fmt: skip
 def rules_command(dialect: str | None, fmt: str) -> None:
-    """List every rule with its severity and dialects."""
+    """List every rule with its severity, dialects and source: built-in, or the
+    distribution of the rule pack it comes from (entry-point group schemashift.rules)."""
     import json
 
     from schemashift.dialects.base import ALIASES
+    from schemashift.rules.packs import PackRule, source_of
     from schemashift.rules.registry import all_rules
 
     rules = list(all_rules())
@@ -49,12 +59,13 @@ def rules_command(dialect: str | None, fmt: str) -> None:
         click.echo(json.dumps({"version": 1, "rules": [
             {"id": r.id, "name": r.name, "title": r.title, "severity": r.severity.value,
              "dialects": r.dialect_list, "summary": r.summary, "fix": r.fix,
-             "page": r.docs_ref}
+             "page": r.docs_ref, "source": source_of(r),
+             "pack": r.pack.to_json() if isinstance(r, PackRule) and r.pack else None}
             for r in rules]}, indent=2))  # fmt: skip
         return
     for r in rules:
         dialects = ",".join(sorted(r.dialects))
-        click.echo(f"{r.id}  {r.severity.value:<7}  {r.name:<40}  {dialects}")
+        click.echo(f"{r.id}  {r.severity.value:<7}  {r.name:<40}  {dialects:<21}  {source_of(r)}")
 
 
 def _source_root() -> Path | None:

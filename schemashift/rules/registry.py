@@ -1,7 +1,9 @@
 """All rules, discovered once, indexed by the action kinds they look at.
 
 A rule is a module ``schemashift/rules/ssNNN_<name>.py`` that defines ``RULE``; adding the
-module adds the rule (there is no list to update).
+module adds the rule (there is no list to update). Installed rule packs (entry-point group
+``schemashift.rules``, rules/packs.py) come after the built-in rules, which keep their ids
+and names: a pack rule that clashes is skipped with a warning.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -46,9 +49,29 @@ def _load() -> tuple[tuple[str, Rule], ...]:
     return tuple(sorted(loaded, key=lambda pair: pair[1].id))
 
 
-def all_rules() -> tuple[Rule, ...]:
-    """Every rule, sorted by id."""
+def builtin_rules() -> tuple[Rule, ...]:
+    """schemashift's own rules, sorted by id."""
     return tuple(rule for _, rule in _load())
+
+
+@lru_cache(maxsize=1)
+def pack_rules() -> tuple[Rule, ...]:
+    """The rules of the installed rule packs, sorted by id."""
+    from schemashift.rules.packs import BUILTIN, load_packs
+
+    taken = {key: f"{r.id} ({BUILTIN})" for r in builtin_rules() for key in (r.id, r.name)}
+    rules, problems = load_packs(taken)
+    # Warned here, once per process: every caller (lint, rules, explain, the Alembic
+    # plugin) gets the same lines without asking (cli.common.warn's format).
+    for problem in problems:
+        print(f"schemashift: warning: {problem}", file=sys.stderr)
+    return tuple(rules)
+
+
+@lru_cache(maxsize=1)
+def all_rules() -> tuple[Rule, ...]:
+    """Every rule: the built-in ones sorted by id, then the packs' sorted by id."""
+    return builtin_rules() + pack_rules()
 
 
 def get_rule(rule_id: str) -> Rule | None:
@@ -80,4 +103,12 @@ def rules_for(dialect: str, config: Config) -> RuleIndex:
     return RuleIndex(by_kind, every, finishers)
 
 
-__all__ = ["Rule", "RuleIndex", "all_rules", "get_rule", "rules_for"]
+__all__ = [
+    "Rule",
+    "RuleIndex",
+    "all_rules",
+    "builtin_rules",
+    "get_rule",
+    "pack_rules",
+    "rules_for",
+]
