@@ -37,6 +37,7 @@ from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import pytest
+from db_kwargs import mysql_connect_kwargs, pg_connect_kwargs
 from sqlalchemy.engine import URL, make_url
 
 PG_ENV = "SCHEMASHIFT_TEST_POSTGRES_URL"
@@ -279,22 +280,6 @@ def _new_db_name() -> str:
 # --------------------------------------------------------------------------- PostgreSQL
 
 
-def pg_connect_kwargs(url: URL | str) -> dict[str, Any]:
-    """psycopg.connect() keyword arguments for a SQLAlchemy URL."""
-    url = make_url(url) if isinstance(url, str) else url
-    kwargs: dict[str, Any] = {
-        "host": url.host or "127.0.0.1",
-        "port": url.port or 5432,
-        "user": url.username or "postgres",
-        "dbname": url.database or "postgres",
-    }
-    if url.password is not None:
-        kwargs["password"] = str(url.password)
-    for key, value in url.query.items():  # e.g. sslmode
-        kwargs[key] = value if isinstance(value, str) else value[-1]
-    return kwargs
-
-
 @pytest.fixture(scope="session")
 def _postgres_server_url(pytestconfig: pytest.Config) -> Iterator[URL]:
     yield from _server_url("postgres", PG_ENV, pytestconfig)
@@ -353,22 +338,6 @@ def pg_conn(pg_connect: Callable[..., Any]) -> Any:
 
 
 # --------------------------------------------------------------------------- MySQL / MariaDB
-
-
-def mysql_connect_kwargs(url: URL | str) -> dict[str, Any]:
-    """pymysql.connect() keyword arguments for a SQLAlchemy URL."""
-    url = make_url(url) if isinstance(url, str) else url
-    kwargs: dict[str, Any] = {
-        "host": url.host or "127.0.0.1",
-        "port": url.port or 3306,
-        "user": url.username or "root",
-        "password": "" if url.password is None else str(url.password),
-        "charset": "utf8mb4",
-        "autocommit": True,
-    }
-    if url.database:
-        kwargs["database"] = url.database
-    return kwargs
 
 
 @pytest.fixture(scope="session")

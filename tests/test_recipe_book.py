@@ -42,7 +42,7 @@ from typing import Any
 import pytest
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from conftest import mysql_connect_kwargs, pg_connect_kwargs
+from db_kwargs import mysql_connect_kwargs, pg_connect_kwargs
 from sqlalchemy.engine import make_url
 from test_strategy_harness import (
     _RENAMED,
