@@ -48,16 +48,22 @@ def verdict(entry: dict[str, Any], *, with_schema: bool = True) -> dict[str, Any
     statement = report.statements[-1]
     if not statement.changes:
         return None
-    change = statement.changes[0]
+    # The verdict is the statement's (corpus/README.md): its first change names the kind and
+    # table; it breaks the old app if any clause does, takes the strongest lock any clause
+    # takes, and rewrites or scans if any clause does.
+    changes = statement.changes
+    change = changes[0]
+    compat = {c.compatibility.value for c in changes}
+    strongest = max(changes, key=lambda c: c.lock_class.rank)
     return {
         "kind": change.kind,
         # PostgreSQL keeps the case of quoted names ("EventType"); the corpus is lower-case.
         "table": TableName.parse(change.table, "postgres").name.lower() if change.table
         else change.table,
-        "compatibility": change.compatibility.value,
-        "lock": change.lock,
-        "rewrites_table": change.rewrites_table,
-        "scans_table": change.scans_table,
+        "compatibility": next(v for v in ("breaking", "unknown", "compatible") if v in compat),
+        "lock": strongest.lock,
+        "rewrites_table": any(c.rewrites_table for c in changes),
+        "scans_table": any(c.scans_table for c in changes),
     }
 
 

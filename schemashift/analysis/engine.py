@@ -90,7 +90,7 @@ class Linter:
     def _schema_state(self, schema: str,
                       base: dict[tuple[str, str], str] | None = None) -> FileState:  # fmt: skip
         """What ``schema``'s DDL declares (column types, nullability), on top of ``base``."""
-        state = FileState()
+        state = FileState(fold_case=self.config.dialect == "mysql")
         if base:
             state.column_types.update(base)
         for item in split_sql(schema, "<schema>", self.config.dialect):
@@ -101,12 +101,16 @@ class Linter:
     def new_state(
         self, schema: str | None = None, column_types: dict[tuple[str, str], str] | None = None
     ) -> FileState:
-        state = FileState()
+        state = FileState(fold_case=self.config.dialect == "mysql")
         if schema:
             known = self._schema_state(schema)
             state.column_types.update(known.column_types)
             state.not_null.update(known.not_null)
             state.key_columns.update(known.key_columns)
+            state.charsets.update(known.charsets)
+            state.table_charsets.update(known.table_charsets)
+            state.primary_keys.update(known.primary_keys)
+            state.expression_indexes.update(known.expression_indexes)
         if column_types:
             state.column_types.update(column_types)
         return state

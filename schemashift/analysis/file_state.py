@@ -40,6 +40,10 @@ class FileState:
     table_charsets: dict[str, str] = field(default_factory=dict)
     # Columns known to be NOT NULL (True) or nullable (False), from the same sources.
     not_null: dict[tuple[str, str], bool] = field(default_factory=dict)
+    # The SQL of indexes on expressions, per table (their columns are not parsed out).
+    expression_indexes: dict[str, list[str]] = field(default_factory=dict)
+    # Primary key columns (MySQL keeps them NOT NULL whatever a MODIFY says).
+    primary_keys: set[tuple[str, str]] = field(default_factory=set)
     # Key columns (PRIMARY KEY, UNIQUE, FOREIGN KEY): apps look rows up by them.
     key_columns: set[tuple[str, str]] = field(default_factory=set)
     not_valid: dict[str, PendingConstraint] = field(default_factory=dict)
@@ -58,30 +62,62 @@ class FileState:
     strong_locks_in_transaction: list[int] = field(default_factory=list)
     strong_lock_tables: list[str | None] = field(default_factory=list)
     ddl_statements: int = 0
+    # MySQL/MariaDB: `Users`, Users and users are one table (on the usual case-insensitive
+    # setups), and column names never depend on case.
+    fold_case: bool = False
+
+    def _t(self, table: str) -> str:
+        """A table as the keys hold it (MySQL: case and quotes do not matter)."""
+        bare = _bare(table)
+        return _fold(bare) if self.fold_case else bare
+
+    def _c(self, column: str) -> str:
+        return _fold(column) if self.fold_case else column
 
     def is_new(self, table: str | None) -> bool:
         if table is None or not self.new_tables:
             return False
-        return _bare(table) in self.new_tables
+        return self._t(table) in self.new_tables
 
     def column_type(self, table: str | None, column: str | None) -> str | None:
         if table is None or column is None:
             return None
-        return self.column_types.get((_bare(table), column))
+        return self.column_types.get((self._t(table), self._c(column)))
 
     def is_key(self, table: str | None, column: str | None) -> bool:
-        return table is not None and column is not None and (_bare(table), column) in self.key_columns
+        return table is not None and column is not None and (self._t(table), self._c(column)) in self.key_columns
 
     def column_charset(self, table: str | None, column: str | None) -> str | None:
         if table is None or column is None:
             return None
-        return self.charsets.get((_bare(table), column))
+        return self.charsets.get((self._t(table), self._c(column)))
+
+    def is_primary_key(self, table: str | None, column: str | None) -> bool:
+        return (table is not None and column is not None
+                and (self._t(table), self._c(column)) in self.primary_keys)  # fmt: skip
+
+    def in_expression_index(self, table: str | None, column: str | None) -> bool:
+        """Whether an index on an expression of the table mentions the column."""
+        if table is None or column is None or not self.expression_indexes:
+            return False
+        word = re.compile(rf"\b{re.escape(column.strip(chr(34)))}\b", re.IGNORECASE)
+        return any(word.search(sql) for sql in self.expression_indexes.get(self._t(table), ()))
+
+    def table_charset(self, table: str | None) -> str | None:
+        return self.table_charsets.get(self._t(table)) if table else None
+
+    def table_columns(self, table: str | None) -> list[tuple[str, str]]:
+        """(column, type) of every column known for the table."""
+        if table is None:
+            return []
+        key = self._t(table)
+        return [(c, t) for (tb, c), t in self.column_types.items() if tb == key]
 
     def column_not_null(self, table: str | None, column: str | None) -> bool | None:
         """Whether the column is NOT NULL (None: not known)."""
         if table is None or column is None:
             return None
-        return self.not_null.get((_bare(table), column))
+        return self.not_null.get((self._t(table), self._c(column)))
 
     def before(self, statement: Statement) -> None:
         """Called before a statement is analysed."""
@@ -118,42 +154,51 @@ class FileState:
 
     def record(self, statement: Statement, action: Action) -> None:
         kind = action.kind
-        table = _bare(action.table) if action.table else None
+        table = self._t(action.table) if action.table else None
         if kind == "create_table" and table:
             self.new_tables.add(table)
             default_charset = _table_charset(statement.sql)
             if default_charset:
                 self.table_charsets[table] = default_charset
             for col in action.columns:
-                self.column_types[(table, col.name)] = col.data_type
-                self._charset(table, col.name, col.charset)
-                self.not_null[(table, col.name)] = col.not_null or "primary_key" in col.inline
+                self.column_types[(table, self._c(col.name))] = col.data_type
+                self._charset(table, self._c(col.name), col.charset)
+                self.not_null[(table, self._c(col.name))] = col.not_null or "primary_key" in col.inline
                 if {"primary_key", "unique", "foreign_key"} & set(col.inline):
-                    self.key_columns.add((table, col.name))
+                    self.key_columns.add((table, self._c(col.name)))
+                if "primary_key" in col.inline:
+                    self.primary_keys.add((table, self._c(col.name)))
         elif kind == "add_column" and table and action.column_def:
             col = action.column_def
-            self.column_types[(table, col.name)] = col.data_type
-            self._charset(table, col.name, col.charset)
-            self.not_null[(table, col.name)] = col.not_null or "primary_key" in col.inline
+            self.column_types[(table, self._c(col.name))] = col.data_type
+            self._charset(table, self._c(col.name), col.charset)
+            self.not_null[(table, self._c(col.name))] = col.not_null or "primary_key" in col.inline
         elif kind == "alter_column_type" and table and action.column and action.data_type:
-            self.column_types[(table, action.column)] = action.data_type
+            self.column_types[(table, self._c(action.column))] = action.data_type
             if action.column_def is not None:  # MySQL MODIFY restates the nullability
-                self.not_null[(table, action.column)] = action.column_def.not_null
-                self._charset(table, action.column, action.column_def.charset)
+                self.not_null[(table, self._c(action.column))] = action.column_def.not_null
+                self._charset(table, self._c(action.column), action.column_def.charset)
         elif kind in ("set_not_null", "drop_not_null") and table and action.column:
-            self.not_null[(table, action.column)] = kind == "set_not_null"
+            self.not_null[(table, self._c(action.column))] = kind == "set_not_null"
         elif kind == "rename_column" and table and action.column and action.new_name:
             # the renamed column keeps its type: a later type change of it is priced on it
-            known = self.column_types.pop((table, action.column), None)
+            known = self.column_types.pop((table, self._c(action.column)), None)
             if known is not None:
-                self.column_types[(table, action.new_name)] = known
-            null = self.not_null.pop((table, action.column), None)
+                self.column_types[(table, self._c(action.new_name))] = known
+            null = self.not_null.pop((table, self._c(action.column)), None)
             if action.column_def is not None:  # MySQL CHANGE restates the definition
                 null = action.column_def.not_null
             if null is not None:
-                self.not_null[(table, action.new_name)] = null
+                self.not_null[(table, self._c(action.new_name))] = null
+        elif kind == "rewrite_table" and table and action.detail == "convert_to" and action.value:
+            # CONVERT TO CHARACTER SET: the table's default and every character column's
+            self.table_charsets[table] = action.value
+            for key in [k for k in self.charsets if k[0] == table]:
+                self.charsets[key] = action.value
+        elif kind == "create_index" and table and action.column is None:
+            self.expression_indexes.setdefault(table, []).append(statement.sql)
         elif kind == "rename_table" and table and action.new_name and table in self.new_tables:
-            self.new_tables.add(_bare(action.new_name))
+            self.new_tables.add(self._t(action.new_name))
         elif kind == "set_option" and action.name:
             name = action.name.split(".")[-1]
             if name in ("statement_timeout", "all"):
@@ -184,7 +229,7 @@ class FileState:
                     action.column if action.detail == "not_null_check" else None,
                 )  # fmt: skip
             elif action.detail == "not_null_check" and table and action.column:
-                self.not_null_proven.add((table, action.column))
+                self.not_null_proven.add((table, self._c(action.column)))
         elif kind == "validate_constraint" and action.name:
             pending = self.not_valid.pop(action.name, None)
             self.validated.add(action.name)
@@ -212,6 +257,10 @@ def _table_charset(sql: str) -> str | None:
         return None
     m = _TABLE_CHARSET.search(sql, sql.rfind(")") if sql.rfind(")") >= 0 else 0)
     return m.group(1).lower() if m else None
+
+
+def _fold(name: str) -> str:
+    return name.replace('"', "").lower()
 
 
 def _bare(table: str) -> str:

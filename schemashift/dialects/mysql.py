@@ -106,23 +106,41 @@ def sets_not_null(action: Action, state: FileState) -> bool:
     col = action.column_def
     if action.kind != "alter_column_type" or col is None or not col.not_null:
         return False
-    old = state.column_type(action.table, action.column)
-    return old is not None and old == col.data_type
+    if state.column_not_null(action.table, action.column) is True:
+        return False  # it already was NOT NULL
+    old = _unbinary(state.column_type(action.table, action.column))
+    return old is not None and old == _unbinary(col.data_type)
+
+
+def _unbinary(t: str | None) -> str | None:
+    """``varchar(40) binary`` is varchar(40) with the _bin collation: the same type."""
+    return t[: -len(" binary")] if t and t.endswith(" binary") else t
 
 
 def _modify(action: Action, state: FileState, version: tuple[int, ...]) -> Price:
     """MODIFY / CHANGE: without the old definition we assume a type change (COPY)."""
-    old = state.column_type(action.table, action.column)
+    price = _modify_type(action, state, version)
+    if _drops_not_null(action, state):
+        # The column becomes nullable: old readers may meet NULL (breaking, as DROP NOT
+        # NULL), and the table is rebuilt in place at least (measured: NOCOPY refused).
+        return Price(price.lock, BREAKING, True, True, price.data_dependent, Phase.CONTRACT)
+    return price
+
+
+def _modify_type(action: Action, state: FileState, version: tuple[int, ...]) -> Price:
     col = action.column_def
-    new = col.data_type if col else action.data_type
+    old = _unbinary(state.column_type(action.table, action.column))
+    new = _unbinary(col.data_type if col else action.data_type)
     old_cs = state.column_charset(action.table, action.column)
-    new_cs = col.charset if col else None
-    if new_cs and new_cs != old_cs:
+    # A MODIFY without CHARACTER SET gives the column the table's default again.
+    new_cs = (col.charset if col else None) or (state.table_charset(action.table) if col else None)
+    if new_cs and old_cs and new_cs != old_cs and not _utf8mb4_upgrade(old_cs, new_cs, old, new,
+                                                                      version):  # fmt: skip
         # A new character set converts every value: COPY (measured: MariaDB 10.11 refuses
         # INPLACE for MODIFY … CHARACTER SET latin1 on a utf8mb4 column). Only a target that
         # holds every old character keeps the old app's writes.
-        compat = COMPATIBLE if charset_holds(old_cs, new_cs) else BREAKING
-        if compat is BREAKING or old is None or widens(old, new or "", old_cs, new_cs) is False:
+        if (not charset_holds(old_cs, new_cs) or old is None
+                or widens(old, new or "", old_cs, new_cs) is False):  # fmt: skip
             return _copy(compatibility=BREAKING, data_dependent=True, phase=Phase.CONTRACT)
         return _copy(data_dependent=True)
     if old is not None and new is not None:
@@ -130,12 +148,14 @@ def _modify(action: Action, state: FileState, version: tuple[int, ...]) -> Price
             # Same type: only nullability, default, collation, comment or position change.
             if sets_not_null(action, state):
                 return _rebuild(compatibility=BREAKING, data_dependent=True, phase=Phase.CONTRACT)
-            # Default, collation, comment or position only: INSTANT (measured). A MODIFY
-            # that leaves out the NOT NULL the column had makes it nullable: an INPLACE
-            # rebuild (measured).
-            if _drops_not_null(action, state):
-                return _rebuild()
-            return Price(NONE)
+            if col is not None and col.collation and state.is_key(action.table, action.column):
+                # A new collation re-sorts the column's index (measured on MariaDB 10.11):
+                # the primary key's is the table, copied; a unique index is rebuilt in
+                # place. An unindexed column's collation is INSTANT.
+                if state.is_primary_key(action.table, action.column):
+                    return _copy(data_dependent=True)
+                return Price(NONE, scans=True, data_dependent=True)
+            return Price(NONE)  # default, collation, comment or position only: INSTANT
         per = BYTES_PER_CHAR.get(new_cs or old_cs or "utf8mb4", 4)
         widening = _varchar_widening(old, new, version, per)
         if widening is True:
@@ -144,9 +164,45 @@ def _modify(action: Action, state: FileState, version: tuple[int, ...]) -> Price
             old_m, new_m = _enum_members(old), _enum_members(new)
             if new_m[: len(old_m)] == old_m:
                 return Price(NONE)  # appending members is metadata only
+            if set(old_m) <= set(new_m):
+                # Members inserted before others: a copy (their numbers change), but every
+                # stored value and every value the old app writes stays valid. SS704 warns.
+                return _copy()
         if widens(old, new, old_cs, new_cs or old_cs):
             return _copy(data_dependent=True)  # a copy, but old values and writers still fit
     return _copy(compatibility=BREAKING, data_dependent=True, phase=Phase.CONTRACT)
+
+
+def _utf8mb4_upgrade(old_cs: str, new_cs: str, old: str | None, new: str | None,
+                     version: tuple[int, ...]) -> bool:  # fmt: skip
+    """MariaDB 10.6+ changes a CHAR/VARCHAR from utf8mb3 to utf8mb4 without a copy
+    (MDEV-15564; measured INSTANT on 10.11). MySQL 8.0 copies (manual 15.12.1, Column
+    Operations: changing the character set needs ALGORITHM=COPY)."""
+    return (is_mariadb(version) and version >= (10, 6) and old_cs in ("utf8", "utf8mb3")
+            and new_cs == "utf8mb4" and old == new and bool(old)
+            and (old or "").startswith(("char(", "varchar(")))  # fmt: skip
+
+
+# CONVERT TO CHARACTER SET turns these into a larger type (TEXT → MEDIUMTEXT) or rebuilds
+# their value lists: a copy whatever the character sets.
+_CONVERT_COPIES = ("tinytext", "text", "mediumtext", "enum(", "set(")
+
+
+def _convert_to(action: Action, state: FileState, version: tuple[int, ...]) -> Price:
+    """CONVERT TO CHARACTER SET: a copy (MySQL 8.0: "Converting a character set", In Place
+    No; manual 15.12.1, Table Operations), except on MariaDB 10.6+ where the table already
+    has that character set (a no-op for the data) or goes utf8mb3 → utf8mb4 with only
+    CHAR/VARCHAR/LONGTEXT columns (measured NOCOPY/INSTANT with LOCK=NONE on 10.11)."""
+    old_cs, new_cs = state.table_charset(action.table), action.value
+    if is_mariadb(version) and version >= (10, 6) and old_cs and new_cs:
+        columns = state.table_columns(action.table)
+        if old_cs == new_cs:
+            return Price(NONE)
+        if (old_cs in ("utf8", "utf8mb3") and new_cs == "utf8mb4" and columns
+                and not any(t.startswith(_CONVERT_COPIES) for _, t in columns)):  # fmt: skip
+            return Price(NONE)
+    return _copy(compatibility=COMPATIBLE if charset_holds(old_cs, new_cs) else BREAKING,
+                 data_dependent=True)  # fmt: skip
 
 
 def _rename_column(action: Action, state: FileState, version: tuple[int, ...]) -> Price:
@@ -167,7 +223,9 @@ def _drops_not_null(action: Action, state: FileState) -> bool:
     """``MODIFY c <same type>`` without the NOT NULL the column had: it becomes nullable."""
     col = action.column_def
     return (action.kind == "alter_column_type" and col is not None and not col.not_null
-            and state.column_not_null(action.table, action.column) is True)  # fmt: skip
+            and state.column_not_null(action.table, action.column) is True
+            # a primary key column stays NOT NULL whatever the MODIFY says
+            and not state.is_primary_key(action.table, action.column))  # fmt: skip
 
 
 def _add_constraint(action: Action, state: FileState, version: tuple[int, ...]) -> Price:
@@ -249,7 +307,10 @@ _PRICES = {
     "data_delete": lambda a, s, v: Price(NONE, scans=not a.has_where, phase=Phase.BACKFILL),
     "data_insert": _fixed(Price(NONE, phase=Phase.BACKFILL)),
     "truncate": _fixed(Price(EXCLUSIVE, compatibility=BREAKING, phase=Phase.CONTRACT)),
-    "rewrite_table": lambda a, s, v: _rebuild() if a.detail == "engine_innodb" else _copy(),
+    "rewrite_table": lambda a, s, v: (
+        _rebuild() if a.detail == "engine_innodb"
+        else _convert_to(a, s, v) if a.detail == "convert_to" else _copy()
+    ),
     "alter_table_option": lambda a, s, v: _rebuild() if _rebuilds(a) else Price(NONE),
     "create_schema": _fixed(Price(NONE)),
     "drop_schema": _fixed(Price(EXCLUSIVE, compatibility=BREAKING, phase=Phase.CONTRACT)),

@@ -28,8 +28,8 @@ BYTES_PER_CHAR = {"latin1": 1, "ascii": 1, "binary": 1, "utf8mb3": 3, "utf8": 3,
 # Character sets that hold every character of another (target → the sets it holds).
 _HOLDS = {
     "utf8mb4": {"utf8mb4", "utf8mb3", "utf8", "latin1", "ascii", "ucs2", "utf16", "utf32"},
-    "utf8mb3": {"utf8mb3", "utf8", "ascii", "ucs2"},
-    "utf8": {"utf8mb3", "utf8", "ascii", "ucs2"},
+    "utf8mb3": {"utf8mb3", "utf8", "latin1", "ascii", "ucs2"},
+    "utf8": {"utf8mb3", "utf8", "latin1", "ascii", "ucs2"},
     "utf16": {"utf16", "utf8mb4", "utf8mb3", "utf8", "latin1", "ascii", "ucs2", "utf32"},
     "utf32": {"utf32", "utf16", "utf8mb4", "utf8mb3", "utf8", "latin1", "ascii", "ucs2"},
     "latin1": {"latin1", "ascii"},

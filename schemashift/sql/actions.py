@@ -27,6 +27,7 @@ class ColumnDef:
     generated: str | None = None
     identity: bool = False  # GENERATED … AS IDENTITY or MySQL AUTO_INCREMENT
     charset: str | None = None  # MySQL CHARACTER SET / CHARSET written on the column
+    collation: str | None = None  # MySQL COLLATE written on the column ("binary": BINARY)
 
 
 @dataclass(slots=True)

@@ -242,6 +242,7 @@ def _parse_column_tail(name: str, data_type: str, rest: str, dialect: str) -> Co
     generated: str | None = None
     identity = False
     charset: str | None = None
+    collation: str | None = None
     i = 0
     n = len(toks)
 
@@ -341,7 +342,10 @@ def _parse_column_tail(name: str, data_type: str, rest: str, dialect: str) -> Co
         elif w in ("AUTO_INCREMENT", "AUTOINCREMENT"):
             identity = True
             i += 1
-        elif w in ("COLLATE", "COMMENT"):
+        elif w == "COLLATE":
+            collation = toks[i + 1].text.strip("`'\"").lower() if i + 1 < n else None
+            i += 2
+        elif w == "COMMENT":
             i += 2
         elif w == "CHARSET" or (w == "CHARACTER" and up(i + 1) == "SET"):
             i += 1 if w == "CHARSET" else 2
@@ -361,7 +365,7 @@ def _parse_column_tail(name: str, data_type: str, rest: str, dialect: str) -> Co
         else:
             return None
     return ColumnDef(name, data_type, not_null, default, tuple(inline), generated, identity,
-                     charset)  # fmt: skip
+                     charset, collation)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------
@@ -693,6 +697,10 @@ def _mysql_rebuild(m: re.Match[str], table: str, dialect: str) -> Action | None:
     if what == "ENGINE" and m.group("arg").strip().strip("'\"`").lower() == "innodb":
         # The usual engine: a "null" ALTER that rebuilds the table in place.
         return Action("rewrite_table", table=table, detail="engine_innodb")
+    if what == "CONVERT TO":  # value: the target character set
+        cs = re.match(r"\s*(?:CHARACTER\s+SET|CHARSET)\s*=?\s*[`'\"]?(\w+)", m.group("arg"), re.I)
+        return Action("rewrite_table", table=table, detail="convert_to",
+                      value=cs.group(1).lower() if cs else None)  # fmt: skip
     return Action("rewrite_table", table=table, detail=what.lower().replace(" ", "_"))
 
 

@@ -32,6 +32,8 @@ _TX_END = {"COMMIT", "END", "ROLLBACK", "ABORT"}
 
 def split_sql(text: str, file: str = "-", dialect: str = "postgres") -> list[SplitStatement]:
     """Every statement of ``text`` in source order. Never raises."""
+    if dialect == "mysql" and "/*" in text:
+        text = _unwrap_executable_comments(text)
     if dialect == "mysql" and _DELIMITER_LINE.search(text):
         out = _split_with_delimiters(text, file)
     else:
@@ -40,6 +42,19 @@ def split_sql(text: str, file: str = "-", dialect: str = "postgres") -> list[Spl
         out = fast if fast is not None else _Splitter(text, file, dialect).run(
             tokenize(text, dialect), ";")  # fmt: skip
     return _attach_trailing(text, out) if "schemashift" in text else out
+
+
+# MySQL's executable comments (``/*!40101 CHARACTER SET utf8 */``, MariaDB's ``/*M!100100
+# …*/``): the server runs their text, and mysqldump writes table options and column
+# character sets in them. Unwrapped in place, same length, so lines and offsets stay.
+_EXECUTABLE = re.compile(r"/\*M?!(\d{5,6})?(.*?)\*/", re.DOTALL)
+
+
+def _unwrap_executable_comments(text: str) -> str:
+    if "/*!" not in text and "/*M!" not in text:
+        return text
+    return _EXECUTABLE.sub(
+        lambda m: " " * (m.start(2) - m.start()) + m.group(2) + "  ", text)
 
 
 # One regex match per statement: everything up to the next top-level ";". Strings,

@@ -577,6 +577,7 @@ def _column_def(node: exp.Expr, dialect: str, pk_columns: Iterable[str] = ()) ->
     generated: str | None = None
     identity = False
     charset: str | None = None
+    collation: str | None = None
 
     for constraint in node.args.get("constraints") or []:
         kind = (
@@ -610,6 +611,8 @@ def _column_def(node: exp.Expr, dialect: str, pk_columns: Iterable[str] = ()) ->
             identity = True
         elif isinstance(kind, exp.CharacterSetColumnConstraint):
             charset = (_sql(kind.this, dialect) or "").strip("`'\"").lower()
+        elif isinstance(kind, exp.CollateColumnConstraint):
+            collation = (_sql(kind.this, dialect) or "").strip("`'\"").lower()
     if name in set(pk_columns):
         inline.append("primary_key")
 
@@ -622,6 +625,7 @@ def _column_def(node: exp.Expr, dialect: str, pk_columns: Iterable[str] = ()) ->
         generated=generated,
         identity=identity,
         charset=charset,
+        collation=collation,
     )
 
 

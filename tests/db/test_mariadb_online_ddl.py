@@ -97,6 +97,16 @@ MARIADB_FACTS: dict[str, dict[str, Any]] = {
     "page_compressed": _fact(INPLACE, False, "none"),
     "table_comment": _fact(INSTANT, True, "none"),
     "auto_increment_value": _fact(INSTANT, True, "none"),
+    # utf8mb3 → utf8mb4 (MDEV-15564): CHAR/VARCHAR and LONGTEXT keep their bytes, TEXT is
+    # promoted to MEDIUMTEXT by CONVERT TO (a copy); a unique column's collation re-sorts
+    # its index in place (a primary key column's copies the table: the corpus's openfga
+    # entry); a member inserted before others renumbers the ENUM.
+    "varchar_utf8mb3_to_utf8mb4": _fact(INSTANT, True, "none"),
+    "convert_utf8mb3_to_utf8mb4_varchar_longtext": _fact(INSTANT, True, "none"),
+    "convert_utf8mb3_to_utf8mb4_with_text": _fact(COPY, False, "shared"),
+    "convert_to_the_same_charset": _fact(INSTANT, True, "none"),
+    "key_column_collation": _fact(INPLACE, True, "none"),  # its index rebuilt in place
+    "enum_insert_member": _fact(COPY, False, "shared"),
 }
 # Whether the old app version keeps working (every value it writes still fits): a widening
 # is compatible though it copies; a narrowing, or a character set that cannot hold every old
@@ -109,7 +119,10 @@ MARIADB_COMPATIBLE: dict[str, bool] = {
     "unsigned_int_to_bigint": True, "column_charset_narrow": False, "column_collation": True,
     "column_comment": True, "row_format": True,
     "page_compressed": True, "table_comment": True, "auto_increment_value": True,
-    "enum_append": True, "enum_reorder": False, "varchar_shrink": False, "int_to_bigint": True,
+    # a reorder keeps every member: what the old app writes stays valid (SS704 still warns)
+    "enum_append": True, "enum_reorder": True, "enum_insert_member": True,
+    "varchar_utf8mb3_to_utf8mb4": True, "convert_utf8mb3_to_utf8mb4_varchar_longtext": True,
+    "convert_utf8mb3_to_utf8mb4_with_text": True, "key_column_collation": True, "varchar_shrink": False, "int_to_bigint": True,
 }  # fmt: skip
 
 ROWS = 200
@@ -127,6 +140,27 @@ PARENT = (
 )
 WITH_INDEX = (*BASE, "ALTER TABLE t ADD INDEX t_a_idx (a)")
 FK = "ADD CONSTRAINT t_a_fk FOREIGN KEY (a) REFERENCES p (id)"
+MB3 = (
+    "CREATE TABLE t (id int NOT NULL, v varchar(20), lt longtext, PRIMARY KEY (id))"
+    " ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb3",
+    "INSERT INTO t (id, v, lt)"
+    f" WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {ROWS})"
+    " SELECT n, CONCAT('v', n), CONCAT('l', n) FROM s",
+)
+MB3_TEXT = (
+    "CREATE TABLE t (id int NOT NULL, v varchar(20), body text, PRIMARY KEY (id))"
+    " ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb3",
+    "INSERT INTO t (id, v, body)"
+    f" WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {ROWS})"
+    " SELECT n, CONCAT('v', n), CONCAT('b', n) FROM s",
+)
+KEYED = (
+    "CREATE TABLE t (id int NOT NULL, code varchar(20) NOT NULL, PRIMARY KEY (id),"
+    " UNIQUE KEY t_code_key (code)) ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4",
+    "INSERT INTO t (id, code)"
+    f" WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {ROWS})"
+    " SELECT n, CONCAT('c', n) FROM s",
+)
 TYPES = (
     "CREATE TABLE t (id int NOT NULL, v varchar(20), c char(10), tt tinytext, body text,"
     " bl blob, f decimal(10,2), g float, u int unsigned, PRIMARY KEY (id))"
@@ -233,6 +267,12 @@ CASES: tuple[Case, ...] = (
     Case("page_compressed", TYPES, "PAGE_COMPRESSED=1"),
     Case("table_comment", TYPES, "COMMENT='orders'"),
     Case("auto_increment_value", TYPES, "AUTO_INCREMENT=1000"),
+    Case("varchar_utf8mb3_to_utf8mb4", MB3, "MODIFY COLUMN v varchar(20) CHARACTER SET utf8mb4"),
+    Case("convert_utf8mb3_to_utf8mb4_varchar_longtext", MB3, "CONVERT TO CHARACTER SET utf8mb4"),
+    Case("convert_utf8mb3_to_utf8mb4_with_text", MB3_TEXT, "CONVERT TO CHARACTER SET utf8mb4"),
+    Case("convert_to_the_same_charset", TYPES, "CONVERT TO CHARACTER SET utf8mb4"),
+    Case("key_column_collation", KEYED, "MODIFY COLUMN code varchar(20) COLLATE utf8mb4_bin NOT NULL"),
+    Case("enum_insert_member", BASE, "MODIFY COLUMN e enum('a','x','b','c')"),
 )
 CASE_BY_ID = {case.id: case for case in CASES}
 

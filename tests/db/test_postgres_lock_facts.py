@@ -74,6 +74,10 @@ PG_FACTS: dict[str, dict[str, Any]] = {
     # --- ALTER COLUMN TYPE
     "type_int_to_bigint": dict(lock=AE, rewrite=True, scan=True),
     "type_varchar_widen": dict(lock=AE, rewrite=False, scan=False),
+    # No rewrite, but the index on lower(v) is rebuilt from the table: a scan.
+    "type_varchar_widen_expression_index": dict(lock=AE, rewrite=False, scan=True),
+    # serial is integer with a sequence default: to bigint is the integer widening.
+    "type_serial_to_bigint": dict(lock=AE, rewrite=True, scan=True),
     "type_varchar_to_text": dict(lock=AE, rewrite=False, scan=False),
     "type_varchar_shrink": dict(lock=AE, rewrite=True, scan=True),
     "type_text_to_varchar": dict(lock=AE, rewrite=True, scan=True),
@@ -248,6 +252,12 @@ CASES: tuple[Case, ...] = (
     Case("rename_table", BASE, _alter("RENAME TO t2")),
     Case("type_int_to_bigint", BASE, _alter("ALTER COLUMN a TYPE bigint")),
     Case("type_varchar_widen", BASE, _alter("ALTER COLUMN v TYPE varchar(40)")),
+    Case("type_varchar_widen_expression_index", (*BASE, "CREATE UNIQUE INDEX t_lower_v ON t (lower(v))"),
+         _alter("ALTER COLUMN v TYPE varchar(40)")),
+    Case("type_serial_to_bigint",
+         ("CREATE TABLE t (id serial PRIMARY KEY, a int)",
+          f"INSERT INTO t (a) SELECT g FROM generate_series(1, {ROWS}) g"),
+         _alter("ALTER COLUMN id TYPE bigint")),
     Case("type_varchar_to_text", BASE, _alter("ALTER COLUMN v TYPE text")),
     Case("type_varchar_shrink", BASE, _alter("ALTER COLUMN v TYPE varchar(10)")),
     Case("type_text_to_varchar", BASE, _alter("ALTER COLUMN body TYPE varchar(10)")),
@@ -666,3 +676,24 @@ def test_classifier_agrees_with_pg_facts(case: Case) -> None:
         assert any(f"{fact['lock']} lock on {case.target}" in m for m in messages), messages
         return
     assert (change.lock, change.rewrites_table) == (fact["lock"], fact["rewrite"]), change
+
+
+@pytest.mark.parametrize("case_id", ["type_varchar_widen", "type_varchar_widen_expression_index"])
+def test_classifier_scan_of_an_expression_index(case_id: str) -> None:
+    """A varchar widening rewrites nothing, but an index on an expression of the column is
+    rebuilt from the table: the scan the fact measured."""
+    case = next(c for c in CASES if c.id == case_id)
+    report = _import_lint_text()(case.statement, file="t.sql", dialect="postgres",
+                                 server_version="15", schema=";\n".join(case.setup))  # fmt: skip
+    change = report.statements[-1].changes[0]
+    assert change.scans_table == PG_FACTS[case.id]["scan"], change
+    assert change.compatibility.value == "compatible"
+
+
+def test_classifier_serial_to_bigint_is_a_widening() -> None:
+    case = next(c for c in CASES if c.id == "type_serial_to_bigint")
+    report = _import_lint_text()(case.statement, file="t.sql", dialect="postgres",
+                                 server_version="15", schema=";\n".join(case.setup))  # fmt: skip
+    change = report.statements[-1].changes[0]
+    assert change.compatibility.value == "compatible", change
+    assert change.rewrites_table == PG_FACTS[case.id]["rewrite"]
