@@ -64,6 +64,7 @@ class Linter:
         # (only kinds this dialect has get an entry: others are turned into raw first).
         self._by_kinds: dict[str | tuple[str, ...], list[Rule]] = {}
         self._severities = {rule.id: self._severity(rule) for rule in all_rules()}
+        self._fixes = {rule.id: rule.fix_for(config.dialect) for rule in all_rules()}
         # SS003 (unused suppression), when enabled: the rules it never reports, those whose
         # findings come at the end of the file (apply_finish suppresses them there).
         self._unused: frozenset[str] | None = (
@@ -90,7 +91,7 @@ class Linter:
     def _schema_state(self, schema: str,
                       base: dict[tuple[str, str], str] | None = None) -> FileState:  # fmt: skip
         """What ``schema``'s DDL declares (column types, nullability), on top of ``base``."""
-        state = FileState(fold_case=self.config.dialect == "mysql")
+        state = FileState(mysql=self.config.dialect == "mysql")
         if base:
             state.column_types.update(base)
         for item in split_sql(schema, "<schema>", self.config.dialect):
@@ -101,7 +102,7 @@ class Linter:
     def new_state(
         self, schema: str | None = None, column_types: dict[tuple[str, str], str] | None = None
     ) -> FileState:
-        state = FileState(fold_case=self.config.dialect == "mysql")
+        state = FileState(mysql=self.config.dialect == "mysql")
         if schema:
             known = self._schema_state(schema)
             state.column_types.update(known.column_types)
@@ -190,6 +191,7 @@ class Linter:
         name = config.dialect
         version = self.version
         severity = self._severities
+        fixes = self._fixes
         supported = self._supported
         out: list[StatementReport] = []
         for item, parsed_actions in zip(split, parsed, strict=True):
@@ -201,7 +203,10 @@ class Linter:
             findings: list[Finding] = []
             for rule in candidates:
                 for message, fix in rule.check(ctx):
-                    fix = fix or _named(rule.fix_for(name), actions)
+                    if not fix:
+                        fix = fixes[rule.id]
+                        if "{" in fix:
+                            fix = _named(fix, actions)
                     findings.append(Finding(rule.id, severity[rule.id], message, fix))
             suppressed: tuple[str, ...] = ()
             here = suppressed_ids(stmt.leading_comments) if stmt.leading_comments else _NONE

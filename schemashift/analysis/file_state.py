@@ -62,17 +62,18 @@ class FileState:
     strong_locks_in_transaction: list[int] = field(default_factory=list)
     strong_lock_tables: list[str | None] = field(default_factory=list)
     ddl_statements: int = 0
-    # MySQL/MariaDB: `Users`, Users and users are one table (on the usual case-insensitive
-    # setups), and column names never depend on case.
-    fold_case: bool = False
+    # MySQL/MariaDB semantics: `Users`, Users and users are one table (on the usual
+    # case-insensitive setups), column names never depend on case, and columns have
+    # character sets (tracked only here: nothing else reads them).
+    mysql: bool = False
 
     def _t(self, table: str) -> str:
         """A table as the keys hold it (MySQL: case and quotes do not matter)."""
         bare = _bare(table)
-        return _fold(bare) if self.fold_case else bare
+        return _fold(bare) if self.mysql else bare
 
     def _c(self, column: str) -> str:
-        return _fold(column) if self.fold_case else column
+        return _fold(column) if self.mysql else column
 
     def is_new(self, table: str | None) -> bool:
         if table is None or not self.new_tables:
@@ -157,17 +158,21 @@ class FileState:
         table = self._t(action.table) if action.table else None
         if kind == "create_table" and table:
             self.new_tables.add(table)
-            default_charset = _table_charset(statement.sql)
+            default_charset = _table_charset(statement.sql) if self.mysql else None
             if default_charset:
                 self.table_charsets[table] = default_charset
+            mysql = self.mysql
             for col in action.columns:
-                self.column_types[(table, self._c(col.name))] = col.data_type
-                self._charset(table, self._c(col.name), col.charset)
-                self.not_null[(table, self._c(col.name))] = col.not_null or "primary_key" in col.inline
-                if {"primary_key", "unique", "foreign_key"} & set(col.inline):
-                    self.key_columns.add((table, self._c(col.name)))
-                if "primary_key" in col.inline:
-                    self.primary_keys.add((table, self._c(col.name)))
+                key = (table, _fold(col.name) if mysql else col.name)
+                self.column_types[key] = col.data_type
+                if mysql:
+                    self._charset(table, key[1], col.charset)
+                self.not_null[key] = col.not_null or "primary_key" in col.inline
+                if col.inline:
+                    if {"primary_key", "unique", "foreign_key"} & set(col.inline):
+                        self.key_columns.add(key)
+                    if "primary_key" in col.inline:
+                        self.primary_keys.add(key)
         elif kind == "add_column" and table and action.column_def:
             col = action.column_def
             self.column_types[(table, self._c(col.name))] = col.data_type
@@ -238,6 +243,8 @@ class FileState:
 
 
     def _charset(self, table: str, column: str, charset: str | None) -> None:
+        if not self.mysql:
+            return
         # Without CHARACTER SET a column takes the table's default (a MODIFY too).
         charset = charset or self.table_charsets.get(table)
         if charset:
