@@ -122,16 +122,20 @@ class LintPipeline:
         dialect = self.config.dialect
         folder: str | None = None
         known: dict[tuple[str, str], str] = {}
+        previous: Source | None = None
         for source in sources:
-            split = split_sql(source.text, source.name, dialect)
             parent = str(Path(source.name).parent) if source.name != "-" else None
             if parent != folder:
                 folder, known = parent, {}
+            elif previous is not None and parent is not None:
+                # Only a later file of the same folder needs what the earlier one declared:
+                # a lone file (the common case) is not read twice.
+                known.update(self.linter.known_column_types(previous.text, base=known))
+            split = split_sql(source.text, source.name, dialect)
             yield LintInput(source.name, split, source.revision,
                             column_types=dict(known) if known else None,
                             schema=self.schema)  # fmt: skip
-            if parent is not None:
-                known.update(self.linter.known_column_types(source.text, base=known))
+            previous = source
 
     def run(
         self,
