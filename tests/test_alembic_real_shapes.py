@@ -65,3 +65,107 @@ def test_zenml_shapes_are_answered_from_the_model(tmp_path: Path, dialect: str) 
     report = lint_history(ini, Config(dialect=dialect))
     status = {r.revision: (r.status, r.error) for r in report.revisions or ()}
     assert all(s == "analysed" for s, _ in status.values()), status
+
+
+# neutron's helpers (neutron/db/migration/__init__.py): they refuse offline mode only
+# because they read the database, which the model answers.
+NEUTRON_HELPERS = """
+import sqlalchemy as sa
+from alembic import context, op
+
+
+def raise_if_offline(func):
+    def decorator(*args, **kwargs):
+        if context.is_offline_mode():
+            raise RuntimeError(f"{func.__name__} cannot be called while in offline mode")
+        return func(*args, **kwargs)
+    return decorator
+
+
+@raise_if_offline
+def schema_has_table(table_name):
+    return table_name in sa.inspect(op.get_bind()).get_table_names()
+
+
+@raise_if_offline
+def create_table_if_not_exists(table_name, *args, **kwargs):
+    if not schema_has_table(table_name):
+        return op.create_table(table_name, *args, **kwargs)
+"""
+
+
+def test_helpers_refusing_offline_mode_are_answered_from_the_model(tmp_path: Path) -> None:
+    # In a module of their own, on the path through prepend_sys_path as Alembic sets it.
+    (tmp_path / "shape_neutron_helpers.py").write_text(NEUTRON_HELPERS)
+    ini = make_project(tmp_path, {
+        "a1": BASE,
+        "b2": rev("b2", "a1", """
+            create_table_if_not_exists('stack', sa.Column('id', sa.Uuid(), primary_key=True))
+            create_table_if_not_exists(  # CREATE-PVLAN
+                'pvlan', sa.Column('id', sa.Uuid(), primary_key=True))
+        """, head="from shape_neutron_helpers import create_table_if_not_exists\n"),
+        # A revision whose online path needs a row offers an offline one: read that way.
+        "c3": rev("c3", "b2", """
+            from alembic import context
+            if context.is_offline_mode():
+                op.execute("UPDATE stack SET kind = 'default'")  # OFFLINE-PATH
+            else:
+                kind = op.get_bind().execute(sa.text("SELECT kind FROM defaults")).scalar_one()
+                op.execute(sa.text("UPDATE stack SET kind = :k").bindparams(k=kind))
+        """),
+    })  # fmt: skip
+    ini.write_text(ini.read_text() + "prepend_sys_path = %(here)s\npath_separator = os\n")
+    report = lint_history(ini, Config(dialect="mysql"))
+    status = {r.revision: (r.status, r.error) for r in report.revisions or ()}
+    assert all(s == "analysed" for s, _ in status.values()), status
+    b2 = [s for s in report.statements if s.revision == "b2"]
+    # 'stack' exists (a1): only pvlan is created, at the line of its helper call.
+    assert [c.kind for s in b2 for c in s.changes] == ["create_table"]
+    text = Path(b2[0].statement.file).read_text().splitlines()
+    assert "CREATE-PVLAN" in text[b2[0].statement.line - 1]
+    (c3,) = [s for s in report.statements if s.revision == "c3"]
+    assert c3.statement.sql == "UPDATE stack SET kind = 'default'"
+
+
+def test_an_inserted_row_gives_its_primary_key(tmp_path: Path) -> None:
+    """neutron c33da356b165: a parent row inserted through an ORM session, its
+    ``inserted_primary_key`` read to insert the child (an empty table counts from 1)."""
+    ini = make_project(tmp_path, {
+        "a1": rev("a1", None, """
+            op.create_table('standardattributes',
+                            sa.Column('id', sa.BigInteger(), primary_key=True, autoincrement=True),
+                            sa.Column('description', sa.String(255)))
+            rules = op.create_table('rules', sa.Column('id', sa.String(36), primary_key=True),
+                                    sa.Column('standard_attr_id', sa.BigInteger()))
+            attrs = sa.Table('standardattributes', sa.MetaData(),
+                             sa.Column('id', sa.BigInteger(), primary_key=True),
+                             sa.Column('description', sa.String(255)))
+            session = sa.orm.Session(bind=op.get_bind())
+            for rule_id in ('r-1', 'r-2'):
+                res = session.execute(sa.insert(attrs).values({'description': rule_id}))
+                session.execute(sa.insert(rules).values(
+                    id=rule_id, standard_attr_id=res.inserted_primary_key[0]))
+        """, head="import sqlalchemy.orm\n"),
+    })  # fmt: skip
+    report = lint_history(ini, Config(dialect="mysql"))
+    assert [r.status for r in report.revisions or ()] == ["analysed"]
+    inserts = [s.statement.sql for s in report.statements if "INSERT INTO rules" in s.statement.sql]
+    assert inserts == ["INSERT INTO rules (id, standard_attr_id) VALUES ('r-1', 1)",
+                       "INSERT INTO rules (id, standard_attr_id) VALUES ('r-2', 2)"]  # fmt: skip
+
+
+def test_batch_mode_on_a_table_no_revision_created_says_so(tmp_path: Path) -> None:
+    """jupyterhub 833da8570507: the application creates its tables (create_all, then
+    stamp); SQLite batch mode must copy one no revision before created."""
+    ini = make_project(tmp_path, {
+        "a1": rev("a1", None, """
+            with op.batch_alter_table('services') as batch_op:
+                batch_op.add_column(sa.Column('oauth_client_id', sa.Unicode(255)))
+                batch_op.create_foreign_key('fk_services_oauth', 'oauth_clients',
+                                            ['oauth_client_id'], ['identifier'])
+        """),
+    })  # fmt: skip
+    (info,) = lint_history(ini, Config(dialect="sqlite")).revisions or ()
+    assert info.status == "failed"
+    assert info.error is not None and info.error.startswith(
+        "batch mode copies table 'services', which no revision before it creates")

@@ -185,3 +185,34 @@ def test_replay_needs_an_alembic_project(tmp_path: Path) -> None:
     (tmp_path / "m.sql").write_text("SELECT 1;\n")
     proc = cli("lint", str(tmp_path / "m.sql"), "--replay-database", "sqlite://")
     assert proc.returncode == 2 and "--replay-database needs an Alembic project" in proc.stderr
+
+
+@pytest.mark.postgres
+def test_replay_on_an_asyncio_driver_runs_through_run_sync(tmp_path: Path,
+                                                           postgres_url: str) -> None:  # fmt: skip
+    """An asyncio URL (prefect replays on asyncpg) is replayed on the async engine's sync
+    facade inside ``run_sync``, as an asyncio env.py runs it: the SQL, at its lines, and a
+    driver-level ``exec_driver_sql`` read."""
+    pytest.importorskip("greenlet")
+    project = make_project(tmp_path, {
+        "r1": R1,
+        "r2": rev("r2", "r1", """
+            found = op.get_bind().exec_driver_sql(
+                "SELECT indexname FROM pg_indexes WHERE indexname = 'ix_users_name'").first()
+            if found is not None:
+                op.drop_index("ix_users_name", table_name="users")  # DROP-INDEX
+        """),
+    })  # fmt: skip
+    url = postgres_url.replace("postgresql://", "postgresql+psycopg_async://", 1)
+    code, doc, err = _replay(project, url)
+    assert code in (0, 1), err
+    revisions = doc["revisions"]
+    assert isinstance(revisions, list)
+    assert [r["status"] for r in revisions] == ["analysed", "analysed"], revisions
+    statements = doc["statements"]
+    assert isinstance(statements, list)
+    (drop,) = [s for s in statements if s["sql"].startswith("DROP INDEX")]
+    r2 = project.parent / "migrations" / "versions" / "r2.py"
+    assert drop["line"] == line_of(r2, "DROP-INDEX")
+    (read,) = [s for s in statements if "pg_indexes" in s["sql"]]
+    assert read["line"] == line_of(r2, "exec_driver_sql")

@@ -58,18 +58,32 @@ class RevisionSQL:
 
 
 def load_config(path: Path) -> Any:
-    """An Alembic ``Config`` for ``alembic.ini`` or a ``pyproject.toml`` with [tool.alembic]."""
+    """An Alembic ``Config`` read as Alembic 1.16+ reads it: ``alembic.ini`` and the
+    ``pyproject.toml`` with [tool.alembic] beside it (either may be the one named; the
+    .ini's [alembic] wins, then [tool.alembic]), ``%(here)s`` being each file's directory.
+    Alembic's ``pyproject`` template keeps script_location in pyproject.toml and only the
+    database URL and logging in alembic.ini."""
     from alembic.config import Config
 
     if not path.is_file():
         raise HistoryError(f"{path}: no such Alembic config file")
     if path.name == "pyproject.toml":
-        cfg = Config(toml_file=str(path))
+        ini, toml = path.parent / "alembic.ini", path
     else:
-        cfg = Config(str(path))
-        if not cfg.get_main_option("script_location"):
-            raise HistoryError(f"{path}: no script_location in the [alembic] section")
+        ini, toml = path, path.parent / "pyproject.toml"
+    cfg = Config(str(ini) if ini.is_file() else None,
+                 toml_file=str(toml) if _has_tool_alembic(toml) else None)  # fmt: skip
+    if not cfg.get_alembic_option("script_location"):
+        raise HistoryError(f"{path}: no script_location in the [alembic] section (nor in "
+                           "[tool.alembic] of pyproject.toml beside it)")  # fmt: skip
     return cfg
+
+
+def _has_tool_alembic(path: Path) -> bool:
+    try:
+        return bool(re.search(r"^\[tool\.alembic\]", path.read_text(), re.M))
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def find_alembic_config(start: Path) -> Path | None:
@@ -78,7 +92,7 @@ def find_alembic_config(start: Path) -> Path | None:
     if ini.is_file():
         return ini
     pyproject = start / "pyproject.toml"
-    if pyproject.is_file() and re.search(r"^\[tool\.alembic\]", pyproject.read_text(), re.M):
+    if _has_tool_alembic(pyproject):
         return pyproject
     return None
 
@@ -188,19 +202,25 @@ def select_revisions(
     except Exception as exc:
         raise HistoryError(_one_line(exc)) from None
     if since_git is not None:
-        changed = _changed_files(since_git, Path(script.versions), cwd)
+        # Every version location (``script.versions`` refuses when there are several).
+        locations = [Path(p) for p in script._version_locations if Path(p).is_dir()]
+        changed = _changed_files(since_git, locations, cwd)
         return [r for r in ordered if Path(r.path).resolve() in changed]
     return ordered
 
 
-def _changed_files(ref: str, versions: Path, cwd: Path | None) -> set[Path]:
-    """Revision files added or modified since ``ref`` (committed, staged or not, untracked)."""
-    where = cwd or versions
+def _changed_files(ref: str, versions: Sequence[Path], cwd: Path | None) -> set[Path]:
+    """Revision files added or modified since ``ref`` (committed, staged or not, untracked)
+    in the version directories."""
+    if not versions:
+        return set()
+    where = cwd or versions[0]
+    dirs = [str(v) for v in versions]
     try:
         top = _git(["rev-parse", "--show-toplevel"], where).strip()
         _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], where)
-        diff = _git(["diff", "--name-only", "--diff-filter=AMR", ref, "--", str(versions)], where)
-        untracked = _git(["ls-files", "--others", "--exclude-standard", "--", str(versions)], where)
+        diff = _git(["diff", "--name-only", "--diff-filter=AMR", ref, "--", *dirs], where)
+        untracked = _git(["ls-files", "--others", "--exclude-standard", "--", *dirs], where)
     except (OSError, subprocess.CalledProcessError) as exc:
         detail = getattr(exc, "stderr", "") or str(exc)
         raise HistoryError(
@@ -244,28 +264,40 @@ def render_revision(
         reason = failure or "no upgrade() function"
         return RevisionSQL(replace(info, error=reason), suppressed=suppressed)
     source = str(Path(rev.module.__file__ or rev.path))
-    recorder = Recorder(source_file=source)
-    error: str | None = None
-    line: int | None = None
     before = model.snapshot()
-    model.answers = 0
-    try:
-        # Values inline, as the offline branch of a standard env.py renders them …
-        _run_upgrade(cfg, script, rev, dialect, recorder, model, literal_binds=True)
-    except Exception as exc:  # the revision fails, the run goes on
-        error = _explain(exc)
-        line = _line_in(exc, source)
-        if type(exc).__name__ == "CompileError":
-            # … and as placeholders when a value cannot be written as a literal.
-            recorder = Recorder(source_file=source)
+    # Values inline, as the offline branch of a standard env.py renders them, and as
+    # placeholders when a value cannot be written as a literal (CompileError). Online view
+    # first: ``context.is_offline_mode()`` says False, as it does when the revision really
+    # runs (helpers refuse offline mode only because they read the database, which the
+    # model answers); a revision that fails on that path and asked is read again as
+    # offline, the path it offers for ``--sql``.
+    literal_binds, online = True, True
+    kept: tuple[Recorder, str | None, int | None, Any, int] | None = None
+    attempt = 0
+    while True:
+        recorder = Recorder(source_file=source)
+        if attempt:
             model.restore(before)
-            model.answers = 0
-            error = None
-            try:
-                _run_upgrade(cfg, script, rev, dialect, recorder, model, literal_binds=False)
-            except Exception as retry_exc:
-                error = _explain(retry_exc)
-                line = _line_in(retry_exc, source)
+        attempt += 1
+        model.answers, model.mode_asked = 0, False
+        error: str | None = None
+        line: int | None = None
+        try:
+            _run_upgrade(cfg, script, rev, dialect, recorder, model,
+                         literal_binds=literal_binds, online=online)  # fmt: skip
+        except Exception as exc:  # the revision fails, the run goes on
+            error, line = _explain(exc, model), _line_in(exc, source)
+            if type(exc).__name__ == "CompileError" and literal_binds:
+                literal_binds = False
+                continue
+            if online and model.mode_asked:
+                kept = (recorder, error, line, model.snapshot(), model.answers)
+                online = False
+                continue
+            if kept is not None:  # both failed: report the path the revision really runs
+                recorder, error, line, tables, model.answers = kept
+                model.restore(tables)
+        break
     statements, synthetic = _statements(recorder, path, dialect)
     planned = _planned_changes(recorder, statements, path, dialect)
     types_ = _column_types(recorder.invocations, dialect)
@@ -335,11 +367,23 @@ def _run_upgrade(
     model: SchemaModel,
     *,
     literal_binds: bool,
+    online: bool = False,
 ) -> None:
     from alembic.operations import Operations
     from alembic.runtime.environment import EnvironmentContext
 
     env = EnvironmentContext(cfg, script)
+
+    def is_offline_mode() -> bool:
+        # ``context.is_offline_mode()`` / ``requires_connection()`` (Alembic itself never
+        # asks: only revisions and their helpers do). The SQL still goes to the buffer.
+        model.mode_asked = True
+        if online:
+            model.answers += 1
+        return not online
+
+    env.is_offline_mode = is_offline_mode  # type: ignore[method-assign]
+    env.requires_connection = lambda: not is_offline_mode()  # type: ignore[method-assign]
     with env:
         env.configure(
             dialect_name=ALEMBIC_DIALECTS.get(dialect, dialect),
@@ -371,10 +415,19 @@ def _run_upgrade(
                 impl.emit_commit()
 
 
-def _explain(exc: BaseException) -> str:
+_BATCH_TABLE = re.compile(r'batch mode with dialect \w+ requires a live database connection '
+                          r'with which to reflect the table "([^"]+)"')
+
+
+def _explain(exc: BaseException, model: SchemaModel | None = None) -> str:
     """Why a revision could not be rendered offline, in one line a user understands."""
     text = _one_line(exc)
     name = type(exc).__name__
+    missing = _BATCH_TABLE.search(text)
+    if missing and model is not None and model.table(missing.group(1)) is None:
+        return (f"batch mode copies table {missing.group(1)!r}, which no revision before "
+                "it creates (the application creates it?): its columns are not known "
+                "offline")
     if name == "NoInspectionAvailable" or "MockConnection" in text:
         return f"reads the database (op.get_bind() / sa.inspect), not possible offline: {text}"
     if "batch mode" in text or "reflect" in text.lower():
@@ -416,6 +469,12 @@ def _batch_line(offset: int, recorder: Recorder) -> int | None:
 
 def _line_for(offset: int, invocations: Sequence[Invocation]) -> int:
     """The line of the operation whose SQL holds ``offset`` (else the nearest one before)."""
+    # The operation that wrote it; a queued batch operation writes nothing when invoked
+    # (zero width) and must not claim SQL written right after it (``bind.execute`` inside
+    # the batch block).
+    for inv in invocations:
+        if inv.start <= offset < inv.end:
+            return inv.line or 1
     best: int | None = None
     for inv in invocations:
         if inv.start <= offset < max(inv.end, inv.start + 1):

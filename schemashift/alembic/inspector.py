@@ -120,6 +120,8 @@ class SchemaModel:
         self.dialect = {"postgres": "postgresql"}.get(dialect, dialect)
         self.tables: dict[tuple[str | None, str], TableModel] = {}
         self.answers = 0  # how many questions the model answered (per revision: reset it)
+        self.mode_asked = False  # the revision asked context.is_offline_mode()
+        self.row_ids: dict[tuple[str | None, str], int] = {}  # rows inserted through the bind
         if version_table:
             from sqlalchemy import String
 
@@ -443,6 +445,24 @@ class SchemaModel:
 
     # -- answering ----------------------------------------------------------------------
 
+    def inserted_key(self, insert: Any) -> tuple[Any, ...]:
+        """The primary key one row of ``insert`` gets on the database the history builds:
+        the value the statement gives, else the next id of an integer key (1, 2, … per
+        table, as an empty table's autoincrement counts), else None."""
+        self.answers += 1
+        table = insert.table
+        given: dict[str, Any] = {}
+        for column, value in (getattr(insert, "_values", None) or {}).items():
+            given[str(getattr(column, "key", column))] = getattr(value, "value", value)
+        key: list[Any] = []
+        for column in getattr(table, "primary_key", ()):
+            value = given.get(column.key)
+            if value is None and _python_type(column.type) is int:
+                counter = (table.schema, table.name)
+                value = self.row_ids[counter] = self.row_ids.get(counter, 0) + 1
+            key.append(value)
+        return tuple(key)
+
     def to_table(self, name: str, schema: str | None, metadata: Any) -> Any:
         """A SQLAlchemy ``Table`` as reflection would give it (None: not in the model)."""
         import sqlalchemy as sa
@@ -528,6 +548,13 @@ def _reflected(type_: Any, dialect: str) -> Any:
     if isinstance(type_, Uuid) and dialect in ("mysql", "sqlite"):
         return CHAR(32)
     return type_
+
+
+def _python_type(type_: Any) -> type | None:
+    try:
+        return _type(type_).python_type  # type: ignore[no-any-return]
+    except (NotImplementedError, AttributeError):
+        return None
 
 
 def _fresh(type_: Any) -> Any:
@@ -667,6 +694,17 @@ class OneRowResult(EmptyResult):
     fetchall = fetchmany = all = _rows  # type: ignore[assignment]
 
 
+class InsertResult(EmptyResult):
+    """What an INSERT of one row returns: its primary key (a revision inserting a parent
+    row reads it to insert the children)."""
+
+    rowcount = 1
+
+    def __init__(self, key: tuple[Any, ...]) -> None:
+        self.inserted_primary_key = key  # type: ignore[assignment]
+        self.lastrowid = next((v for v in key if isinstance(v, int)), None)  # type: ignore[assignment]
+
+
 class FakeTransaction:
     """A transaction on the fake bind: nothing to commit."""
 
@@ -775,6 +813,8 @@ class FakeBind:
             row = _aggregate_row(statement, self.dialect)
             return EmptyResult() if row is None else OneRowResult(row)
         self._emit(statement)
+        if getattr(statement, "is_insert", False):
+            return InsertResult(self.model.inserted_key(statement))
         return EmptyResult()
 
     def exec_driver_sql(self, statement: str, parameters: Any = None, *args: Any,

@@ -26,10 +26,10 @@ import decimal
 import re
 import sys
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from schemashift.alembic.history import (
     HistoryError,
@@ -121,8 +121,14 @@ def _database(url: str, dialect: str) -> Iterator[Any]:
                               ) from None  # fmt: skip
         if parsed.drivername in DRIVERS:
             parsed = parsed.set(drivername=DRIVERS[parsed.drivername])
+        engine: Any
         try:
-            engine = sa.create_engine(parsed, poolclass=sa.pool.NullPool)
+            if _is_async(parsed):
+                from sqlalchemy.ext.asyncio import create_async_engine
+
+                engine = create_async_engine(parsed, poolclass=sa.pool.NullPool)
+            else:
+                engine = sa.create_engine(parsed, poolclass=sa.pool.NullPool)
         except Exception as exc:
             raise ReplayError(f"--replay-database {mask_password(url)}: "
                               f"{mask_error(_one_line(exc))}") from None  # fmt: skip
@@ -130,11 +136,49 @@ def _database(url: str, dialect: str) -> Iterator[Any]:
             _refuse_non_empty(engine, url)
             yield engine
         finally:
-            engine.dispose()
+            _dispose(engine)
     finally:
         if container is not None:
             with contextlib.suppress(Exception):
                 container.stop()
+
+
+def _is_async(url: Any) -> bool:
+    """An asyncio driver (``postgresql+asyncpg``, ``sqlite+aiosqlite`` …): some revisions
+    only run on the driver their project uses (asyncpg sends ``format('%I')`` as it is,
+    psycopg reads ``%I`` as a placeholder)."""
+    try:
+        return bool(url.get_dialect().is_async)
+    except Exception:
+        return False
+
+
+T = TypeVar("T")
+
+
+def _on_connection(engine: Any, fn: Callable[[Any], T]) -> T:
+    """``fn(connection)`` on a plain ``Connection``: an async engine's is its sync facade,
+    inside ``run_sync``, as the env.py of an asyncio project runs its migrations."""
+    from sqlalchemy.engine import Engine
+
+    if not isinstance(engine, Engine):  # an AsyncEngine (its module needs greenlet)
+        import asyncio
+
+        async def run() -> T:
+            async with engine.connect() as conn:
+                result: T = await conn.run_sync(fn)
+                return result
+
+        return asyncio.run(run())
+    with engine.connect() as conn:
+        return fn(conn)
+
+
+def _dispose(engine: Any) -> None:
+    from sqlalchemy.engine import Engine
+
+    # An AsyncEngine's pool is its sync engine's (NullPool: no connection is left open).
+    (engine if isinstance(engine, Engine) else engine.sync_engine).dispose()
 
 
 def _container(dialect: str) -> tuple[Any, str]:
@@ -167,18 +211,21 @@ def _refuse_non_empty(engine: Any, url: str) -> None:
     """Refuse a database holding any table or view (in any schema of ours on PostgreSQL)."""
     import sqlalchemy as sa
 
+    def tables(conn: Any) -> list[str]:
+        insp = sa.inspect(conn)
+        schemas: list[str | None] = [None]
+        if conn.dialect.name == "postgresql":
+            schemas += [s for s in insp.get_schema_names()
+                        if s not in ("public", "information_schema")
+                        and not s.startswith(("pg_", "crdb_"))]  # fmt: skip
+        found = []
+        for schema in schemas:
+            names = insp.get_table_names(schema=schema) + insp.get_view_names(schema=schema)
+            found += [f"{schema}.{n}" if schema else n for n in names]
+        return found
+
     try:
-        with engine.connect() as conn:
-            insp = sa.inspect(conn)
-            schemas: list[str | None] = [None]
-            if engine.dialect.name == "postgresql":
-                schemas += [s for s in insp.get_schema_names()
-                            if s not in ("public", "information_schema")
-                            and not s.startswith(("pg_", "crdb_"))]  # fmt: skip
-            found = []
-            for schema in schemas:
-                names = insp.get_table_names(schema=schema) + insp.get_view_names(schema=schema)
-                found += [f"{schema}.{n}" if schema else n for n in names]
+        found = _on_connection(engine, tables)
     except Exception as exc:
         raise ReplayError(f"--replay-database {mask_password(url)}: "
                           f"{mask_error(_one_line(exc))}") from None  # fmt: skip
@@ -223,6 +270,7 @@ def _replay(cfg: Any, script: Any, chosen: list[Any], failures: dict[str, str],
     out: list[RevisionSQL] = []
     state: dict[str, _Revision | None] = {"current": None}
     server = _server(engine)
+    transactional = False
 
     def before_execute(conn: Any, cursor: Any, statement: str, parameters: Any,
                        context: Any, executemany: bool) -> None:  # fmt: skip
@@ -243,7 +291,12 @@ def _replay(cfg: Any, script: Any, chosen: list[Any], failures: dict[str, str],
         if state["current"] is not None and transactional:
             state["current"].executed.append(_Executed("COMMIT", None, synthetic=True))
 
-    with engine.connect() as conn, _operations_seen(state):
+    def run(conn: Any) -> None:
+        with _operations_seen(state):
+            upgrade(conn)
+
+    def upgrade(conn: Any) -> None:
+        nonlocal transactional
         event.listen(conn, "before_cursor_execute", before_execute)
         event.listen(conn, "begin", on_begin)
         event.listen(conn, "commit", on_commit)
@@ -289,6 +342,8 @@ def _replay(cfg: Any, script: Any, chosen: list[Any], failures: dict[str, str],
                     stopped = rev.revision
                 if keep:
                     out.append(_revision_sql(rev, record, dialect, server, error, line))
+
+    _on_connection(engine, run)
     return out
 
 
