@@ -462,3 +462,26 @@ def test_action_refuses_paths_and_alembic_config_together(hook_repo: Path, tmp_p
     code, log = runner.run(start_at="lint")
     assert code == 2
     assert "::error::schemashift: set either paths or alembic-config" in log
+
+
+@pytest.mark.parametrize("inputs", [{"paths": "migrations"},
+                                    {"paths": "migrations", "base-ref": "no-such-ref"}])
+def test_action_fails_closed_when_the_base_does_not_resolve(
+    hook_repo: Path, tmp_path: Path, inputs: dict[str, str]
+) -> None:
+    """A base branch that cannot be fetched (or a mistyped base-ref) must not turn "what
+    changed" into nothing and pass a breaking migration (found by a new-user tryout)."""
+    repo = tmp_path / "repo"
+
+    def breaking(r: Path) -> None:
+        (r / "migrations").mkdir(exist_ok=True)
+        (r / "migrations" / "0002.sql").write_text("ALTER TABLE users RENAME COLUMN a TO b;\n")
+
+    pull_request(repo, lambda r: (r / "README").write_text("x\n"), breaking, lambda r: None)
+    (tmp_path / "t").mkdir()
+    runner = Runner(repo, tmp_path / "t", hook_repo, CHECKOUT_BIN, inputs)
+    if "base-ref" not in inputs:
+        runner.env["GITHUB_BASE_REF"] = "releases/9"  # no such branch on origin
+    code, log = runner.run(start_at="lint")
+    assert code == 2, log
+    assert "::error::schemashift: cannot resolve the base" in log

@@ -222,7 +222,11 @@ def _changed_files(ref: str, versions: Sequence[Path], cwd: Path | None) -> set[
         diff = _git(["diff", "--name-only", "--diff-filter=AMR", ref, "--", *dirs], where)
         untracked = _git(["ls-files", "--others", "--exclude-standard", "--", *dirs], where)
     except (OSError, subprocess.CalledProcessError) as exc:
-        detail = getattr(exc, "stderr", "") or str(exc)
+        detail = getattr(exc, "stderr", "") or ""
+        if not detail and isinstance(exc, subprocess.CalledProcessError):
+            detail = (f"not a commit git knows here (git {exc.cmd[1]} exited {exc.returncode})"
+                      if exc.cmd[1:2] == ["rev-parse"] else f"git {exc.cmd[1]} failed")  # fmt: skip
+        detail = detail or str(exc)
         raise HistoryError(
             f"--since-git {ref}: {' '.join(str(detail).split()) or 'git failed'}"
         ) from None

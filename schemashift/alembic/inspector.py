@@ -339,6 +339,9 @@ class SchemaModel:
         import sqlglot
         from sqlglot import exp
 
+        from schemashift.sql.sqlglot_adapter import _silence_sqlglot
+
+        _silence_sqlglot()  # its "falling back to a Command" warnings are not the user's
         read = {"postgresql": "postgres"}.get(self.dialect, self.dialect)
         for tree in sqlglot.parse(sql, read=read):
             if tree is None:
@@ -840,6 +843,9 @@ def _aggregate_row(statement: Any, dialect: Any) -> tuple[Any, ...] | None:
     import sqlglot
     from sqlglot import exp
 
+    from schemashift.sql.sqlglot_adapter import _silence_sqlglot
+
+    _silence_sqlglot()
     try:
         sql = statement.text if isinstance(getattr(statement, "text", None), str) else str(
             statement.compile(dialect=dialect))

@@ -78,12 +78,16 @@ class FileState:
     def is_new(self, table: str | None) -> bool:
         if table is None or not self.new_tables:
             return False
-        return self._t(table) in self.new_tables
+        # _t inlined: every rule asks this of every statement
+        bare = _bare(table) if "." in table else table
+        return (_fold(bare) if self.mysql else bare) in self.new_tables
 
     def column_type(self, table: str | None, column: str | None) -> str | None:
         if table is None or column is None:
             return None
-        return self.column_types.get((self._t(table), self._c(column)))
+        if not self.mysql:
+            return self.column_types.get((_bare(table) if "." in table else table, column))
+        return self.column_types.get((self._t(table), _fold(column)))
 
     def is_key(self, table: str | None, column: str | None) -> bool:
         return table is not None and column is not None and (self._t(table), self._c(column)) in self.key_columns

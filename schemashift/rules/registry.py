@@ -75,8 +75,10 @@ def all_rules() -> tuple[Rule, ...]:
 
 
 def get_rule(rule_id: str) -> Rule | None:
-    rule_id = rule_id.upper()
-    return next((r for r in all_rules() if r.id == rule_id), None)
+    """A rule by id (``SS103``, any case) or by name (``drop-column``), as suppressions and
+    ``disable`` accept them."""
+    key = rule_id.strip()
+    return next((r for r in all_rules() if r.id == key.upper() or r.name == key.lower()), None)
 
 
 @dataclass(frozen=True)
