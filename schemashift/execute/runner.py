@@ -272,7 +272,7 @@ class Runner:
                     ran += 1
                     continue
                 self._check_alive()
-                self._say(f"{m}: {phase.value} step {index}: {step.description}")
+                self._say(f"{m}: {phase.value} step {index + 1}: {step.description}")  # as plan numbers
                 self._run_step(plan, index, step, row, resumable)
                 ran += 1
         except Exception as exc:
@@ -436,7 +436,7 @@ class Runner:
                 if not step.rollback:
                     continue
                 self._check_alive()
-                self._say(f"{m}: rollback step {index}: {step.description}")
+                self._say(f"{m}: rollback step {index + 1}: {step.description}")
                 self._execute_plain(step.rollback, concurrent=step.concurrent)
                 undone += 1
             self.state.clear_steps(m)
@@ -603,7 +603,7 @@ class Runner:
             except Exception as exc:
                 if not (tolerate and number == start and self.backend.already_applied(exc)):
                     raise
-                self._say(f"{migration}: step {index} group {number + 1} was applied by the "
+                self._say(f"{migration}: step {index + 1} group {number + 1} was applied by the "
                           f"interrupted run ({error_text(exc)}): going on")  # fmt: skip
             self._fault("before_record", migration, index, number)
             self.state.groups_done(migration, index, number + 1)

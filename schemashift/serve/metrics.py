@@ -48,7 +48,7 @@ class _StateCollector(Collector):
                 current = (m["phase"] or "none") == name
                 phase.add_metric([m["migration"], name, m["status"]], 1 if current else 0)
             for b in m["backfill"]:
-                labels = [m["migration"], str(b["step"])]
+                labels = [m["migration"], str(b["step"] + 1)]  # numbered as plan numbers steps
                 done.add_metric(labels, b["rows_done"])
                 if b["rows_total_estimate"] is not None:
                     total.add_metric(labels, b["rows_total_estimate"])

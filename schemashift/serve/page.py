@@ -157,7 +157,7 @@ function progress(m, now) {
     return h("div", {className: "progress"},
       h("div", {className: "bar"}, h("div", {style: `width: ${pct === null ? 0 : pct.toFixed(1)}%`})),
       h("div", {className: "figures"},
-        h("span", {}, "step " + b.step + ": ",
+        h("span", {}, "step " + (b.step + 1) + ": ",
           h("b", {className: "rows-done", "data-rows-done": done}, fmt(done)),
           total ? " / " + fmt(total) + " rows" : " rows"),
         h("span", {className: "pct"}, pct === null ? "" : pct.toFixed(1) + "%"),

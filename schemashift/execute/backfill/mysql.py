@@ -408,7 +408,7 @@ class MySQLDriver(DriverBase):
         row = _rows(conn, batcher.read_checkpoint, batcher.ident)[0]
         end_rows = _rows(conn, batcher.max_key)
         return WalkStart(
-            label=f"backfill {key.schema}.{key.table} ({migration} step {step})",
+            label=f"backfill {key.schema}.{key.table} ({migration} step {step + 1})",
             table=f"{key.schema}.{key.table}",
             key_column=key.column,
             estimate=estimate,
@@ -472,7 +472,7 @@ def _run_batch(conn: Any, b: _Batcher, end_key: str, size: int, hook: BatchHook 
         rows = _rows(conn, b.lock_checkpoint, b.ident)
         if not rows:
             raise BackfillError(
-                f"backfill: the checkpoint of {b.ident[0]} step {b.ident[1]} disappeared "
+                f"backfill: the checkpoint of {b.ident[0]} step {b.ident[1] + 1} disappeared "
                 "(rolled back meanwhile?)"
             )
         last = None if rows[0][0] is None else str(rows[0][0])

@@ -459,13 +459,13 @@ class PostgresDriver(DriverBase):
         conn.execute(batcher.init_checkpoint, {**batcher.ident, "estimate": estimate})
         row = conn.execute(batcher.read_checkpoint, batcher.ident).fetchone()
         if row is None:
-            raise BackfillError(f"backfill: the checkpoint of {migration} step {step} vanished")
+            raise BackfillError(f"backfill: the checkpoint of {migration} step {step + 1} vanished")
         resumed_from: str | None = row[0]
         if estimate is None or (row[2] is not None and resumed_from is not None):
             estimate = row[2]  # the table as the first run found it
         end_row = conn.execute(batcher.max_key).fetchone()
         return WalkStart(
-            label=f"backfill {key.schema}.{key.table} ({migration} step {step})",
+            label=f"backfill {key.schema}.{key.table} ({migration} step {step + 1})",
             table=f"{key.schema}.{key.table}",
             key_column=key.column,
             estimate=estimate,

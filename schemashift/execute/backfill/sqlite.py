@@ -237,7 +237,7 @@ class SQLiteDriver(DriverBase):
         row = conn.execute(batcher.read_checkpoint, batcher.ident).fetchone()
         end_row = conn.execute(batcher.max_key).fetchone()
         return WalkStart(
-            label=f"backfill {key.table} ({migration} step {step})",
+            label=f"backfill {key.table} ({migration} step {step + 1})",
             table=key.table,
             key_column=key.column,
             estimate=estimate,
@@ -280,7 +280,7 @@ def _run_batch(conn: Any, b: _Batcher, end_key: str, size: int, hook: BatchHook 
         row = conn.execute(b.read_checkpoint, b.ident).fetchone()
         if row is None:
             raise BackfillError(
-                f"backfill: the checkpoint of {b.ident[0]} step {b.ident[1]} disappeared "
+                f"backfill: the checkpoint of {b.ident[0]} step {b.ident[1] + 1} disappeared "
                 "(rolled back meanwhile?)"
             )
         last = None if row[0] is None else str(row[0])
