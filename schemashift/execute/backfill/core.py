@@ -36,7 +36,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from schemashift.execute.backfill.progress import Progress
 from schemashift.execute.database import DatabaseError
@@ -507,9 +507,13 @@ def reopen(open_connection: Callable[[], Any]) -> Any:
         raise ReconnectFailed(f"reconnecting failed: {first_line(exc)}") from exc
 
 
-class DriverBase:
+B = TypeVar("B")  # a backend's batcher: the prepared statements of one backfill step
+
+
+class DriverBase(Generic[B]):
     """What every backend's driver holds: how to connect, the step it runs, its options,
-    the test hook, and its one connection (dropped when lost, reopened on next use)."""
+    the test hook, its one connection (dropped when lost, reopened on next use) and the
+    batcher ``prepare`` makes."""
 
     def __init__(self, connect: Callable[[], Any], backfill: Backfill, options: BackfillOptions,
                  *, migration: str, step: int, after_update: BatchHook | None = None,
@@ -520,6 +524,12 @@ class DriverBase:
         self.migration, self.step = migration, step
         self._after_update = after_update
         self.conn: Any = None
+        self._batcher: B | None = None
+
+    @property
+    def batcher(self) -> B:
+        assert self._batcher is not None, "prepare() first"
+        return self._batcher
 
     def lost(self) -> None:
         if self.conn is not None:

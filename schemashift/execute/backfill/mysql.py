@@ -378,7 +378,7 @@ def run_backfill_mysql(
     return run_driver(driver, opts, progress=progress, check_alive=check_alive)
 
 
-class MySQLDriver(DriverBase):
+class MySQLDriver(DriverBase["_Batcher"]):
     """The :class:`~schemashift.execute.backfill.core.BackfillDriver` of MySQL/MariaDB."""
 
     def __init__(self, connect: Callable[[], Any], backfill: Backfill,
@@ -387,7 +387,6 @@ class MySQLDriver(DriverBase):
         super().__init__(connect, backfill, options, migration=migration, step=step,
                          after_update=after_update)  # fmt: skip
         self._timeouts = _Timeouts(options.statement_timeout_ms, options.lock_timeout_ms)
-        self._batcher: _Batcher | None = None
 
     def _connection(self) -> Any:
         if self.conn is None:
@@ -418,8 +417,7 @@ class MySQLDriver(DriverBase):
         )
 
     def run_batch(self, end_key: str, size: int, number: int) -> BatchOutcome:
-        assert self._batcher is not None, "prepare() first"
-        return _run_batch(self._connection(), self._batcher, end_key, size,
+        return _run_batch(self._connection(), self.batcher, end_key, size,
                           self._after_update, number)  # fmt: skip
 
     def classify(self, exc: Exception) -> BatchFailure | None:
@@ -427,8 +425,7 @@ class MySQLDriver(DriverBase):
 
 
     def key_after_checkpoint(self) -> str | None:
-        assert self._batcher is not None, "prepare() first"
-        return _key_after_checkpoint(self._connection(), self._batcher)
+        return _key_after_checkpoint(self._connection(), self.batcher)
 
 
 

@@ -412,7 +412,7 @@ def run_backfill(
     return run_driver(driver, opts, progress=progress, check_alive=check_alive)
 
 
-class PostgresDriver(DriverBase):
+class PostgresDriver(DriverBase["_Batcher"]):
     """The :class:`~schemashift.execute.backfill.core.BackfillDriver` of PostgreSQL."""
 
     def __init__(self, connect: Callable[[], Connection], backfill: Backfill,
@@ -420,7 +420,6 @@ class PostgresDriver(DriverBase):
                  after_update: BatchHook | None = None) -> None:  # fmt: skip
         super().__init__(connect, backfill, options, migration=migration, step=step,
                          after_update=after_update)  # fmt: skip
-        self._batcher: _Batcher | None = None
         # The batches' settings, the same for each (set_config(…, true): this batch only).
         # synchronous_commit off (the default): a server crash can lose the last few
         # committed batches, but each together with its checkpoint (they share a commit
@@ -475,8 +474,7 @@ class PostgresDriver(DriverBase):
         )
 
     def run_batch(self, end_key: str, size: int, number: int) -> BatchOutcome:
-        conn, b = self._connection(), self._batcher
-        assert b is not None, "prepare() first"
+        conn, b = self._connection(), self.batcher
         with conn.transaction():
             conn.execute(
                 "SELECT set_config('statement_timeout', %s, true), "
@@ -522,8 +520,7 @@ class PostgresDriver(DriverBase):
 
 
     def key_after_checkpoint(self) -> str | None:
-        conn, b = self._connection(), self._batcher
-        assert b is not None, "prepare() first"
+        conn, b = self._connection(), self.batcher
         row = conn.execute(b.read_checkpoint, b.ident).fetchone()
         last = None if row is None else row[0]
         query = b.first_key if last is None else b.key_after

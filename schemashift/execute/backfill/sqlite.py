@@ -209,15 +209,8 @@ def run_backfill_sqlite(
     return run_driver(driver, opts, progress=progress, check_alive=check_alive)
 
 
-class SQLiteDriver(DriverBase):
+class SQLiteDriver(DriverBase["_Batcher"]):
     """The :class:`~schemashift.execute.backfill.core.BackfillDriver` of SQLite."""
-
-    def __init__(self, connect: Callable[[], Any], backfill: Backfill,
-                 options: BackfillOptions, *, migration: str, step: int,
-                 after_update: BatchHook | None = None) -> None:  # fmt: skip
-        super().__init__(connect, backfill, options, migration=migration, step=step,
-                         after_update=after_update)  # fmt: skip
-        self._batcher: _Batcher | None = None
 
     def _connection(self) -> Any:
         if self.conn is None:
@@ -247,8 +240,7 @@ class SQLiteDriver(DriverBase):
         )
 
     def run_batch(self, end_key: str, size: int, number: int) -> BatchOutcome:
-        assert self._batcher is not None, "prepare() first"
-        return _run_batch(self._connection(), self._batcher, end_key, size,
+        return _run_batch(self._connection(), self.batcher, end_key, size,
                           self._after_update, number)  # fmt: skip
 
     def classify(self, exc: Exception) -> BatchFailure | None:
@@ -256,8 +248,7 @@ class SQLiteDriver(DriverBase):
 
 
     def key_after_checkpoint(self) -> str | None:
-        assert self._batcher is not None, "prepare() first"
-        return _key_after_checkpoint(self._connection(), self._batcher)
+        return _key_after_checkpoint(self._connection(), self.batcher)
 
 
 
