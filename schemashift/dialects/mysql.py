@@ -175,12 +175,12 @@ def _modify_type(action: Action, state: FileState, version: tuple[int, ...]) -> 
 
 def _utf8mb4_upgrade(old_cs: str, new_cs: str, old: str | None, new: str | None,
                      version: tuple[int, ...]) -> bool:  # fmt: skip
-    """MariaDB 10.6+ changes a CHAR/VARCHAR from utf8mb3 to utf8mb4 without a copy
-    (MDEV-15564; measured INSTANT on 10.11). MySQL 8.0 copies (manual 15.12.1, Column
-    Operations: changing the character set needs ALGORITHM=COPY)."""
-    return (is_mariadb(version) and version >= (10, 6) and old_cs in ("utf8", "utf8mb3")
-            and new_cs == "utf8mb4" and old == new and bool(old)
-            and (old or "").startswith(("char(", "varchar(")))  # fmt: skip
+    """MariaDB 10.4+ changes a CHAR/VARCHAR from utf8mb3 to utf8mb4 without a copy
+    (MDEV-15564, merged into 10.4; measured INSTANT on 10.11). MySQL 8.0 copies (manual
+    15.12.1, Column Operations: changing the character set needs ALGORITHM=COPY)."""
+    return (is_mariadb(version) and version >= (10, 4) and old_cs in ("utf8", "utf8mb3")
+            and new_cs == "utf8mb4" and old is not None and old == new
+            and old.startswith(("char(", "varchar(")))  # fmt: skip
 
 
 # CONVERT TO CHARACTER SET turns these into a larger type (TEXT → MEDIUMTEXT) or rebuilds
@@ -190,11 +190,11 @@ _CONVERT_COPIES = ("tinytext", "text", "mediumtext", "enum(", "set(")
 
 def _convert_to(action: Action, state: FileState, version: tuple[int, ...]) -> Price:
     """CONVERT TO CHARACTER SET: a copy (MySQL 8.0: "Converting a character set", In Place
-    No; manual 15.12.1, Table Operations), except on MariaDB 10.6+ where the table already
+    No; manual 15.12.1, Table Operations), except on MariaDB 10.4+ where the table already
     has that character set (a no-op for the data) or goes utf8mb3 → utf8mb4 with only
     CHAR/VARCHAR/LONGTEXT columns (measured NOCOPY/INSTANT with LOCK=NONE on 10.11)."""
     old_cs, new_cs = state.table_charset(action.table), action.value
-    if is_mariadb(version) and version >= (10, 6) and old_cs and new_cs:
+    if is_mariadb(version) and version >= (10, 4) and old_cs and new_cs:
         columns = state.table_columns(action.table)
         if old_cs == new_cs:
             return Price(NONE)
