@@ -133,7 +133,7 @@ def _modify_type(action: Action, state: FileState, version: tuple[int, ...]) -> 
     new = _unbinary(col.data_type if col else action.data_type)
     old_cs = state.column_charset(action.table, action.column)
     # A MODIFY without CHARACTER SET gives the column the table's default again.
-    new_cs = (col.charset if col else None) or (state.table_charset(action.table) if col else None)
+    new_cs = (col.charset or state.table_charset(action.table)) if col else None
     if new_cs and old_cs and new_cs != old_cs and not _utf8mb4_upgrade(old_cs, new_cs, old, new,
                                                                       version):  # fmt: skip
         # A new character set converts every value: COPY (measured: MariaDB 10.11 refuses
