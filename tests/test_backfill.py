@@ -388,7 +388,7 @@ def test_each_batch_sets_its_own_trigger_name(pg_conn: Any, connect: Any) -> Non
                  step=1, batch_size=10, batch_time_ms=150, _after_update=read)  # fmt: skip
     assert len(seen) >= 3  # (and the last, empty, batch)
     assert set(seen) == {sync_trigger_names("t", "a", "b")[1]}
-    # transaction-local: nothing is left set on the session afterwards
+    # set on the backfill's own session only: no other session sees it
     assert pg_conn.execute("SELECT current_setting('schemashift.backfill', true)"
                            ).fetchone()[0] in (None, "")  # fmt: skip
 

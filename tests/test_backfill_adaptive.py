@@ -341,6 +341,30 @@ def test_pg_sizes_grow_back_after_a_statement_timeout(pg_conn: Any, connect: Any
     assert pg_conn.execute("SELECT count(*) FROM t WHERE b IS DISTINCT FROM a").fetchone()[0] == 0
 
 
+def test_pg_a_slow_round_trip_does_not_shrink_the_batches(pg_conn: Any,
+                                                          postgres_url: str) -> None:  # fmt: skip
+    """The budget is the batch's time on the server (its row locks and WAL): a remote
+    server's round trip, here 60 ms added to every statement the backfill sends, is the
+    same for one row as for five hundred and must not shrink the batches (the wall time,
+    3x the budget, would)."""
+    import psycopg
+    from db_kwargs import pg_connect_kwargs
+
+    class Remote(psycopg.Connection[Any]):
+        def execute(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            time.sleep(0.06)
+            return super().execute(*args, **kwargs)
+
+    pg_conn.execute("CREATE TABLE t (id int PRIMARY KEY, a int, b int)")
+    pg_conn.execute("INSERT INTO t SELECT g, g, NULL FROM generate_series(1, 2000) g")
+    result = run_backfill(lambda: Remote.connect(**pg_connect_kwargs(postgres_url)),
+                          Backfill("t", "b = a", "b IS NULL", key="id"), migration="m1",
+                          step=1, batch_size=500, batch_time_ms=20)  # fmt: skip
+    assert result.sizes == [(500, 4)]
+    assert result.total_rows_done == 2000
+    assert pg_conn.execute("SELECT count(*) FROM t WHERE b IS DISTINCT FROM a").fetchone()[0] == 0
+
+
 def test_pg_a_slow_batch_shrinks_the_next_ones_then_they_grow(pg_conn: Any,
                                                              connect: Any) -> None:  # fmt: skip
     pg_conn.execute("CREATE TABLE t (id int PRIMARY KEY, a int, b int)")

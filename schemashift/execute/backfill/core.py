@@ -166,6 +166,10 @@ class BatchOutcome:
     updated: int
     total_done: int  # the checkpoint's rows_done after it
     tail: bool  # it reached the end key
+    # How long the batch ran on the server (PostgreSQL: its statement, without the round
+    # trip), when the backend knows; the batch size aims this at the budget. None: the
+    # wall time of run_batch is taken instead.
+    server_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -335,7 +339,11 @@ def drive_batches(
         if suspect:
             suspect = max(0, suspect - batch.scanned)  # 0: walked past it, row fixed
         else:
-            sizer.observe(elapsed, batch.scanned)
+            # The server's time when known: a row lock or WAL the apps wait behind lasts
+            # that long, and a remote server's round trip would otherwise shrink the
+            # batches to nothing (it is the same for 1 row as for 1000)
+            ran = elapsed if batch.server_seconds is None else batch.server_seconds
+            sizer.observe(ran, batch.scanned)
         if progress is not None:
             progress.update(done_base + result.rows_scanned, result.rows_done)
         if batch.tail:
