@@ -40,7 +40,7 @@ median of the N runs for every figure (each run's figures are printed as it ends
 Targets: backfill ≥ 50% of the bulk UPDATE's rows/s; the writer's p99 during the backfill
 ≤ 2x its idle p99, with 0 errors; insert throughput without the trigger ≤ 1.5x that with
 it. ``--with-trigger`` repeats (a) and (b) with the sync trigger installed on the table,
-as it is during a real backfill. ``--rows-per-second`` and ``--synchronous-commit`` pass
+as it is during a real backfill. ``--rows-per-second`` and ``--[no-]synchronous-commit`` pass
 on to run_backfill; ``--only-backfill`` skips (c). ``--strict`` exits 1 when a target is
 missed.
 """
@@ -69,6 +69,8 @@ import psycopg
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from schemashift.execute.backfill.core import BackfillOptions  # noqa: E402
+from schemashift.execute.backfill.postgres import POSTGRES_BATCH_TIME_MS  # noqa: E402
 from schemashift.sqltext.triggers import sync_trigger_sql  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -268,8 +270,8 @@ def backfill_options(args: argparse.Namespace) -> dict[str, Any]:
         options["pause_ratio"] = args.pause_ratio
     if args.rows_per_second is not None:
         options["rows_per_second"] = args.rows_per_second
-    if args.synchronous_commit:
-        options["synchronous_commit"] = True
+    if args.synchronous_commit is not None:
+        options["synchronous_commit"] = args.synchronous_commit
     return options
 
 
@@ -460,7 +462,11 @@ def report(runs: list[Run], ins: InsertCost, args: Any) -> tuple[bool, dict[str,
         bulk_ratio = med(r.p99_ratio for r in bulks)
         wrong = max(r.wrong_rows for r in bfs)
         during = median_stats([r.writer_during for r in bfs])
-        budget = "default" if args.batch_time_ms is None else f"{args.batch_time_ms:g} ms"
+        budget = (f"{POSTGRES_BATCH_TIME_MS:g} ms (default)" if args.batch_time_ms is None
+                  else f"{args.batch_time_ms:g} ms")  # fmt: skip
+        sync = (BackfillOptions().synchronous_commit if args.synchronous_commit is None
+                else args.synchronous_commit)  # fmt: skip
+        budget += f", synchronous_commit {'on' if sync else 'off'}"
         if args.pause_ratio is not None:
             budget += f", pause {args.pause_ratio:g}x"
         add(f"bulk UPDATE{tag}", f"{bulk_rate:,.0f} rows/s ({med(r.seconds for r in bulks):.2f} s)"
@@ -520,8 +526,9 @@ def main(argv: list[str] | None = None) -> int:
                         "(default: run_backfill's)")  # fmt: skip
     p.add_argument("--rows-per-second", type=float, default=None,
                    help="throttle the backfill (default: none)")  # fmt: skip
-    p.add_argument("--synchronous-commit", action="store_true",
-                   help="the backfill's batches commit with synchronous_commit on")  # fmt: skip
+    p.add_argument("--synchronous-commit", action=argparse.BooleanOptionalAction, default=None,
+                   help="the backfill's batches commit with synchronous_commit on or off "
+                        "(default: run_backfill's, on)")  # fmt: skip
     p.add_argument("--writer-rate", type=float, default=200.0, help="writer ops a second")
     p.add_argument("--idle-seconds", type=float, default=5.0)
     p.add_argument("--insert-rows", type=int, default=500_000, help="bulk insert rows")

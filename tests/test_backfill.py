@@ -393,6 +393,28 @@ def test_each_batch_sets_its_own_trigger_name(pg_conn: Any, connect: Any) -> Non
                            ).fetchone()[0] in (None, "")  # fmt: skip
 
 
+@pytest.mark.parametrize(("asked", "expected"), [(None, "on"), (False, "off"), (True, "on")])
+def test_batches_commit_with_synchronous_commit_on_unless_asked_off(
+    pg_conn: Any, connect: Any, asked: bool | None, expected: str
+) -> None:
+    """On by default: each batch flushes its own WAL, so an app's commit never flushes a
+    backlog of the backfill's (benchmarks/README.md); the timeouts are the options'."""
+    pg_conn.execute("CREATE TABLE t (id int PRIMARY KEY, a int, b int)")
+    pg_conn.execute("INSERT INTO t SELECT g, g, NULL FROM generate_series(1, 30) g")
+    seen: set[tuple[str, ...]] = set()
+
+    def read(conn: Any, number: int) -> None:
+        seen.add(tuple(conn.execute(
+            "SELECT current_setting('synchronous_commit'), current_setting('lock_timeout'), "
+            "current_setting('statement_timeout')").fetchone()))  # fmt: skip
+
+    options = {} if asked is None else {"synchronous_commit": asked}
+    run_backfill(connect, Backfill("t", "b = a", "b IS DISTINCT FROM a"), migration="m1",
+                 step=1, batch_size=10, lock_timeout_ms=750, statement_timeout_ms=4000,
+                 _after_update=read, **options)  # fmt: skip
+    assert seen == {(expected, "750ms", "4s")}
+
+
 @pytest.mark.parametrize("order", ["first-then-second", "second-then-first"])
 def test_two_migrations_on_one_table_keep_each_other_in_sync(
     pg_conn: Any, connect: Any, order: str
@@ -465,6 +487,39 @@ def test_resume_after_a_crash_neither_redoes_nor_skips(pg_conn: Any, connect: An
     assert result.resumed_from == "30"
     assert (result.rows_done, result.batches, result.total_rows_done) == (970, 97, 1000)
     assert wrong(pg_conn, "t", "touches <> 1 OR b IS DISTINCT FROM a * 2 + 1") == 0
+
+
+def test_two_runs_of_one_step_at_once_touch_every_row_once(pg_conn: Any, connect: Any) -> None:
+    """A second run of the same step started while the first is inside a batch (a killed
+    run's batch still in flight looks the same): it waits for the checkpoint row, finds it
+    moved, and goes on from there; the two runs share the walk and no row is updated
+    twice (a non-idempotent SET: touches + 1)."""
+    import threading
+
+    pg_conn.execute("CREATE TABLE t (id int PRIMARY KEY, a int, b int, touches int DEFAULT 0)")
+    pg_conn.execute("INSERT INTO t (id, a) SELECT g, g FROM generate_series(1, 300) g")
+    backfill = Backfill("t", "b = a, touches = touches + 1", "")
+    second: list[Any] = []
+
+    def run_second() -> None:
+        second.append(run_backfill(connect, backfill, migration="m1", step=1, batch_size=10,
+                                   batch_time_ms=150))  # fmt: skip
+
+    thread = threading.Thread(target=run_second)
+
+    def start_second(conn: Any, batch: int) -> None:
+        if batch == 3:  # inside the 4th batch's transaction: the second run reads 30
+            thread.start()
+            time.sleep(0.5)  # …and waits for this batch's lock on the checkpoint row
+
+    first = run_backfill(connect, backfill, migration="m1", step=1, batch_size=10,
+                         batch_time_ms=150, _after_update=start_second)  # fmt: skip
+    thread.join(timeout=60)
+    assert second and second[0].resumed_from == "30"  # batches 0-2 committed
+    assert first.rows_scanned + second[0].rows_scanned == 300  # each key walked once…
+    assert first.batches > 3 and second[0].batches > 0  # …by both, taking turns
+    assert wrong(pg_conn, "t", "touches <> 1 OR b IS DISTINCT FROM a") == 0
+    assert checkpoint(pg_conn)[:2] == ("300", 300)  # type: ignore[index]
 
 
 def test_checkpoint_commits_with_the_update_or_not_at_all(pg_conn: Any, connect: Any) -> None:

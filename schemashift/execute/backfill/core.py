@@ -91,7 +91,8 @@ class BackfillOptions:
     ``lock_timeout_ms`` (SQLite: ``busy_timeout``) per batch. ``max_retries``,
     ``backoff_base_s``, ``backoff_cap_s``: the retries of a batch that failed on a lock, a
     timeout or a lost connection. ``synchronous_commit`` (PostgreSQL): the batches commit
-    with ``synchronous_commit`` on (off by default; see postgres.py). ``state_schema``: the
+    with ``synchronous_commit`` on (the default; off is faster and costs the apps' commits
+    more, see postgres.py). ``state_schema``: the
     schema of ``backfill_progress`` on PostgreSQL; MySQL and SQLite prefix the state
     tables with it and ``_`` instead.
     """
@@ -105,7 +106,7 @@ class BackfillOptions:
     max_retries: int = 8
     backoff_base_s: float = 0.2
     backoff_cap_s: float = 10.0
-    synchronous_commit: bool = False
+    synchronous_commit: bool = True
     state_schema: str = "schemashift"
 
     def __post_init__(self) -> None:

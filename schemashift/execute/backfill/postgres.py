@@ -5,15 +5,14 @@ condition of rows that still need it and the key to page on. :func:`run_backfill
 the key in ranges of ``batch_size`` rows, one statement (so one round trip and one short
 transaction, run in autocommit) per batch. Once per connection it sets, on the session
 (the connection is the backfill's own): ``statement_timeout``, ``lock_timeout``,
-``synchronous_commit`` (off unless asked) and ``schemashift.backfill`` (see "Triggers"
+``synchronous_commit`` (on unless asked off) and ``schemashift.backfill`` (see "Triggers"
 below). Each batch's statement then:
 
 1. locks and reads the checkpoint row (``SELECT … FOR UPDATE`` in a CTE). The
-   checkpoint in the database, not a copy in memory, says where the batch starts: the
-   statement goes on only if the row still holds the key this run last read or wrote;
-   if another run moved it (a second run of the same step, or the killed run's last
-   ``COMMIT`` still in flight when this one resumed), it does nothing, and the next
-   statement starts from where the row says;
+   checkpoint in the database as locked, not a copy in memory, says where the batch
+   starts: a second run of the same step queues behind this one's batch and then goes on
+   from where it ended, instead of repeating its batches, and a run resumed while the
+   killed run's last ``COMMIT`` is still in flight starts after what that commit wrote;
 2. takes the next ``batch_size`` keys after the checkpoint (an index range scan), and
    ``UPDATE … WHERE key > last AND key <= <the batch's highest key> AND (pending)``. The
    range, not a list of keys, bounds the update, so rows inserted into the range
@@ -24,8 +23,10 @@ below). Each batch's statement then:
 Steps 2 and 3 commit together or not at all: a run killed at any point resumes exactly
 after the last committed batch, redoing and skipping nothing. One statement rather than
 six (settings, lock, update, save, ``BEGIN``, ``COMMIT``) holds the batch's row locks
-only while it runs, and leaves the CPU to the apps' queries at ~3x the rows a second
-for the same time budget (benchmarks/README.md).
+only while it runs on the server, not across five round trips. The batch size aims the
+statement's time on the server at the budget (the round trip is left out: it is the same
+for one row as for a thousand, and counting it shrank batches on a remote server to one
+row each).
 
 The walk stops at the highest key that existed when the run started. Rows the apps
 insert or update after that are the sync trigger's job (expand installs it before the
@@ -82,12 +83,13 @@ QUERY_CANCELED = "57014"  # statement_timeout (or a cancel request)
 # data_exception, integrity_constraint_violation: a row's value, not the batch, is at fault
 DATA_SQLSTATE_CLASSES = frozenset({"22", "23"})
 
-# The time budget of a batch unless the options name one. Chosen with benchmarks/backfill.py
-# (benchmarks/README.md): a 5000-row batch of a narrow table takes ~15 ms there, and the
-# apps' writes next to it (row locks, WAL flushes queued behind the batch's WAL) see their
-# p99 latency grow with the batch's duration; ~1,500-row batches of ~5 ms kept it within
-# 2x idle at ~80% of one bulk UPDATE's rate. (MySQL and SQLite keep the general default.)
-POSTGRES_BATCH_TIME_MS = 5.0
+# The time budget of a batch (its time on the server) unless the options name one. Chosen
+# with benchmarks/backfill.py (benchmarks/README.md): an app's commit during a batch
+# flushes the WAL the batch has written so far with its own, and waits behind the batch's
+# row locks, so its tail latency follows the batch's duration. ~2 ms batches (~450 narrow
+# rows) kept a concurrent writer's p99 within 2x idle at ~60% of one bulk UPDATE's rate;
+# 5 ms ones did not (2-3x). (MySQL and SQLite keep the general default.)
+POSTGRES_BATCH_TIME_MS = 2.0
 
 _PLACEHOLDER = re.compile(r"\{(pk|type):([^{}]+)\}")
 # Below this size a table with no statistics is counted for the progress total.
@@ -300,7 +302,7 @@ class _Batcher:
             raise BackfillError("backfill: empty SET clause")
         k = sql.SQL(_escape_percent(sql.Identifier(key.column).as_string(conn)))
         ktype = sql.SQL(_escape_percent(key.type))
-        parts = {
+        parts: dict[str, sql.Composable] = {
             "t": sql.SQL(_escape_percent(key.table_sql.as_string(conn))),
             "k": k,
             "ktype": ktype,
@@ -324,7 +326,7 @@ class _Batcher:
             "), _ss_nth AS MATERIALIZED (\n"
             "    SELECT (SELECT {k} FROM {t} WHERE {lower} {k} <= %(end)s::{ktype}\n"
             "            ORDER BY {k} OFFSET %(n)s - 1 LIMIT 1) AS _ss_k\n"
-            "    FROM _ss_cp WHERE last_key IS NOT DISTINCT FROM %(seen)s::text\n"
+            "    FROM _ss_cp WHERE {started}\n"
             "), _ss_bound AS MATERIALIZED (\n"
             "    SELECT coalesce(_ss_k, %(end)s::{ktype}) AS _ss_hi, _ss_k IS NULL AS _ss_tail,\n"
             "           CASE WHEN _ss_k IS NULL THEN (SELECT count(*) FROM {t}\n"
@@ -348,9 +350,14 @@ class _Batcher:
             "       extract(epoch FROM clock_timestamp() - statement_timestamp())\n"
             "FROM _ss_cp LEFT JOIN _ss_bound ON true"
         )
-        lower = sql.SQL("{k} > %(last)s::{ktype} AND").format(k=k, ktype=ktype)
-        self.first_batch = sql.SQL(template).format(lower=sql.SQL(""), **parts)
-        self.next_batch = sql.SQL(template).format(lower=lower, **parts)
+        # The lower bound is the checkpoint row as locked (the newest, when the statement
+        # waited for another run's batch), not what this run last saw.
+        lower = sql.SQL("{k} > (SELECT last_key FROM _ss_cp)::{ktype} AND").format(k=k,
+                                                                                  ktype=ktype)  # fmt: skip
+        self.first_batch = sql.SQL(template).format(lower=sql.SQL(""),
+                                                    started=sql.SQL("last_key IS NULL"), **parts)  # fmt: skip
+        self.next_batch = sql.SQL(template).format(lower=lower,
+                                                   started=sql.SQL("last_key IS NOT NULL"), **parts)  # fmt: skip
         self.max_key = sql.SQL(
             "SELECT {k}::text AS _ss_end FROM {t} ORDER BY {k} DESC LIMIT 1"
         ).format(k=sql.Identifier(key.column), t=key.table_sql)
@@ -358,7 +365,8 @@ class _Batcher:
         # (An alias: ORDER BY would take the output column of the same name, the text.)
         key_after = "SELECT {k}::text AS _ss_key FROM {t} WHERE {lower} true ORDER BY {k} LIMIT 1"
         self.first_key = sql.SQL(key_after).format(lower=sql.SQL(""), k=k, t=parts["t"])
-        self.key_after = sql.SQL(key_after).format(lower=lower, k=k, t=parts["t"])
+        after_last = sql.SQL("{k} > %(last)s::{ktype} AND").format(k=k, ktype=ktype)
+        self.key_after = sql.SQL(key_after).format(lower=after_last, k=k, t=parts["t"])
         # No row lock here: a killed run's batch may still hold it until its backend
         # notices; the batches wait for it (under lock_timeout, with retries).
         self.init_checkpoint = sql.SQL(
@@ -439,11 +447,14 @@ class PostgresDriver(DriverBase["_Batcher"]):
         super().__init__(connect, backfill, options, migration=migration, step=step,
                          after_update=after_update)  # fmt: skip
         # The batches' settings, set on the session once per connection (the connection is
-        # the backfill's own, closed at its end). synchronous_commit off (the default): a server crash can lose the last few
-        # committed batches, but each together with its checkpoint (they share a commit
-        # record), so the resumed run redoes exactly those; the checkpoint can always be
-        # derived again from what committed. The batches no longer wait for a WAL flush
-        # each, and the apps' commits stop queueing behind them.
+        # the backfill's own, closed at its end). synchronous_commit on (the default): each
+        # batch flushes its own WAL as it commits, so an app's commit flushes at most what
+        # the batch in flight has written, not everything the backfill wrote since the WAL
+        # writer's last flush (up to wal_writer_flush_after, 1 MB by default): measured,
+        # the writer's median stays at idle and its p99 drops. Off: the batches run faster;
+        # a server crash can lose the last few committed batches, but each together with
+        # its checkpoint (they share a commit record), so the resumed run redoes exactly
+        # those.
         self._settings = (
             str(int(options.statement_timeout_ms)),
             str(int(options.lock_timeout_ms)),
@@ -504,9 +515,8 @@ class PostgresDriver(DriverBase["_Batcher"]):
                 self._settings,
             )
             self._configured = conn
-        while True:  # until the checkpoint is where this run last saw it
-            params = {**b.ident, "last": self._last, "seen": self._last, "end": end_key,
-                      "n": size}  # fmt: skip
+        while True:  # once more if the checkpoint was not started (or no longer is)
+            params = {**b.ident, "end": end_key, "n": size}
             query = b.first_batch if self._last is None else b.next_batch
             if self._after_update is None:  # autocommit: the statement is the transaction
                 row = conn.execute(query, params).fetchone()
@@ -516,11 +526,11 @@ class PostgresDriver(DriverBase["_Batcher"]):
                     self._after_update(conn, number)
             if row is None:
                 raise BackfillError(
-                    f"backfill: the checkpoint of {b.ident['migration']} step "
-                    f"{b.ident['step'] + 1} disappeared (rolled back meanwhile?)"
+                    f"backfill: the checkpoint of {self.migration} step {self.step + 1} "
+                    "disappeared (rolled back meanwhile?)"
                 )
             last, total_done, hi, tail, scanned, updated, saved, ran = row
-            if hi is None:  # another run moved it meanwhile: go on from there
+            if hi is None:  # another run started it meanwhile (or it was reset): as it is now
                 self._last = last
                 continue
             if not scanned:
