@@ -46,7 +46,7 @@ import hashlib
 from schemashift.sqltext import names
 
 PG_MAX_IDENTIFIER = 63
-# Set (transaction-local) by the backfill's batches to the name of the update trigger of
+# Set on the backfill's own session (for its batches) to the name of the update trigger of
 # their migration: that trigger, and only that one, stays out of them.
 BACKFILL_SETTING = "schemashift.backfill"
 
