@@ -42,7 +42,9 @@ Targets: backfill ≥ 50% of the bulk UPDATE's rows/s; the writer's p99 during t
 it. ``--with-trigger`` repeats (a) and (b) with the sync trigger installed on the table,
 as it is during a real backfill. ``--rows-per-second`` and ``--[no-]synchronous-commit`` pass
 on to run_backfill; ``--only-backfill`` skips (c). ``--strict`` exits 1 when a target is
-missed.
+missed. ``--calibrate SECONDS`` adds, to each run, the writer's latency while one server
+backend spins on a CPU for that long writing nothing (a PL/pgSQL loop): the cost of any
+CPU-bound work beside the writer on this machine, the floor under the backfill's.
 """
 
 from __future__ import annotations
@@ -237,6 +239,11 @@ sizes = []
 if mode == "bulk":
     rows = conn.execute("UPDATE bench SET b = a").rowcount
     batches = 1
+elif mode == "cpu":  # one backend busy for a while, writing nothing: the floor (--calibrate)
+    conn.execute("DO $$ DECLARE t timestamptz := clock_timestamp(); BEGIN "
+                 "WHILE clock_timestamp() - t < make_interval(secs => %s) LOOP END LOOP; END $$"
+                 % float(options["cpu_seconds"]))
+    rows, batches = 0, 0
 else:
     result = run_backfill(
         lambda: psycopg.connect(conninfo),
@@ -262,7 +269,9 @@ def migrate(conninfo: str, mode: str, options: dict[str, Any]) -> dict[str, Any]
     return out
 
 
-def backfill_options(args: argparse.Namespace) -> dict[str, Any]:
+def backfill_options(args: argparse.Namespace, what: str = "backfill") -> dict[str, Any]:
+    if what == "cpu":
+        return {"cpu_seconds": args.calibrate}
     options: dict[str, Any] = {"batch_size": args.batch_size}
     if args.batch_time_ms is not None:
         options["batch_time_ms"] = args.batch_time_ms
@@ -307,7 +316,7 @@ def measure(conninfo: str, args: argparse.Namespace, what: str, trigger: bool) -
         time.sleep(0.5)  # warm-up, not counted
         idle_from = time.monotonic()
         time.sleep(args.idle_seconds)
-        done = migrate(conninfo, what, backfill_options(args))
+        done = migrate(conninfo, what, backfill_options(args, what))
         time.sleep(0.5)
         writer.stop()
         wrong = conn.execute(
@@ -484,6 +493,13 @@ def report(runs: list[Run], ins: InsertCost, args: Any) -> tuple[bool, dict[str,
         add("  writer during the backfill",
             w(during) + f"; p99 = {ratio:.2f}x idle" + each([r.p99_ratio for r in bfs], ".2f"),
             "p99 <= 2x idle, 0 errors", ratio <= 2.0 and during.errors == 0)  # fmt: skip
+        cpus = [r for r in runs if r.trigger == trigger and r.what == "cpu"]
+        if cpus:
+            add("  writer during a server query busy on one CPU, writing nothing "
+                f"({args.calibrate:g} s; the floor on this machine)",
+                w(median_stats([r.writer_during for r in cpus]))
+                + f"; p99 = {med(r.p99_ratio for r in cpus):.2f}x idle"
+                + each([r.p99_ratio for r in cpus], ".2f"))  # fmt: skip
         medians[f"trigger={trigger}"] = {
             "bulk_rows_per_s": bulk_rate, "backfill_rows_per_s": bf_rate, "share": share,
             "writer_p99_ratio": ratio, "writer_p99_idle_ms": med(r.writer_idle.p99_ms for r in bfs),
@@ -539,6 +555,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="skip the insert cost of the sync trigger (c)")  # fmt: skip
     p.add_argument("--with-trigger", action="store_true",
                    help="also compare with the sync trigger on the table")  # fmt: skip
+    p.add_argument("--calibrate", type=float, default=None, metavar="SECONDS",
+                   help="also measure the writer while one server backend spins on a CPU for "
+                        "SECONDS writing nothing: what any CPU-bound work costs the writer "
+                        "on this machine")  # fmt: skip
     p.add_argument("--seed", type=int, default=20261127)
     p.add_argument("--json", metavar="FILE", help="write the figures as JSON")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
@@ -567,6 +587,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"{' (sync trigger on)' if trigger else ''} …", flush=True)  # fmt: skip
                 for what in ("bulk", "backfill"):
                     runs.append(measure(conninfo, args, what, trigger))
+                if args.calibrate and not trigger:
+                    runs.append(measure(conninfo, args, "cpu", trigger))
         if args.only_backfill:
             ins = InsertCost(0, math.nan, math.nan, 0, math.nan, math.nan)
         else:

@@ -86,9 +86,11 @@ DATA_SQLSTATE_CLASSES = frozenset({"22", "23"})
 # The time budget of a batch (its time on the server) unless the options name one. Chosen
 # with benchmarks/backfill.py (benchmarks/README.md): an app's commit during a batch
 # flushes the WAL the batch has written so far with its own, and waits behind the batch's
-# row locks, so its tail latency follows the batch's duration. ~2 ms batches (~450 narrow
-# rows) kept a concurrent writer's p99 within 2x idle at ~60% of one bulk UPDATE's rate;
-# 5 ms ones did not (2-3x). (MySQL and SQLite keep the general default.)
+# row locks, so its tail latency follows the batch's duration. With ~2 ms batches (~450
+# narrow rows) a concurrent writer's median stayed at idle, at 50-75% of one bulk
+# UPDATE's rate; below that, the fixed cost of a batch eats the rate and the writer's p99
+# did not improve (1.5 ms: 2.2x idle, against 1.8-3.4x at 2 ms on a 2-CPU machine where a
+# backend spinning on a CPU alone costs 1.5x). (MySQL and SQLite keep the general default.)
 POSTGRES_BATCH_TIME_MS = 2.0
 
 _PLACEHOLDER = re.compile(r"\{(pk|type):([^{}]+)\}")
