@@ -408,7 +408,7 @@ def test_batches_commit_with_synchronous_commit_on_unless_asked_off(
             "SELECT current_setting('synchronous_commit'), current_setting('lock_timeout'), "
             "current_setting('statement_timeout')").fetchone()))  # fmt: skip
 
-    options = {} if asked is None else {"synchronous_commit": asked}
+    options: dict[str, Any] = {} if asked is None else {"synchronous_commit": asked}
     run_backfill(connect, Backfill("t", "b = a", "b IS DISTINCT FROM a"), migration="m1",
                  step=1, batch_size=10, lock_timeout_ms=750, statement_timeout_ms=4000,
                  _after_update=read, **options)  # fmt: skip
@@ -508,14 +508,16 @@ def test_two_runs_of_one_step_at_once_touch_every_row_once(pg_conn: Any, connect
     thread = threading.Thread(target=run_second)
 
     def start_second(conn: Any, batch: int) -> None:
-        if batch == 3:  # inside the 4th batch's transaction: the second run reads 30
+        if batch == 3:  # inside the 4th batch's transaction: the second run starts there
             thread.start()
             time.sleep(0.5)  # …and waits for this batch's lock on the checkpoint row
 
     first = run_backfill(connect, backfill, migration="m1", step=1, batch_size=10,
                          batch_time_ms=150, _after_update=start_second)  # fmt: skip
     thread.join(timeout=60)
-    assert second and second[0].resumed_from == "30"  # batches 0-2 committed
+    # it started from what the first run had committed before that batch (30 rows when
+    # no batch was resized; a slow machine may have resized one)
+    assert second and 0 < int(second[0].resumed_from) < 300
     assert first.rows_scanned + second[0].rows_scanned == 300  # each key walked once…
     assert first.batches > 3 and second[0].batches > 0  # …by both, taking turns
     assert wrong(pg_conn, "t", "touches <> 1 OR b IS DISTINCT FROM a") == 0
