@@ -64,6 +64,16 @@ class Config:
     small_table_rows: int = 10_000
     source: str | None = None  # the pyproject.toml it came from
 
+    def severity_of(self, rule_id: str, default: Severity) -> Severity:
+        """A rule's severity in this project: ``[tool.schemashift.severity]``, else the
+        rule's own (``default``); SS001 (unknown SQL) is a warning with unknown = "warn"."""
+        override = self.severity.get(rule_id)
+        if override is not None:
+            return override
+        if rule_id == "SS001" and self.unknown == "warn":
+            return Severity.WARNING
+        return default
+
     def rule_enabled(self, rule_id: str) -> bool:
         if rule_id in self.disable:
             return False

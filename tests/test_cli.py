@@ -186,6 +186,35 @@ def test_sarif_output_validates_against_the_schema() -> None:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
 
 
+def test_rules_shows_the_projects_severities(tmp_path: Path) -> None:
+    """`schemashift rules` in a project: the severity lint will use, and where it was set;
+    a rule turned off says so. Outside a project (or for the JSON's "severity"): the
+    rule's own."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.schemashift]\nunknown = "warn"\ndisable = ["SS103"]\n'
+        '[tool.schemashift.severity]\nSS101 = "info"\n'
+    )
+    lines = {line.split()[0]: line for line in subprocess.run(
+        [sys.executable, "-m", "schemashift", "rules"], cwd=tmp_path, capture_output=True,
+        text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout.splitlines()}  # fmt: skip
+    assert lines["SS101"].split()[1] == "info"
+    assert lines["SS101"].endswith("[pyproject.toml: info, default error]")
+    assert lines["SS001"].split()[1] == "warning"
+    assert lines["SS001"].endswith("[pyproject.toml: warning, default error]")
+    assert lines["SS103"].endswith("[off in pyproject.toml]")
+    assert not lines["SS102"].endswith("]")
+    doc = json.loads(subprocess.run(
+        [sys.executable, "-m", "schemashift", "rules", "--format", "json", "--config",
+         str(tmp_path / "pyproject.toml")], capture_output=True, text=True, check=True).stdout)  # fmt: skip
+    by_id = {r["id"]: r for r in doc["rules"]}
+    assert (by_id["SS101"]["severity"], by_id["SS101"]["configured_severity"]) == ("error", "info")
+    assert by_id["SS103"]["enabled"] is False and by_id["SS102"]["enabled"] is True
+    missing = subprocess.run([sys.executable, "-m", "schemashift", "rules", "--config",
+                              str(tmp_path / "nope.toml")], capture_output=True, text=True)  # fmt: skip
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+
+
 def test_lock_timeout_comes_from_the_option_then_the_config(tmp_path: Path) -> None:
     from schemashift.cli.common import runner_for as _runner
     from schemashift.config import parse_config

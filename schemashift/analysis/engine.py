@@ -270,12 +270,7 @@ class Linter:
         return [self.dialect.assess(a, state, self.version) for a in actions]
 
     def _severity(self, rule: Rule) -> Severity:
-        override = self.config.severity.get(rule.id)
-        if override is not None:
-            return override
-        if rule.id == "SS001" and self.config.unknown == "warn":
-            return Severity.WARNING
-        return rule.severity
+        return self.config.severity_of(rule.id, rule.severity)
 
 
 def _candidates(rules: RuleIndex, actions: list[Action]) -> list[Rule]:

@@ -40,15 +40,24 @@ def explain_command(rule_id: str) -> None:
               "sqlite).")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)  # fmt: skip
-def rules_command(dialect: str | None, fmt: str) -> None:
-    """List every rule with its severity, dialects and source: built-in, or the
-    distribution of the rule pack it comes from (entry-point group schemashift.rules)."""
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="pyproject.toml to read [tool.schemashift] from (default: nearest).")  # fmt: skip
+def rules_command(dialect: str | None, fmt: str, config_path: str | None) -> None:
+    """List every rule with its severity in this project, dialects and source: built-in,
+    or the distribution of the rule pack it comes from (entry-point group
+    schemashift.rules). A severity set in [tool.schemashift.severity], or a rule turned
+    off by disable/enable, is marked with where it was set."""
     import json
 
+    from schemashift.config import ConfigError, load_config
     from schemashift.dialects.base import ALIASES
     from schemashift.rules.packs import PackRule, source_of
     from schemashift.rules.registry import all_rules
 
+    try:
+        config = load_config(path=Path(config_path) if config_path else None)
+    except (ConfigError, OSError) as exc:
+        fail(str(exc))
     rules = list(all_rules())
     if dialect is not None:
         if dialect.lower() not in ALIASES:
@@ -58,14 +67,24 @@ def rules_command(dialect: str | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps({"version": 1, "rules": [
             {"id": r.id, "name": r.name, "title": r.title, "severity": r.severity.value,
+             "configured_severity": config.severity_of(r.id, r.severity).value,
+             "enabled": config.rule_enabled(r.id),
              "dialects": r.dialect_list, "summary": r.summary, "fix": r.fix,
              "page": r.docs_ref, "source": source_of(r),
              "pack": r.pack.to_json() if isinstance(r, PackRule) and r.pack else None}
             for r in rules]}, indent=2))  # fmt: skip
         return
+    where = Path(config.source).name if config.source else "the config"
     for r in rules:
         dialects = ",".join(sorted(r.dialects))
-        click.echo(f"{r.id}  {r.severity.value:<7}  {r.name:<40}  {dialects:<21}  {source_of(r)}")
+        severity = config.severity_of(r.id, r.severity)
+        note = ""
+        if not config.rule_enabled(r.id):
+            note = f"  [off in {where}]"
+        elif severity != r.severity:
+            note = f"  [{where}: {severity.value}, default {r.severity.value}]"
+        click.echo(f"{r.id}  {severity.value:<7}  {r.name:<40}  {dialects:<21}  "
+                   f"{source_of(r)}{note}")  # fmt: skip
 
 
 def _source_root() -> Path | None:
