@@ -314,9 +314,9 @@ class _Batcher:
         table = _progress_table(state_schema)
         parts["cp"] = table
         # One statement a batch (one round trip; its row locks are held only as long as
-        # it runs): lock the checkpoint row, and go on only if it still says what this
-        # run last read (else another run moved it: the statement does nothing and says
-        # so). The batch's upper bound is the n-th key after the checkpoint (an index-only
+        # it runs): lock the checkpoint row and start after it; if it is not started when
+        # this run thought it was (or the reverse: another run started it meanwhile, or
+        # it was reset) the statement does nothing and says so. The batch's upper bound is the n-th key after the checkpoint (an index-only
         # skip over n entries), or the end key when fewer remain (the tail; only then are
         # the remaining keys counted, for progress). The UPDATE is bounded by the key
         # range; the checkpoint moves to that bound and adds the rows updated, in the same
@@ -453,10 +453,10 @@ class PostgresDriver(DriverBase["_Batcher"]):
         # batch flushes its own WAL as it commits, so an app's commit flushes at most what
         # the batch in flight has written, not everything the backfill wrote since the WAL
         # writer's last flush (up to wal_writer_flush_after, 1 MB by default): measured,
-        # the writer's median stays at idle and its p99 drops. Off: the batches run faster;
-        # a server crash can lose the last few committed batches, but each together with
-        # its checkpoint (they share a commit record), so the resumed run redoes exactly
-        # those.
+        # a concurrent writer's median stays at idle (benchmarks/README.md). Off: the
+        # batches run faster; a server crash can lose the last few committed batches, but
+        # each together with its checkpoint (they share a commit record), so the resumed
+        # run redoes exactly those.
         self._settings = (
             str(int(options.statement_timeout_ms)),
             str(int(options.lock_timeout_ms)),
@@ -532,8 +532,10 @@ class PostgresDriver(DriverBase["_Batcher"]):
                     "disappeared (rolled back meanwhile?)"
                 )
             last, total_done, hi, tail, scanned, updated, saved, ran = row
-            if hi is None:  # another run started it meanwhile (or it was reset): as it is now
-                self._last = last
+            if hi is None:
+                if (last is None) == (self._last is None):  # not a race: never loop on it
+                    raise BackfillError(f"backfill: batch after {last} found no upper bound")
+                self._last = last  # another run started it meanwhile (or it was reset)
                 continue
             if not scanned:
                 return BatchOutcome(last, 0, 0, int(total_done), True)
