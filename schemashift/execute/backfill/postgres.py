@@ -571,9 +571,3 @@ class PostgresDriver(DriverBase["_Batcher"]):
         query = b.first_key if last is None else b.key_after
         found = conn.execute(query, {"last": last}).fetchone()
         return None if found is None else str(found[0])
-
-
-
-def _one(row: tuple[Any, ...] | None) -> tuple[Any, ...]:
-    assert row is not None
-    return row
